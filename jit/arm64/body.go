@@ -1,0 +1,749 @@
+package arm64
+
+import (
+	"fmt"
+
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
+)
+
+// Kernel opcode fields (include/uapi/linux/bpf.h, bpf_common.h).
+const (
+	opADD  = 0x00
+	opSUB  = 0x10
+	opMUL  = 0x20
+	opDIV  = 0x30
+	opOR   = 0x40
+	opAND  = 0x50
+	opLSH  = 0x60
+	opRSH  = 0x70
+	opNEG  = 0x80
+	opMOD  = 0x90
+	opXOR  = 0xa0
+	opMOV  = 0xb0
+	opARSH = 0xc0
+	opEND  = 0xd0
+
+	jmpJA   = 0x00
+	jmpJEQ  = 0x10
+	jmpJGT  = 0x20
+	jmpJGE  = 0x30
+	jmpJSET = 0x40
+	jmpJNE  = 0x50
+	jmpJSGT = 0x60
+	jmpJSGE = 0x70
+	jmpCALL = 0x80
+	jmpEXIT = 0x90
+	jmpJLT  = 0xa0
+	jmpJLE  = 0xb0
+	jmpJSLT = 0xc0
+	jmpJSLE = 0xd0
+
+	modeIMM      = 0x00
+	modeProbeMem = 0x20
+	modeMem      = 0x60
+	modeMemSX    = 0x80
+	modeAtomic   = 0xc0
+
+	sizeW  = 0x00
+	sizeH  = 0x08
+	sizeB  = 0x10
+	sizeDW = 0x18
+
+	bpfADD     = 0x00
+	bpfOR      = 0x40
+	bpfAND     = 0x50
+	bpfXOR     = 0xa0
+	bpfFETCH   = 0x01
+	atomicXCHG = 0xe0 | bpfFETCH
+	atomicCMPX = 0xf0 | bpfFETCH
+
+	codeNOSPEC = kernel.ClassST | 0xc0
+)
+
+// body models build_body: ctx->offset[i] is where BPF slot i starts.
+func (c *ctx) body() error {
+	base := c.f.Insns[0].Index
+	for i := range c.f.Insns {
+		in := &c.f.Insns[i]
+		slot := in.Index - base
+		if !c.emitting {
+			c.offset[slot] = c.idx()
+			if in.Raw.Code == kernel.ClassLD|sizeDW {
+				c.offset[slot+1] = c.idx() // filled after the insn below
+			}
+		}
+		start := c.idx()
+		if err := c.insn(in, slot, i == len(c.f.Insns)-1); err != nil {
+			return &jit.Error{Prog: c.l.Name, Func: c.f.Name, Insn: in.Index, Msg: err.Error()}
+		}
+		if !c.emitting && in.Raw.Code == kernel.ClassLD|sizeDW {
+			c.offset[slot+1] = c.idx()
+		}
+		if in.Kind == kernel.TailCall {
+			c.region(start, jit.RegionTailCall)
+		} else {
+			c.region(start, jit.RegionBody)
+		}
+	}
+	if !c.emitting {
+		c.offset[len(c.offset)-1] = c.idx()
+	}
+	return nil
+}
+
+// branchTo returns the A64 word offset from the last instruction of BPF
+// slot `slot` to the start of slot+1+off: bpf2a64_offset.
+func (c *ctx) branchTo(slot, off int) (int, error) {
+	t := slot + 1 + off
+	if t < 0 || t >= len(c.offset) {
+		return 0, fmt.Errorf("jump out of range (target insn %d)", t)
+	}
+	return c.offset[t] - (c.offset[slot+1] - 1), nil
+}
+
+// movImm models emit_a64_mov_i: a 32-bit immediate in one or two moves.
+func (c *ctx) movImm(is64 bool, rd Reg, val int32) {
+	hi := uint16(uint32(val) >> 16)
+	lo := uint16(uint32(val))
+	if hi&0x8000 != 0 {
+		if hi == 0xffff {
+			w, _ := a64MOVN(is64, rd, ^lo, 0)
+			c.emit(w)
+		} else {
+			w, _ := a64MOVN(is64, rd, ^hi, 16)
+			c.emit(w)
+			if lo != 0xffff {
+				w, _ = a64MOVK(is64, rd, lo, 0)
+				c.emit(w)
+			}
+		}
+		return
+	}
+	w, _ := a64MOVZ(is64, rd, lo, 0)
+	c.emit(w)
+	if hi != 0 {
+		w, _ = a64MOVK(is64, rd, hi, 16)
+		c.emit(w)
+	}
+}
+
+func i16Blocks(v uint64, inverse bool) int {
+	want := uint64(0)
+	if inverse {
+		want = 0xffff
+	}
+	n := 0
+	for s := 0; s < 64; s += 16 {
+		if (v>>s)&0xffff != want {
+			n++
+		}
+	}
+	return n
+}
+
+func fls64(v uint64) int {
+	n := 0
+	for v != 0 {
+		n++
+		v >>= 1
+	}
+	return n
+}
+
+// movImm64 models emit_a64_mov_i64: the shortest movz/movn + movk sequence,
+// from the highest non-trivial halfword down.
+func (c *ctx) movImm64(rd Reg, val uint64) {
+	if val>>32 == 0 {
+		c.movImm(false, rd, int32(uint32(val)))
+		return
+	}
+	inverse := i16Blocks(val, true) < i16Blocks(val, false)
+	var top int
+	if inverse {
+		top = fls64(^val) - 1
+	} else {
+		top = fls64(val) - 1
+	}
+	shift := max(top&^15, 0)
+	if inverse {
+		w, _ := a64MOVN(true, rd, uint16(^val>>shift), shift)
+		c.emit(w)
+	} else {
+		w, _ := a64MOVZ(true, rd, uint16(val>>shift), shift)
+		c.emit(w)
+	}
+	skip := uint64(0)
+	if inverse {
+		skip = 0xffff
+	}
+	for shift -= 16; shift >= 0; shift -= 16 {
+		if (val>>shift)&0xffff != skip {
+			w, _ := a64MOVK(true, rd, uint16(val>>shift), shift)
+			c.emit(w)
+		}
+	}
+}
+
+// addrMov models emit_addr_mov_i64: a fixed movn/movk/movk sequence for
+// kernel addresses (the top 16 bits are all ones), so that calls have the
+// same length in every pass.
+func (c *ctx) addrMov(rd Reg, val uint64) {
+	w, _ := a64MOVN(true, rd, uint16(^val), 0)
+	c.emit(w)
+	for shift := 16; shift <= 32; shift += 16 {
+		w, _ = a64MOVK(true, rd, uint16(val>>shift), shift)
+		c.emit(w)
+	}
+}
+
+func isAddSubImm(imm int32) bool {
+	u := uint32(imm)
+	return u&^0xfff == 0 || u&^0xfff000 == 0
+}
+
+// isLSIOffset models is_lsi_offset: fits the unsigned scaled 12-bit offset.
+func isLSIOffset(off, scale int) bool {
+	return off >= 0 && off <= 0xfff<<scale && off&(1<<scale-1) == 0
+}
+
+func lsSize(code uint8) (uint32, int) {
+	switch code & 0x18 {
+	case sizeB:
+		return size8, 0
+	case sizeH:
+		return size16, 1
+	case sizeW:
+		return size32, 2
+	}
+	return size64, 3
+}
+
+var jmpConds = map[uint8]Cond{
+	jmpJEQ: CondEQ, jmpJGT: CondHI, jmpJLT: CondCC, jmpJGE: CondCS, jmpJLE: CondLS,
+	jmpJSET: CondNE, jmpJNE: CondNE, jmpJSGT: CondGT, jmpJSLT: CondLT, jmpJSGE: CondGE, jmpJSLE: CondLE,
+}
+
+// insn models build_insn for one BPF instruction.
+func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
+	r := in.Raw
+	code := r.Code
+	class := r.Class()
+	if r.Dst > 10 || r.Src > 10 {
+		return fmt.Errorf("invalid register r%d/r%d", r.Dst, r.Src)
+	}
+	dst, src := bpf2a64[r.Dst], bpf2a64[r.Src]
+	fp := bpf2a64[10]
+	off := int(r.Off)
+	imm := r.Imm
+	is64 := class == kernel.ClassALU64 || class == kernel.ClassJMP
+
+	switch class {
+	case kernel.ClassALU, kernel.ClassALU64:
+		return c.alu(r, is64, dst, src)
+
+	case kernel.ClassJMP, kernel.ClassJMP32:
+		op := r.Op()
+		switch {
+		case op == jmpJA && class == kernel.ClassJMP:
+			j, err := c.branchTo(slot, off)
+			if err != nil {
+				return err
+			}
+			c.emitE(a64B(j))
+			return nil
+		case op == jmpCALL && class == kernel.ClassJMP:
+			return c.call(in)
+		case op == jmpEXIT && class == kernel.ClassJMP:
+			// Optimization: when the last instruction is EXIT, fall through
+			// to the epilogue.
+			if last {
+				return nil
+			}
+			c.emitE(a64B(c.epilogue - c.idx()))
+			return nil
+		case op == jmpJA || op == jmpCALL || op == jmpEXIT:
+			return fmt.Errorf("unknown opcode %02x", code)
+		}
+		cond, ok := jmpConds[op]
+		if !ok {
+			return fmt.Errorf("unknown opcode %02x", code)
+		}
+		if r.SrcX() {
+			if op == jmpJSET {
+				c.emit(a64TST(is64, dst, src))
+			} else {
+				c.emit(a64CMP(is64, dst, src))
+			}
+		} else if op == jmpJSET {
+			if w, err := a64TSTI(is64, dst, imm); err == nil {
+				c.emit(w)
+			} else {
+				c.movImm(is64, tmp1, imm)
+				c.emit(a64TST(is64, dst, tmp1))
+			}
+		} else {
+			switch {
+			case isAddSubImm(imm):
+				w, _ := a64CMPI(is64, dst, uint32(imm))
+				c.emit(w)
+			case isAddSubImm(-imm):
+				w, _ := a64CMNI(is64, dst, uint32(-imm))
+				c.emit(w)
+			default:
+				c.movImm(is64, tmp1, imm)
+				c.emit(a64CMP(is64, dst, tmp1))
+			}
+		}
+		j, err := c.branchTo(slot, off)
+		if err != nil {
+			return err
+		}
+		c.emitE(a64BCond(cond, j))
+		return nil
+
+	case kernel.ClassLD:
+		if code != kernel.ClassLD|sizeDW {
+			return fmt.Errorf("unknown opcode %02x", code)
+		}
+		at := c.idx()
+		if in.Kind == kernel.FuncPtr {
+			c.addrMov(dst, r.Imm64)
+		} else {
+			c.movImm64(dst, r.Imm64)
+		}
+		c.ldReloc(in, at)
+		return nil
+
+	case kernel.ClassLDX:
+		mode := r.Mode()
+		if mode != modeMem && mode != modeProbeMem {
+			return fmt.Errorf("unknown opcode %02x", code)
+		}
+		size, scale := lsSize(code)
+		srcAdj, offAdj := src, off
+		if c.fpbOffset > 0 && src == fp {
+			srcAdj, offAdj = fpb, off+c.fpbOffset
+		}
+		if c.p.FPBottom && isLSIOffset(offAdj, scale) {
+			w, _ := a64LDRI(size, dst, srcAdj, offAdj)
+			c.emit(w)
+		} else {
+			c.movImm(true, tmp1, int32(off))
+			c.emit(a64LDR(size, dst, src, tmp1))
+		}
+		return nil
+
+	case kernel.ClassST:
+		if code == codeNOSPEC {
+			// Nothing: arm64 relies on the firmware's SSBD mitigation.
+			return nil
+		}
+		if r.Mode() != modeMem {
+			return fmt.Errorf("unknown opcode %02x", code)
+		}
+		size, scale := lsSize(code)
+		if !c.p.FPBottom {
+			// 5.10: offset and value through the temporaries.
+			c.movImm(true, tmp2, int32(off))
+			c.movImm(true, tmp1, imm)
+			c.emit(a64STR(size, tmp1, dst, tmp2))
+			return nil
+		}
+		dstAdj, offAdj := dst, off
+		if c.fpbOffset > 0 && dst == fp {
+			dstAdj, offAdj = fpb, off+c.fpbOffset
+		}
+		c.movImm(true, tmp1, imm)
+		if isLSIOffset(offAdj, scale) {
+			w, _ := a64STRI(size, tmp1, dstAdj, offAdj)
+			c.emit(w)
+		} else {
+			c.movImm(true, tmp2, int32(off))
+			c.emit(a64STR(size, tmp1, dst, tmp2))
+		}
+		return nil
+
+	case kernel.ClassSTX:
+		switch r.Mode() {
+		case modeMem:
+			size, scale := lsSize(code)
+			dstAdj, offAdj := dst, off
+			if c.fpbOffset > 0 && dst == fp {
+				dstAdj, offAdj = fpb, off+c.fpbOffset
+			}
+			if c.p.FPBottom && isLSIOffset(offAdj, scale) {
+				w, _ := a64STRI(size, src, dstAdj, offAdj)
+				c.emit(w)
+			} else {
+				c.movImm(true, tmp1, int32(off))
+				c.emit(a64STR(size, src, dst, tmp1))
+			}
+			return nil
+		case modeAtomic:
+			if r.Size() != sizeW && r.Size() != sizeDW {
+				return fmt.Errorf("unknown opcode %02x", code)
+			}
+			if !c.p.FPBottom && r.Imm != bpfADD {
+				// 5.10 knows only BPF_XADD.
+				return fmt.Errorf("unknown atomic op code %02x", r.Imm)
+			}
+			if c.p.LSE {
+				return c.lseAtomic(r, dst, src)
+			}
+			return c.llscAtomic(r, dst, src)
+		}
+	}
+	return fmt.Errorf("unknown opcode %02x", code)
+}
+
+// alu translates the ALU and ALU64 classes.
+func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
+	imm := r.Imm
+	if r.Off != 0 {
+		// sdiv/smod (off=1) and movsx (off=8/16/32) arrived in 6.6.
+		return fmt.Errorf("unknown opcode %02x", r.Code)
+	}
+	emitOr := func(w uint32, err error) bool {
+		if err != nil {
+			return false
+		}
+		c.emit(w)
+		return true
+	}
+	if r.SrcX() && r.Op() != opEND {
+		switch r.Op() {
+		case opMOV:
+			c.emit(a64MOV(is64, dst, src))
+		case opADD:
+			c.emit(a64ADD(is64, dst, dst, src))
+		case opSUB:
+			c.emit(a64SUB(is64, dst, dst, src))
+		case opAND:
+			c.emit(a64AND(is64, dst, dst, src))
+		case opOR:
+			c.emit(a64ORR(is64, dst, dst, src))
+		case opXOR:
+			c.emit(a64EOR(is64, dst, dst, src))
+		case opMUL:
+			c.emit(a64MUL(is64, dst, dst, src))
+		case opDIV:
+			c.emit(a64UDIV(is64, dst, dst, src))
+		case opMOD:
+			c.emit(a64UDIV(is64, tmp1, dst, src))
+			c.emit(a64MSUB(is64, dst, dst, tmp1, src))
+		case opLSH:
+			c.emit(a64LSLV(is64, dst, dst, src))
+		case opRSH:
+			c.emit(a64LSRV(is64, dst, dst, src))
+		case opARSH:
+			c.emit(a64ASRV(is64, dst, dst, src))
+		default:
+			return fmt.Errorf("unknown opcode %02x", r.Code)
+		}
+		return nil
+	}
+	switch r.Op() {
+	case opNEG:
+		c.emit(a64NEG(is64, dst, dst))
+	case opEND:
+		if r.Class() == kernel.ClassALU64 {
+			return fmt.Errorf("unknown opcode %02x", r.Code) // bswap: 6.6+
+		}
+		// Little-endian kernel: to_le only zero-extends, to_be reverses.
+		if !r.SrcX() {
+			switch imm {
+			case 16:
+				c.emit(a64UXTH(is64, dst, dst))
+			case 32:
+				c.emit(a64UXTW(is64, dst, dst))
+			case 64:
+			default:
+				return fmt.Errorf("invalid endianness width %d", imm)
+			}
+			return nil
+		}
+		switch imm {
+		case 16:
+			c.emit(a64REV16(is64, dst, dst))
+			c.emit(a64UXTH(is64, dst, dst))
+		case 32:
+			c.emit(a64REV32(is64, dst, dst))
+		case 64:
+			c.emit(a64REV64(dst, dst))
+		default:
+			return fmt.Errorf("invalid endianness width %d", imm)
+		}
+	case opMOV:
+		c.movImm(is64, dst, imm)
+	case opADD, opSUB:
+		add, sub := a64ADDI, a64SUBI
+		if r.Op() == opSUB {
+			add, sub = a64SUBI, a64ADDI
+		}
+		switch {
+		case isAddSubImm(imm):
+			w, _ := add(is64, dst, dst, uint32(imm))
+			c.emit(w)
+		case isAddSubImm(-imm):
+			w, _ := sub(is64, dst, dst, uint32(-imm))
+			c.emit(w)
+		default:
+			c.movImm(is64, tmp1, imm)
+			if r.Op() == opADD {
+				c.emit(a64ADD(is64, dst, dst, tmp1))
+			} else {
+				c.emit(a64SUB(is64, dst, dst, tmp1))
+			}
+		}
+	case opAND, opOR, opXOR:
+		enc, reg := a64ANDI, a64AND
+		switch r.Op() {
+		case opOR:
+			enc, reg = a64ORRI, a64ORR
+		case opXOR:
+			enc, reg = a64EORI, a64EOR
+		}
+		if !emitOr(enc(is64, dst, dst, imm)) {
+			c.movImm(is64, tmp1, imm)
+			c.emit(reg(is64, dst, dst, tmp1))
+		}
+	case opMUL:
+		c.movImm(is64, tmp1, imm)
+		c.emit(a64MUL(is64, dst, dst, tmp1))
+	case opDIV:
+		c.movImm(is64, tmp1, imm)
+		c.emit(a64UDIV(is64, dst, dst, tmp1))
+	case opMOD:
+		c.movImm(is64, tmp2, imm)
+		c.emit(a64UDIV(is64, tmp1, dst, tmp2))
+		c.emit(a64MSUB(is64, dst, dst, tmp1, tmp2))
+	case opLSH:
+		c.emitE(a64LSL(is64, dst, dst, imm))
+	case opRSH:
+		c.emitE(a64LSR(is64, dst, dst, imm))
+	case opARSH:
+		c.emitE(a64ASR(is64, dst, dst, imm))
+	default:
+		return fmt.Errorf("unknown opcode %02x", r.Code)
+	}
+	return nil
+}
+
+// call models BPF_JMP|BPF_CALL and BPF_JMP|BPF_TAIL_CALL.
+func (c *ctx) call(in *kernel.Insn) error {
+	if in.Kind == kernel.TailCall {
+		return c.tailCall(in)
+	}
+	var target uint64
+	what, name := "kernel", in.Ref
+	switch in.Kind {
+	case kernel.FuncCall:
+		callee := c.l.Funcs[in.Callee]
+		target = callee.Address
+		what, name = "bpf function", callee.Name
+	case kernel.HelperCall:
+		target = c.l.CallBase + uint64(int64(in.Raw.Imm))
+	default:
+		return fmt.Errorf("call without a resolved target")
+	}
+	at := c.idx()
+	c.addrMov(tmp1, target)
+	blr := c.idx()
+	c.emit(a64BLR(tmp1))
+	c.emit(a64MOV(true, bpf2a64[0], 0))
+	if c.emitting {
+		c.relocs = append(c.relocs, jit.Reloc{Offset: 4 * blr, Field: 4 * at, Size: 12, Kind: "blr_imm64", Target: target, What: what, Name: name})
+		if in.Kind == kernel.FuncCall {
+			c.edges = append(c.edges, jit.Edge{From: 4 * blr, To: target, Kind: jit.EdgeCall, Target: name, Detail: "bpf2bpf call"})
+			c.note(blr, "bpf2bpf call")
+		} else if name != "" {
+			c.note(blr, "call %s", name)
+		}
+	}
+	return nil
+}
+
+// ldReloc records the address an ld_imm64 materialises.
+func (c *ctx) ldReloc(in *kernel.Insn, at int) {
+	if !c.emitting {
+		return
+	}
+	var what string
+	switch in.Kind {
+	case kernel.MapPtr:
+		what = "map"
+	case kernel.MapValue:
+		what = "map_value"
+	case kernel.FuncPtr:
+		what = "bpf function"
+	default:
+		return
+	}
+	c.relocs = append(c.relocs, jit.Reloc{Offset: 4 * at, Field: 4 * at, Size: 4 * (c.idx() - at), Kind: "imm64", Target: in.Raw.Imm64, What: what, Name: in.Ref})
+}
+
+// tailCall models emit_bpf_tail_call: bpf_tail_call(ctx, array, index).
+func (c *ctx) tailCall(in *kernel.Insn) error {
+	r2, r3 := bpf2a64[2], bpf2a64[3]
+	prg := tmp2
+	idx0 := c.idx()
+	out := func() int { return c.outOffset - (c.idx() - idx0) }
+
+	// if (index >= array->map.max_entries) goto out;
+	c.movImm64(tmp1, uint64(c.layout.ArrayMaxEntries))
+	c.emit(a64LDR(size32, tmp1, r2, tmp1))
+	c.emit(a64MOV(false, r3, r3))
+	c.emit(a64CMP(false, r3, tmp1))
+	c.emitE(a64BCond(CondCS, out()))
+
+	// if (tail_call_cnt >= MAX_TAIL_CALL_CNT) goto out; tail_call_cnt++;
+	c.movImm64(tmp1, uint64(c.p.MaxTailCallCnt))
+	cmp := c.idx()
+	c.emit(a64CMP(true, tcc, tmp1))
+	if c.p.TailCallCountGT {
+		c.emitE(a64BCond(CondHI, out()))
+		c.note(cmp, "TCC > MAX_TAIL_CALL_CNT (%d)?", c.p.MaxTailCallCnt)
+	} else {
+		c.emitE(a64BCond(CondCS, out()))
+		c.note(cmp, "TCC >= MAX_TAIL_CALL_CNT (%d)?", c.p.MaxTailCallCnt)
+	}
+	inc := c.idx()
+	w, _ := a64ADDI(true, tcc, tcc, 1)
+	c.emit(w)
+	c.note(inc, "TCC++")
+
+	// prog = array->ptrs[index]; if (prog == NULL) goto out;
+	c.movImm64(tmp1, uint64(c.layout.ArrayPtrs))
+	c.emit(a64ADD(true, tmp1, r2, tmp1))
+	w, _ = a64LSL(true, prg, r3, 3)
+	c.emit(w)
+	c.emit(a64LDR(size64, prg, tmp1, prg))
+	c.emitE(a64CBZ(true, prg, out()))
+
+	// goto *(prog->bpf_func + prologue_offset);
+	c.movImm64(tmp1, uint64(c.layout.ProgBPFFunc))
+	c.emit(a64LDR(size64, tmp1, prg, tmp1))
+	skip := 4 * PrologueOffset(c.p)
+	w, _ = a64ADDI(true, tmp1, tmp1, uint32(skip))
+	c.emit(w)
+	drop := c.idx()
+	w, err := a64ADDI(true, SP, SP, uint32(c.stackSize))
+	c.emitE(w, err)
+	c.note(drop, "destroy just the current BPF stack frame")
+	br := c.idx()
+	c.emit(a64BR(tmp1))
+	c.note(br, "tail call: skip %d prologue insns (+%d bytes)", PrologueOffset(c.p), skip)
+	if c.emitting {
+		for _, pa := range c.l.ProgArrays {
+			if !in.Direct || pa.Name != in.Map {
+				continue
+			}
+			if ref, ok := pa.Slots[in.Key]; ok {
+				c.edges = append(c.edges, jit.Edge{From: 4 * br, To: ref.Address + uint64(skip), Kind: jit.EdgeTailCall, Target: ref.Name,
+					Detail: fmt.Sprintf("%s[%d] = %s, landing %d bytes (%d insns) past its start", pa.Name, in.Key, ref.Name, skip, skip/4)})
+			}
+		}
+	}
+
+	// out:
+	if c.outOffset == -1 {
+		c.outOffset = c.idx() - idx0
+	}
+	if cur := c.idx() - idx0; cur != c.outOffset {
+		return fmt.Errorf("tail_call out_offset = %d, expected %d!", cur, c.outOffset)
+	}
+	return nil
+}
+
+// lseAtomic models emit_lse_atomic (CPUs with ARMv8.1 LSE atomics).
+func (c *ctx) lseAtomic(r kernel.BPFInsn, dst, src Reg) error {
+	isdw := r.Size() == sizeDW
+	reg := dst
+	if r.Off != 0 {
+		c.movImm(true, tmp1, int32(r.Off))
+		c.emit(a64ADD(true, tmp1, tmp1, dst))
+		reg = tmp1
+	}
+	switch r.Imm {
+	case bpfADD:
+		c.emit(a64STOP(isdw, atomicADD, reg, src))
+	case bpfAND:
+		c.emit(a64MVN(isdw, tmp2, src))
+		c.emit(a64STOP(isdw, atomicCLR, reg, tmp2))
+	case bpfOR:
+		c.emit(a64STOP(isdw, atomicSET, reg, src))
+	case bpfXOR:
+		c.emit(a64STOP(isdw, atomicEOR, reg, src))
+	case bpfADD | bpfFETCH:
+		c.emit(a64LDOPAL(isdw, atomicADD, src, reg, src))
+	case bpfAND | bpfFETCH:
+		c.emit(a64MVN(isdw, tmp2, src))
+		c.emit(a64LDOPAL(isdw, atomicCLR, src, reg, tmp2))
+	case bpfOR | bpfFETCH:
+		c.emit(a64LDOPAL(isdw, atomicSET, src, reg, src))
+	case bpfXOR | bpfFETCH:
+		c.emit(a64LDOPAL(isdw, atomicEOR, src, reg, src))
+	case atomicXCHG:
+		c.emit(a64LDOPAL(isdw, atomicSWP, src, reg, src))
+	case atomicCMPX:
+		c.emit(a64CASAL(isdw, src, reg, bpf2a64[0]))
+	default:
+		return fmt.Errorf("unknown atomic op code %02x", r.Imm)
+	}
+	return nil
+}
+
+// llscAtomic models emit_ll_sc_atomic (load-exclusive/store-exclusive loops).
+func (c *ctx) llscAtomic(r kernel.BPFInsn, dst, src Reg) error {
+	isdw := r.Size() == sizeDW
+	reg := dst
+	if r.Off != 0 {
+		c.movImm(true, tmp1, int32(r.Off))
+		c.emit(a64ADD(true, tmp1, tmp1, dst))
+		reg = tmp1
+	}
+	op := func(rd, rn, rm Reg) uint32 {
+		switch r.Imm &^ bpfFETCH {
+		case bpfADD:
+			return a64ADD(isdw, rd, rn, rm)
+		case bpfAND:
+			return a64AND(isdw, rd, rn, rm)
+		case bpfOR:
+			return a64ORR(isdw, rd, rn, rm)
+		}
+		return a64EOR(isdw, rd, rn, rm)
+	}
+	switch r.Imm {
+	case bpfADD, bpfAND, bpfOR, bpfXOR:
+		c.emit(a64LDXR(isdw, tmp2, reg))
+		c.emit(op(tmp2, tmp2, src))
+		c.emit(a64STXR(isdw, tmp2, reg, tmp3))
+		c.emitE(a64CBNZ(false, tmp3, -3))
+	case bpfADD | bpfFETCH, bpfAND | bpfFETCH, bpfOR | bpfFETCH, bpfXOR | bpfFETCH:
+		c.emit(a64MOV(isdw, ax, src))
+		c.emit(a64LDXR(isdw, src, reg))
+		c.emit(op(tmp2, src, ax))
+		c.emit(a64STLXR(isdw, tmp2, reg, tmp3))
+		c.emitE(a64CBNZ(false, tmp3, -3))
+		c.emit(dmbISH)
+	case atomicXCHG:
+		c.emit(a64MOV(isdw, tmp2, src))
+		c.emit(a64LDXR(isdw, src, reg))
+		c.emit(a64STLXR(isdw, tmp2, reg, tmp3))
+		c.emitE(a64CBNZ(false, tmp3, -2))
+		c.emit(dmbISH)
+	case atomicCMPX:
+		r0 := bpf2a64[0]
+		c.emit(a64MOV(isdw, tmp2, r0))
+		c.emit(a64LDXR(isdw, r0, reg))
+		c.emit(a64EOR(isdw, tmp3, r0, tmp2))
+		c.emitE(a64CBNZ(isdw, tmp3, 4))
+		c.emit(a64STLXR(isdw, src, reg, tmp3))
+		c.emitE(a64CBNZ(false, tmp3, -4))
+		c.emit(dmbISH)
+	default:
+		return fmt.Errorf("unknown atomic op code %02x", r.Imm)
+	}
+	return nil
+}

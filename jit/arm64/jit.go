@@ -1,0 +1,401 @@
+package arm64
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
+)
+
+// BPF registers and JIT temporaries mapped to A64 registers: bpf2a64[] of
+// arch/arm64/net/bpf_jit_comp.c (identical from v5.10 to v6.1).
+var bpf2a64 = [11]Reg{
+	0:  7,  // R0: return value
+	1:  0,  // R1-R5: arguments
+	2:  1,  //
+	3:  2,  //
+	4:  3,  //
+	5:  4,  //
+	6:  19, // R6-R9: callee saved
+	7:  20, //
+	8:  21, //
+	9:  22, //
+	10: 25, // R10: read-only frame pointer
+}
+
+const (
+	tmp1 Reg = 10 // TMP_REG_1
+	tmp2 Reg = 11 // TMP_REG_2
+	tmp3 Reg = 12 // TMP_REG_3
+	tcc  Reg = 26 // TCALL_CNT
+	ax   Reg = 9  // BPF_REG_AX
+	fpb  Reg = 27 // FP_BOTTOM
+)
+
+// RegNames gives the BPF name of A64 registers the JIT assigns, for
+// annotations and the state pane.
+var RegNames = map[Reg]string{
+	7: "r0", 0: "r1", 1: "r2", 2: "r3", 3: "r4", 4: "r5",
+	19: "r6", 20: "r7", 21: "r8", 22: "r9", 25: "r10 (fp)",
+	10: "tmp", 11: "tmp2", 12: "tmp3", 26: "tcc", 9: "ax", 27: "fp bottom",
+}
+
+type backend struct{}
+
+func init() { jit.Register(backend{}) }
+
+func (backend) Arch() kernel.Arch        { return kernel.ARM64 }
+func (backend) Profiles() []*jit.Profile { return profiles }
+
+// PrologueOffset is the kernel's PROLOGUE_OFFSET for profile p: the number
+// of instructions a tail call skips.
+func PrologueOffset(p *jit.Profile) int {
+	b2i := func(b bool) int {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case p.PatchableEntry:
+		// v6.0+: #define PROLOGUE_OFFSET (BTI_INSNS + 2 + PAC_INSNS + 8)
+		return b2i(p.BTI) + 2 + b2i(p.PAC) + 8
+	case p.FPBottom:
+		// 5.19: 9 if CONFIG_ARM64_BTI_KERNEL || CONFIG_ARM64_PTR_AUTH_KERNEL, else 8
+		if p.BTI || p.PAC {
+			return 9
+		}
+		return 8
+	default:
+		// 5.10: #define PROLOGUE_OFFSET 7, plus the leading bti c
+		return 7 + b2i(p.BTI)
+	}
+}
+
+// Compile JITs every function of l, as bpf_int_jit_compile does for each
+// subprogram after jit_subprogs, with the final addresses known.
+func (backend) Compile(l *kernel.Loaded, prof *jit.Profile) (*jit.Image, error) {
+	p := prof.WithConfig(l.Config)
+	if !p.PatchableEntry && !p.FPBottom {
+		// 5.10's JIT has no pointer authentication (added in 5.17 by
+		// "bpf, arm64: Sign return address for JITed code").
+		p.PAC = false
+	}
+	if !p.SubprogTailCalls && l.HasCalls() && l.UsesTailCalls() {
+		return nil, &jit.Error{Prog: l.Name, Insn: firstTailCall(l),
+			Msg: "tail_calls are not allowed in programs with bpf-to-bpf calls (verifier, -EINVAL: this kernel's arm64 JIT cannot keep the tail call count across calls)"}
+	}
+	layout := l.Layout
+	if layout.ArrayMaxEntries == 0 {
+		layout.ArrayMaxEntries = p.Layout.ArrayMaxEntries
+	}
+	if layout.ArrayPtrs == 0 {
+		layout.ArrayPtrs = p.Layout.ArrayPtrs
+	}
+	if layout.ProgBPFFunc == 0 {
+		layout.ProgBPFFunc = p.Layout.ProgBPFFunc
+	}
+	img := &jit.Image{Arch: kernel.ARM64, Profile: p, Program: l.Name, Type: l.Type}
+	for _, f := range l.Funcs {
+		fi, err := compileFunc(l, f, p, layout)
+		if err != nil {
+			return nil, err
+		}
+		img.Funcs = append(img.Funcs, fi)
+	}
+	return img, nil
+}
+
+func firstTailCall(l *kernel.Loaded) int {
+	for _, f := range l.Funcs {
+		for _, in := range f.Insns {
+			if in.Kind == kernel.TailCall {
+				return in.Index
+			}
+		}
+	}
+	return -1
+}
+
+// ctx is the kernel's struct jit_ctx plus what jitscope records about the code.
+type ctx struct {
+	p      *jit.Profile
+	l      *kernel.Loaded
+	f      *kernel.LoadedFunc
+	layout kernel.Layout
+
+	emitting  bool     // false in the sizing pass (the kernel's ctx->image == NULL)
+	code      []uint32 // the image (also filled while sizing, then discarded)
+	offset    []int    // per function-local slot: index of its first A64 instruction
+	epilogue  int      // ctx->epilogue_offset
+	stackSize int
+	fpbOffset int
+	outOffset int // tail call "out" label, relative to the start of the sequence
+	err       error
+
+	regions []jit.Region
+	notes   []jit.Note
+	relocs  []jit.Reloc
+	edges   []jit.Edge
+	entry   int
+}
+
+func (c *ctx) idx() int { return len(c.code) }
+
+func (c *ctx) emit(w uint32) { c.code = append(c.code, w) }
+
+// emitE emits an instruction whose encoding may fail (branch offsets out of
+// range). While sizing, offsets are not final, so failures only count when
+// emitting — as the kernel's check_imm on the final pass.
+func (c *ctx) emitE(w uint32, err error) {
+	if err != nil && c.emitting && c.err == nil {
+		c.err = err
+	}
+	c.emit(w)
+}
+
+func (c *ctx) region(start int, kind jit.RegionKind) {
+	if c.emitting && c.idx() > start {
+		c.regions = append(c.regions, jit.Region{Start: start * 4, End: c.idx() * 4, Kind: kind})
+	}
+}
+
+func (c *ctx) note(at int, format string, args ...any) {
+	if c.emitting {
+		c.notes = append(c.notes, jit.Note{Offset: at * 4, Text: fmt.Sprintf(format, args...)})
+	}
+}
+
+func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, layout kernel.Layout) (*jit.FuncImage, error) {
+	slots := 0
+	if n := len(f.Insns); n > 0 {
+		last := f.Insns[n-1]
+		slots = last.Index - f.Insns[0].Index + 1
+		if last.Raw.Code == kernel.ClassLD|0x18 {
+			slots++
+		}
+	}
+	c := &ctx{p: p, l: l, f: f, layout: layout, offset: make([]int, slots+1), outOffset: -1, entry: -1}
+	if p.FPBottom {
+		c.fpbOffset = findFPBOffset(f)
+	}
+	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
+	if err := c.build(); err != nil {
+		return nil, err
+	}
+	size := c.idx()
+	// 2. The real pass, with every offset known.
+	c.emitting = true
+	c.code = make([]uint32, 0, size)
+	if err := c.build(); err != nil {
+		return nil, err
+	}
+	if c.err != nil {
+		return nil, &jit.Error{Prog: l.Name, Func: f.Name, Insn: -1, Msg: c.err.Error()}
+	}
+	if c.idx() != size {
+		return nil, &jit.Error{Prog: l.Name, Func: f.Name, Insn: -1, Msg: fmt.Sprintf("JIT bug: image size changed between passes (%d != %d)", c.idx(), size)}
+	}
+	code := make([]byte, 4*len(c.code))
+	for i, w := range c.code {
+		binary.LittleEndian.PutUint32(code[4*i:], w)
+	}
+	fi := &jit.FuncImage{
+		Name:          f.Name,
+		Ksym:          f.Ksym,
+		Prototype:     f.Prototype,
+		Index:         f.Index,
+		Address:       f.Address,
+		Code:          code,
+		Insns:         f.Insns,
+		Regions:       c.regions,
+		Relocs:        c.relocs,
+		Notes:         c.notes,
+		Edges:         c.edges,
+		TailCallEntry: c.entry,
+	}
+	fi.BPFOffsets = make([]int, len(f.Insns)+1)
+	for i, in := range f.Insns {
+		fi.BPFOffsets[i] = 4 * c.offset[in.Index-f.Insns[0].Index]
+	}
+	fi.BPFOffsets[len(f.Insns)] = 4 * c.offset[slots]
+	return fi, nil
+}
+
+// build runs one pass: prologue, body, epilogue and (v6.0+) the PLT.
+func (c *ctx) build() error {
+	c.code = c.code[:0]
+	c.regions, c.notes, c.relocs, c.edges = nil, nil, nil, nil
+	if err := c.prologue(); err != nil {
+		return err
+	}
+	if err := c.body(); err != nil {
+		return err
+	}
+	if !c.emitting {
+		c.epilogue = c.idx()
+	}
+	c.buildEpilogue()
+	if c.p.PatchableEntry {
+		c.plt()
+	}
+	return nil
+}
+
+// prologue models build_prologue.
+func (c *ctx) prologue() error {
+	p := c.p
+	isMain := c.f.Index == 0
+	start := c.idx()
+	r6, r7, r8, r9, fp := bpf2a64[6], bpf2a64[7], bpf2a64[8], bpf2a64[9], bpf2a64[10]
+
+	if p.PatchableEntry {
+		// v6.0+: the entry is patchable by bpf_arch_text_poke.
+		if p.BTI {
+			if p.EntryBTIJC {
+				c.emit(a64BTIJC)
+			} else {
+				c.emit(a64BTIC)
+			}
+		}
+		site := c.idx()
+		c.emit(a64MOV(true, 9, LR))
+		c.emit(a64NOP)
+		c.region(site, jit.RegionPatchSite)
+		c.note(site+1, "fentry patch site (POKE_OFFSET)")
+		if p.PAC {
+			c.emit(a64PACIASP)
+		}
+	} else if p.PAC {
+		// 5.17-5.19: paciasp is also a BTI landing pad, so bti c is not needed.
+		c.emit(a64PACIASP)
+	} else if p.BTI {
+		c.emit(a64BTIC)
+	}
+	c.emit(a64PUSH(FP, LR, SP))
+	c.emit(a64MOV(true, FP, SP))
+	c.emit(a64PUSH(r6, r7, SP))
+	c.emit(a64PUSH(r8, r9, SP))
+	c.emit(a64PUSH(fp, tcc, SP))
+	if p.FPBottom {
+		c.emit(a64PUSH(fpb, 28, SP))
+	}
+	c.emit(a64MOV(true, fp, SP))
+	c.region(start, jit.RegionPrologue)
+
+	// The tail call count is initialised by every function in 5.10; since
+	// seed 000's commit only by the main program, so that bpf-to-bpf
+	// callees keep their caller's count.
+	if isMain || !p.SubprogTailCalls {
+		at := c.idx()
+		z, _ := a64MOVZ(true, tcc, 0, 0)
+		c.emit(z)
+		c.region(at, jit.RegionTCCInit)
+		if p.SubprogTailCalls {
+			c.note(at, "init TCC (main program only)")
+		} else {
+			c.note(at, "init TCC")
+		}
+		if cur := c.idx() - start; cur != PrologueOffset(p) {
+			return &jit.Error{Prog: c.l.Name, Func: c.f.Name, Insn: -1,
+				Msg: fmt.Sprintf("PROLOGUE_OFFSET = %d, expected %d!", cur, PrologueOffset(p))}
+		}
+		c.entry = 4 * c.idx()
+		land := c.idx()
+		if p.BTI {
+			c.emit(a64BTIJ)
+			c.region(land, jit.RegionLandingPad)
+		}
+		c.note(land, "tail call landing pad: PROLOGUE_OFFSET = %d insns (+%d bytes)", PrologueOffset(p), 4*PrologueOffset(p))
+	}
+	setup := c.idx()
+	if p.FPBottom {
+		w, err := a64SUBI(true, fpb, fp, uint32(c.fpbOffset))
+		c.emitE(w, err)
+	}
+	c.stackSize = (c.f.StackDepth + 15) &^ 15
+	w, err := a64SUBI(true, SP, SP, uint32(c.stackSize))
+	c.emitE(w, err)
+	c.region(setup, jit.RegionStackSetup)
+	if !isMain && p.SubprogTailCalls {
+		c.note(c.idx()-1, "end of prologue: TCC not touched, no tail call landing pad")
+	}
+	return nil
+}
+
+// buildEpilogue models build_epilogue.
+func (c *ctx) buildEpilogue() {
+	start := c.idx()
+	r6, r7, r8, r9, fp := bpf2a64[6], bpf2a64[7], bpf2a64[8], bpf2a64[9], bpf2a64[10]
+	w, err := a64ADDI(true, SP, SP, uint32(c.stackSize))
+	c.emitE(w, err)
+	if c.p.FPBottom {
+		c.emit(a64POP(fpb, 28, SP))
+	}
+	c.emit(a64POP(fp, tcc, SP))
+	c.emit(a64POP(r8, r9, SP))
+	c.emit(a64POP(r6, r7, SP))
+	c.emit(a64POP(FP, LR, SP))
+	c.emit(a64MOV(true, 0, bpf2a64[0]))
+	if c.p.PAC {
+		c.emit(a64AUTIASP)
+	}
+	c.emit(a64RET(LR))
+	c.region(start, jit.RegionEpilogue)
+}
+
+// plt models build_plt (v6.0+): "ldr x10, target; br x10", aligned so the
+// 8-byte target that follows it in memory is naturally aligned. The target
+// itself is not part of the image's jited_len.
+func (c *ctx) plt() {
+	start := c.idx()
+	if (c.idx()+2)%2 != 0 { // PLT_TARGET_OFFSET / AARCH64_INSN_SIZE == 2
+		c.emit(a64NOP)
+	}
+	w, err := a64LDR64LIT(tmp1, 2*4)
+	c.emitE(w, err)
+	c.emit(a64BR(tmp1))
+	c.region(start, jit.RegionPLT)
+	c.note(start, "PLT for long jumps to a BPF trampoline (target literal follows, not in jited_len)")
+}
+
+// findFPBOffset models find_fpb_offset: 0 if the frame pointer may change,
+// else the most negative fp offset used, made positive and aligned down to 8.
+func findFPBOffset(f *kernel.LoadedFunc) int {
+	const fpReg = 10
+	offset := 0
+	for _, in := range f.Insns {
+		r := in.Raw
+		class := r.Class()
+		mode := r.Mode()
+		switch class {
+		case kernel.ClassSTX, kernel.ClassST:
+			if class == kernel.ClassSTX && mode == modeAtomic &&
+				(r.Imm == atomicXCHG || r.Imm == (bpfADD|bpfFETCH) || r.Imm == (bpfAND|bpfFETCH) ||
+					r.Imm == (bpfXOR|bpfFETCH) || r.Imm == (bpfOR|bpfFETCH)) && r.Src == fpReg {
+				return 0
+			}
+			if mode == modeMem && r.Dst == fpReg && int(r.Off) < offset {
+				offset = int(r.Off)
+			}
+		case kernel.ClassJMP, kernel.ClassJMP32:
+		case kernel.ClassLDX, kernel.ClassLD:
+			if r.Dst == fpReg {
+				return 0
+			}
+			if class == kernel.ClassLDX && mode == modeMem && r.Src == fpReg && int(r.Off) < offset {
+				offset = int(r.Off)
+			}
+		default:
+			if r.Dst == fpReg {
+				return 0
+			}
+		}
+	}
+	if offset < 0 {
+		offset = -offset
+		offset &^= 7
+	}
+	return offset
+}

@@ -1,0 +1,168 @@
+package jit
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jitscope/jitscope/kernel"
+)
+
+// Profile is one kernel version's JIT for one architecture: data, plus the
+// few switches a version really changed. Every fact cites its source in the
+// profile tables (jit/arm64/profiles.go, jit/x86/profiles.go).
+type Profile struct {
+	Name    string // "v6.1", "bpf-next-2022-06"
+	Arch    kernel.Arch
+	Kernel  string // kernel version the profile models, e.g. "6.1"
+	Summary string // one line for `jitscope list`
+	Sources []string
+
+	// MaxTailCallCnt is the kernel's MAX_TAIL_CALL_CNT (32 before 5.17, 33 after).
+	MaxTailCallCnt int
+	// TailCallCountGT is set when the limit check is "count > MAX" (5.10:
+	// b.hi / ja); later kernels check "count >= MAX" (b.cs / jae).
+	TailCallCountGT bool
+
+	// Configuration defaults: a capture or a scenario placement can override
+	// them with the kernel's .config and CPU features.
+	PAC bool // CONFIG_ARM64_PTR_AUTH_KERNEL: paciasp/autiasp
+	BTI bool // CONFIG_ARM64_BTI_KERNEL: bti landing pads
+	LSE bool // CONFIG_ARM64_LSE_ATOMICS and a CPU with LSE atomics
+
+	// SubprogTailCalls: the JIT supports tail calls from programs with
+	// bpf-to-bpf calls (bpf_jit_supports_subprog_tailcalls).
+	SubprogTailCalls bool
+	// PatchableEntry: arm64 6.0+ emits "mov x9, lr; nop" for fentry
+	// trampolines and a PLT after the epilogue.
+	PatchableEntry bool
+	// FPBottom: arm64 5.19+ keeps the bottom of the BPF stack in x27 and uses
+	// unsigned-offset loads/stores for stack slots.
+	FPBottom bool
+	// EntryBTIJC: the entry landing pad is "bti jc" (6.0+) rather than "bti c".
+	EntryBTIJC bool
+
+	// Layout holds the default struct offsets (a placement may override them).
+	Layout kernel.Layout
+}
+
+// WithConfig returns a copy of p with the configuration overrides of a
+// placement applied ("y"/"n" values for the CONFIG_ keys and cpu: features).
+func (p *Profile) WithConfig(cfg map[string]string) *Profile {
+	q := *p
+	on := func(key string) (bool, bool) {
+		v, ok := cfg[key]
+		if !ok {
+			return false, false
+		}
+		return v == "y" || v == "m", true
+	}
+	if v, ok := on("CONFIG_ARM64_PTR_AUTH_KERNEL"); ok {
+		q.PAC = v
+	}
+	if v, ok := on("CONFIG_ARM64_BTI_KERNEL"); ok {
+		q.BTI = v
+	}
+	lse, okc := on("CONFIG_ARM64_LSE_ATOMICS")
+	cpu, okf := on("cpu:atomics")
+	if okc || okf {
+		q.LSE = (lse || !okc) && (cpu || !okf)
+	}
+	return &q
+}
+
+// WithLayout returns the profile's layout with a placement's overrides.
+func (p *Profile) WithLayout(over map[string]int) kernel.Layout {
+	l := p.Layout
+	for k, v := range over {
+		switch k {
+		case "bpf_array.map.max_entries":
+			l.ArrayMaxEntries = v
+		case "bpf_array.ptrs":
+			l.ArrayPtrs = v
+		case "bpf_prog.bpf_func":
+			l.ProgBPFFunc = v
+		}
+	}
+	return l
+}
+
+// Backend compiles loaded programs for one architecture.
+type Backend interface {
+	Arch() kernel.Arch
+	Profiles() []*Profile
+	Compile(prog *kernel.Loaded, p *Profile) (*Image, error)
+}
+
+var backends = map[kernel.Arch]Backend{}
+
+// Register makes a backend available to Compile; backends call it from init.
+func Register(b Backend) { backends[b.Arch()] = b }
+
+// Profiles lists the profiles of arch in a stable order.
+func Profiles(arch kernel.Arch) []*Profile {
+	b := backends[arch]
+	if b == nil {
+		return nil
+	}
+	return b.Profiles()
+}
+
+// Arches lists the architectures with a registered backend.
+func Arches() []kernel.Arch {
+	var out []kernel.Arch
+	for a := range backends {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// LookupProfile finds a profile by name.
+func LookupProfile(arch kernel.Arch, name string) (*Profile, error) {
+	b := backends[arch]
+	if b == nil {
+		return nil, fmt.Errorf("no JIT backend for architecture %q", arch)
+	}
+	var names []string
+	for _, p := range b.Profiles() {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return nil, fmt.Errorf("unknown %s profile %q (have %s)", arch, name, strings.Join(names, ", "))
+}
+
+// Compile JITs prog with profile p.
+func Compile(prog *kernel.Loaded, p *Profile) (*Image, error) {
+	b := backends[p.Arch]
+	if b == nil {
+		return nil, fmt.Errorf("no JIT backend for architecture %q", p.Arch)
+	}
+	if prog.Arch != p.Arch {
+		return nil, fmt.Errorf("%s: program was loaded for %s, profile %s is for %s", prog.Name, prog.Arch, p.Name, p.Arch)
+	}
+	return b.Compile(prog, p)
+}
+
+// Error is a JIT refusal: the kernel would not JIT (or load) the program.
+type Error struct {
+	Prog string
+	Func string
+	Insn int // program-wide slot index, -1 when not about one instruction
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Prog)
+	if e.Func != "" && e.Func != e.Prog {
+		b.WriteString("/" + e.Func)
+	}
+	if e.Insn >= 0 {
+		fmt.Fprintf(&b, ": insn %d", e.Insn)
+	}
+	b.WriteString(": " + e.Msg)
+	return b.String()
+}

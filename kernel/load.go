@@ -1,0 +1,662 @@
+package kernel
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/cilium/ebpf/asm"
+)
+
+// Default placement for sets that pin nothing: plausible kernel addresses,
+// chosen so that listings look like a real kernel's. Images get a slot each
+// in the BPF JIT region; maps sit in the direct map.
+var defaultBases = map[Arch]struct {
+	image, maps, callBase, helpers uint64
+}{
+	// arm64 6.1: BPF images in the vmalloc area (e.g. 0xffff80000a095d04 in
+	// the arm64-6.1 capture), struct bpf_map in the linear map.
+	ARM64: {image: 0xffff800009000000, maps: 0xffff000008100000, callBase: 0xffff800008222f40, helpers: 0xffff800008230000},
+	// x86-64: the module area (0xffffffffc0000000-) and the direct map.
+	X86_64: {image: 0xffffffffc0200000, maps: 0xffff888100100000, callBase: 0xffffffff814ca4d0, helpers: 0xffffffff814d0000},
+}
+
+// Options adjust Load.
+type Options struct {
+	// Layout supplies struct offsets when the placement does not pin them;
+	// value addresses of array maps depend on offsetof(struct bpf_array, value).
+	Layout Layout
+}
+
+// Load prepares program name of set for arch the way the verifier and
+// jit_subprogs would: split into functions, resolve calls, maps and helpers
+// to addresses, compute stack depths and tail-call reachability.
+func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
+	prog := set.Program(name)
+	if prog == nil {
+		return nil, fmt.Errorf("%s: no program %q", set.Name, name)
+	}
+	if len(prog.Insns) == 0 {
+		return nil, fmt.Errorf("%s: program %s has no instructions", set.Name, name)
+	}
+	pl := set.Placements[arch]
+	if pl == nil {
+		pl = &Placement{}
+	}
+	addrs, err := placeAll(set, arch, pl)
+	if err != nil {
+		return nil, err
+	}
+	layout := opt.Layout
+	for k, v := range pl.Layout {
+		switch k {
+		case "bpf_array.map.max_entries":
+			layout.ArrayMaxEntries = v
+		case "bpf_array.ptrs":
+			layout.ArrayPtrs = v
+		case "bpf_prog.bpf_func":
+			layout.ProgBPFFunc = v
+		}
+	}
+	l := &Loaded{
+		Arch:     arch,
+		Name:     prog.Name,
+		Type:     prog.Type,
+		CallBase: symbolOr(pl, "__bpf_call_base", defaultBases[arch].callBase),
+		Symbols:  map[uint64]string{},
+		Layout:   layout,
+		Config:   pl.Config,
+	}
+	funcs, err := functions(prog)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prog.Name, err)
+	}
+	slot := 0
+	slots := make([]int, len(prog.Insns))
+	for i, ins := range prog.Insns {
+		slots[i] = slot
+		slot += int(ins.Size() / asm.InstructionSize)
+	}
+	for fi, f := range funcs {
+		end := len(prog.Insns)
+		if fi+1 < len(funcs) {
+			end = funcs[fi+1].Start
+		}
+		lf := &LoadedFunc{
+			Name:       f.Name,
+			Ksym:       f.Ksym,
+			Prototype:  f.Prototype,
+			Index:      fi,
+			Address:    addrs.fn(prog.Name, f.Name),
+			StackDepth: f.StackDepth,
+			Lines:      f.Lines,
+		}
+		for i := f.Start; i < end; i++ {
+			in, err := resolve(set, prog, funcs, addrs, pl, l, prog.Insns[i], slots[i])
+			if err == nil {
+				in.Raw, err = RawOf(in.Instruction)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: insn %d: %w", prog.Name, slots[i], err)
+			}
+			lf.Insns = append(lf.Insns, in)
+		}
+		if lf.StackDepth < 0 {
+			lf.StackDepth = stackDepth(lf.Insns)
+		}
+		if lf.StackDepth > 512 {
+			return nil, fmt.Errorf("%s: function %s: combined stack size %d exceeds the kernel's 512 bytes", prog.Name, f.Name, lf.StackDepth)
+		}
+		l.Funcs = append(l.Funcs, lf)
+		sym := f.Ksym
+		if sym == "" {
+			sym = f.Name
+		}
+		l.Symbols[lf.Address] = sym
+	}
+	if err := checkJumps(l); err != nil {
+		return nil, fmt.Errorf("%s: %w", prog.Name, err)
+	}
+	markTailCallReachable(l)
+	for _, m := range set.Maps {
+		if a, ok := addrs.maps[m.Name]; ok {
+			l.Symbols[a] = m.Name
+		}
+		if !m.IsProgArray() {
+			continue
+		}
+		pa := &LoadedProgArray{Name: m.Name, Address: addrs.maps[m.Name], MaxEntries: m.MaxEntries, Slots: map[uint32]ProgRef{}}
+		for k, p := range m.Progs {
+			target := set.Program(p)
+			var a uint64
+			if target != nil {
+				tf, err := functions(target)
+				if err != nil {
+					return nil, err
+				}
+				a = addrs.fn(target.Name, tf[0].Name)
+			} else if v, ok := pl.Funcs[p]; ok {
+				a = v
+			} else {
+				return nil, fmt.Errorf("%s: prog array %s[%d]: no program %q", set.Name, m.Name, k, p)
+			}
+			pa.Slots[k] = ProgRef{Name: p, Address: a}
+			if _, ok := l.Symbols[a]; !ok {
+				l.Symbols[a] = p
+			}
+		}
+		l.ProgArrays = append(l.ProgArrays, pa)
+	}
+	markDirectTailCalls(l)
+	return l, nil
+}
+
+func symbolOr(pl *Placement, name string, def uint64) uint64 {
+	if v, ok := pl.Symbols[name]; ok {
+		return v
+	}
+	return def
+}
+
+// functions returns the functions of prog, deriving them from bpf-to-bpf
+// call targets when the program does not list them.
+func functions(prog *Program) ([]Func, error) {
+	if len(prog.Funcs) > 0 {
+		fs := append([]Func(nil), prog.Funcs...)
+		for i, f := range fs {
+			if f.Start < 0 || f.Start >= len(prog.Insns) || (i > 0 && f.Start <= fs[i-1].Start) || (i == 0 && f.Start != 0) {
+				return nil, fmt.Errorf("function %s: bad start %d", f.Name, f.Start)
+			}
+		}
+		return fs, nil
+	}
+	starts := map[int]bool{0: true}
+	syms, err := prog.Insns.SymbolOffsets()
+	if err != nil {
+		return nil, err
+	}
+	// A function starts where a bpf-to-bpf call (or function pointer) lands.
+	for i, ins := range prog.Insns {
+		if !ins.IsFunctionReference() {
+			continue
+		}
+		if ref := ins.Reference(); ref != "" {
+			off, ok := syms[ref]
+			if !ok {
+				return nil, fmt.Errorf("insn %d: call to unknown function %q", i, ref)
+			}
+			starts[off] = true
+			continue
+		}
+		idx, err := slotToIndex(prog.Insns, slotOf(prog.Insns, i)+1+int(int32(ins.Constant)))
+		if err != nil {
+			return nil, fmt.Errorf("insn %d: %w", i, err)
+		}
+		starts[idx] = true
+	}
+	var idx []int
+	for s := range starts {
+		idx = append(idx, s)
+	}
+	sort.Ints(idx)
+	var fs []Func
+	for _, s := range idx {
+		name := prog.Insns[s].Symbol()
+		if s == 0 && name == "" {
+			name = prog.Name
+		}
+		if name == "" {
+			name = fmt.Sprintf("%s_func%d", prog.Name, len(fs))
+		}
+		fs = append(fs, Func{Name: name, Start: s, StackDepth: -1})
+	}
+	return fs, nil
+}
+
+func slotOf(insns asm.Instructions, i int) int {
+	s := 0
+	for j := 0; j < i; j++ {
+		s += int(insns[j].Size() / asm.InstructionSize)
+	}
+	return s
+}
+
+func slotToIndex(insns asm.Instructions, slot int) (int, error) {
+	s := 0
+	for j, ins := range insns {
+		if s == slot {
+			return j, nil
+		}
+		if s > slot {
+			break
+		}
+		s += int(ins.Size() / asm.InstructionSize)
+	}
+	return 0, fmt.Errorf("target slot %d is not the start of an instruction", slot)
+}
+
+// placement is the address of everything in a set for one architecture.
+type placement struct {
+	funcs map[string]uint64 // "prog/func"
+	maps  map[string]uint64
+	vals  map[string]uint64
+}
+
+func (p *placement) fn(prog, fn string) uint64 { return p.funcs[prog+"/"+fn] }
+
+// placeAll gives every function and map of the set an address: the pinned
+// one where the placement has it, else the next free default slot.
+func placeAll(set *Set, arch Arch, pl *Placement) (*placement, error) {
+	base, ok := defaultBases[arch]
+	if !ok {
+		return nil, fmt.Errorf("unknown architecture %q", arch)
+	}
+	p := &placement{funcs: map[string]uint64{}, maps: map[string]uint64{}, vals: map[string]uint64{}}
+	next := base.image
+	for _, prog := range set.Programs {
+		fs, err := functions(prog)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", prog.Name, err)
+		}
+		for i, f := range fs {
+			key := prog.Name + "/" + f.Name
+			if a, ok := pl.Funcs[key]; ok {
+				p.funcs[key] = a
+				continue
+			}
+			if a, ok := pl.Funcs[f.Name]; ok {
+				p.funcs[key] = a
+				continue
+			}
+			if f.Ksym != "" {
+				if a, ok := pl.Funcs[f.Ksym]; ok {
+					p.funcs[key] = a
+					continue
+				}
+			}
+			end := len(prog.Insns)
+			if i+1 < len(fs) {
+				end = fs[i+1].Start
+			}
+			// Reserve generously: no backend emits more than 128 bytes per
+			// BPF instruction. Images start a little into their page, as
+			// bpf_jit_binary_alloc places them.
+			size := uint64(end-f.Start)*128 + 0x1000
+			p.funcs[key] = next + 0x5d4
+			next += (size + 0xfff) &^ 0xfff
+		}
+	}
+	nextMap := base.maps
+	for _, m := range set.Maps {
+		if a, ok := pl.Maps[m.Name]; ok {
+			p.maps[m.Name] = a
+		} else {
+			p.maps[m.Name] = nextMap
+			nextMap += 0x1000 + uint64(m.MaxEntries)*uint64(max(m.ValueSize, 8))
+			nextMap = (nextMap + 0xfff) &^ 0xfff
+		}
+		if a, ok := pl.Values[m.Name]; ok {
+			p.vals[m.Name] = a
+		} else {
+			// struct bpf_array keeps its values at offsetof(value) == offsetof(ptrs).
+			off := uint64(0x110)
+			if v, ok := pl.Layout["bpf_array.value"]; ok {
+				off = uint64(v)
+			} else if v, ok := pl.Layout["bpf_array.ptrs"]; ok {
+				off = uint64(v)
+			}
+			p.vals[m.Name] = p.maps[m.Name] + off
+		}
+	}
+	return p, nil
+}
+
+// resolve turns one instruction into the JIT's input form.
+func resolve(set *Set, prog *Program, funcs []Func, addrs *placement, pl *Placement, l *Loaded, ins asm.Instruction, slot int) (Insn, error) {
+	in := Insn{Instruction: ins, Index: slot}
+	op := ins.OpCode
+	switch {
+	case op.JumpOp() == asm.Call && op.Class().IsJump():
+		return resolveCall(prog, funcs, addrs, pl, l, in)
+	case op.IsDWordLoad():
+		return resolveLoad(set, prog, funcs, addrs, in)
+	}
+	return in, nil
+}
+
+func resolveCall(prog *Program, funcs []Func, addrs *placement, pl *Placement, l *Loaded, in Insn) (Insn, error) {
+	ins := in.Instruction
+	switch ins.Src {
+	case asm.PseudoCall:
+		idx := -1
+		if ref := ins.Reference(); ref != "" && !prog.Xlated {
+			for i, f := range funcs {
+				if f.Name == ref {
+					idx = i
+				}
+			}
+			if idx < 0 {
+				return in, fmt.Errorf("call to unknown function %q", ref)
+			}
+		} else if prog.Xlated {
+			// xlated.bin: imm is the index of the called function.
+			idx = int(ins.Constant)
+		} else {
+			target := in.Index + 1 + int(int32(ins.Constant))
+			for i, f := range funcs {
+				if slotOf(prog.Insns, f.Start) == target {
+					idx = i
+				}
+			}
+		}
+		if idx < 0 || idx >= len(funcs) {
+			return in, fmt.Errorf("bpf-to-bpf call to a target that is not a function start")
+		}
+		in.Kind = FuncCall
+		in.Callee = idx
+		in.Ref = funcs[idx].Name
+		return in, nil
+	case asm.PseudoKfuncCall:
+		return in, fmt.Errorf("kfunc calls are not supported")
+	case 0:
+	default:
+		return in, fmt.Errorf("call with unknown src_reg %d", ins.Src)
+	}
+	if prog.Xlated {
+		// xlated.bin: tail calls show as "call 12"; other helper calls
+		// carry imm = address - __bpf_call_base.
+		if ins.Constant == int64(asm.FnTailCall) {
+			in.Kind = TailCall
+			in.Ref = "bpf_tail_call"
+			return in, nil
+		}
+		in.Kind = HelperCall
+		addr := l.CallBase + uint64(int64(int32(ins.Constant)))
+		in.Ref = l.Symbols[addr]
+		return in, nil
+	}
+	id := ins.Constant
+	if id == int64(asm.FnTailCall) {
+		in.Kind = TailCall
+		in.Ref = "bpf_tail_call"
+		return in, nil
+	}
+	name := HelperName(id)
+	if name == "" {
+		return in, fmt.Errorf("call of unknown helper %d", id)
+	}
+	addr, ok := pl.Symbols[name]
+	if !ok {
+		addr = defaultBases[l.Arch].helpers + uint64(id)*0x80
+	}
+	rel := int64(addr) - int64(l.CallBase)
+	if rel != int64(int32(rel)) {
+		return in, fmt.Errorf("helper %s at %#x is out of reach of __bpf_call_base %#x", name, addr, l.CallBase)
+	}
+	in.Kind = HelperCall
+	in.Constant = rel
+	in.Ref = name
+	l.Symbols[addr] = name
+	return in, nil
+}
+
+func resolveLoad(set *Set, prog *Program, funcs []Func, addrs *placement, in Insn) (Insn, error) {
+	ins := in.Instruction
+	switch ins.Src {
+	case 0:
+		return in, nil
+	case asm.PseudoFunc:
+		idx := -1
+		if prog.Xlated {
+			idx = int(int32(ins.Constant))
+		} else if ref := ins.Reference(); ref != "" {
+			for i, f := range funcs {
+				if f.Name == ref {
+					idx = i
+				}
+			}
+		}
+		if idx < 0 || idx >= len(funcs) {
+			return in, fmt.Errorf("function pointer to an unknown function")
+		}
+		in.Kind = FuncPtr
+		in.Callee = idx
+		in.Ref = funcs[idx].Name
+		in.Constant = int64(addrs.fn(prog.Name, funcs[idx].Name))
+		return in, nil
+	case asm.PseudoMapFD, asm.PseudoMapValue:
+	default:
+		return in, fmt.Errorf("ld_imm64 with unsupported src_reg %d", ins.Src)
+	}
+	var m *Map
+	off := uint64(0)
+	if prog.Xlated {
+		id := int(uint32(ins.Constant))
+		for _, mm := range set.Maps {
+			if mm.ID == id {
+				m = mm
+			}
+		}
+		if m == nil {
+			return in, fmt.Errorf("reference to unknown map id %d", id)
+		}
+		if ins.Src == asm.PseudoMapValue {
+			off = uint64(uint32(ins.Constant >> 32))
+		}
+	} else {
+		ref := ins.Reference()
+		m = set.Map(ref)
+		if m == nil {
+			return in, fmt.Errorf("reference to unknown map %q", ref)
+		}
+		if ins.Src == asm.PseudoMapValue {
+			off = uint64(uint32(ins.Constant >> 32))
+		}
+	}
+	in.Ref = m.Name
+	if ins.Src == asm.PseudoMapFD {
+		in.Kind = MapPtr
+		in.Constant = int64(addrs.maps[m.Name])
+	} else {
+		in.Kind = MapValue
+		in.Constant = int64(addrs.vals[m.Name] + off)
+	}
+	in.Map = m.Name
+	return in, nil
+}
+
+// stackDepth computes a function's stack use as the verifier reports it:
+// the deepest frame-pointer-relative access, rounded up to 8 bytes. Pointers
+// derived from r10 by constant adds are followed within straight-line code.
+func stackDepth(insns []Insn) int {
+	var fpOff [11]int
+	var isFP [11]bool
+	isFP[asm.R10] = true
+	depth := 0
+	note := func(reg asm.Register, off int16, size int) {
+		if reg > asm.R10 || !isFP[reg] {
+			return
+		}
+		d := -(fpOff[reg] + int(off))
+		if d > depth {
+			depth = d
+		}
+		_ = size
+	}
+	for _, in := range insns {
+		op := in.OpCode
+		switch op.Class() {
+		case asm.LdXClass:
+			note(in.Src, in.Offset, 0)
+		case asm.StClass, asm.StXClass:
+			note(in.Dst, in.Offset, 0)
+		}
+		// Track rX = r10 (+ imm) for pointers passed to helpers.
+		if in.Dst <= asm.R10 && in.Dst != asm.R10 {
+			switch {
+			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Mov && op.Source() == asm.RegSource && in.Src <= asm.R10 && isFP[in.Src]:
+				isFP[in.Dst], fpOff[in.Dst] = true, fpOff[in.Src]
+			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Add && op.Source() == asm.ImmSource && isFP[in.Dst]:
+				fpOff[in.Dst] += int(in.Constant)
+				note(in.Dst, 0, 0)
+			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Sub && op.Source() == asm.ImmSource && isFP[in.Dst]:
+				fpOff[in.Dst] -= int(in.Constant)
+				note(in.Dst, 0, 0)
+			case op.Class().IsALU() || op.Class() == asm.LdXClass || op.IsDWordLoad():
+				isFP[in.Dst] = false
+			}
+		}
+		if op.JumpOp() == asm.Call && op.Class().IsJump() {
+			for r := asm.R0; r <= asm.R5; r++ {
+				isFP[r] = false
+			}
+		}
+	}
+	return (depth + 7) &^ 7
+}
+
+// checkJumps refuses jumps that leave their function or land inside an
+// ld_imm64, as the verifier does.
+func checkJumps(l *Loaded) error {
+	for _, f := range l.Funcs {
+		starts := map[int]bool{}
+		first := f.Insns[0].Index
+		last := f.Insns[len(f.Insns)-1].Index + int(f.Insns[len(f.Insns)-1].Size()/asm.InstructionSize)
+		for _, in := range f.Insns {
+			starts[in.Index] = true
+		}
+		for _, in := range f.Insns {
+			op := in.OpCode
+			if !op.Class().IsJump() {
+				continue
+			}
+			jop := op.JumpOp()
+			if jop == asm.Call || jop == asm.Exit {
+				continue
+			}
+			off := int(in.Offset)
+			if op.Class() == asm.Jump32Class && jop == asm.Ja {
+				off = int(int32(in.Constant)) // gotol
+			}
+			t := in.Index + 1 + off
+			if t < first || t >= last {
+				return fmt.Errorf("insn %d: jump out of range to %d (function %s is insns %d..%d)", in.Index, t, f.Name, first, last-1)
+			}
+			if !starts[t] {
+				return fmt.Errorf("insn %d: jump into the middle of an ld_imm64 at %d", in.Index, t)
+			}
+		}
+	}
+	return nil
+}
+
+// markTailCallReachable sets TailCallReachable on every function that
+// contains a tail call or calls (transitively) one that does, as the
+// verifier's check_max_stack_depth marks the frames on the call stack.
+func markTailCallReachable(l *Loaded) {
+	has := make([]bool, len(l.Funcs))
+	for i, f := range l.Funcs {
+		for _, in := range f.Insns {
+			if in.Kind == TailCall {
+				has[i] = true
+			}
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for i, f := range l.Funcs {
+			if has[i] {
+				continue
+			}
+			for _, in := range f.Insns {
+				if in.Kind == FuncCall && has[in.Callee] {
+					has[i] = true
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	for i, f := range l.Funcs {
+		f.TailCallReachable = has[i]
+	}
+	// The main program is marked when any function reaches a tail call
+	// (prog->aux->tail_call_reachable).
+	if len(l.Funcs) > 0 {
+		for _, h := range has {
+			if h {
+				l.Funcs[0].TailCallReachable = true
+			}
+		}
+	}
+}
+
+// markDirectTailCalls finds tail calls whose map and key are the same
+// constants on every path into them, the case in which the verifier records
+// a poke descriptor (x86 then emits a direct jump). Values are followed
+// through register copies within a basic block; a block boundary (jump
+// target) or a call forgets what is known, which is conservative: the
+// verifier, tracking every path, can only find more direct calls.
+func markDirectTailCalls(l *Loaded) {
+	type val struct {
+		known bool
+		isMap bool
+		mapN  string
+		k     int64
+	}
+	for _, f := range l.Funcs {
+		targets := map[int]bool{}
+		for _, in := range f.Insns {
+			op := in.OpCode
+			if op.Class().IsJump() && op.JumpOp() != asm.Call && op.JumpOp() != asm.Exit {
+				off := int(in.Offset)
+				if op.Class() == asm.Jump32Class && op.JumpOp() == asm.Ja {
+					off = int(int32(in.Constant))
+				}
+				targets[in.Index+1+off] = true
+			}
+		}
+		var regs [11]val
+		for i := range f.Insns {
+			in := &f.Insns[i]
+			if targets[in.Index] {
+				regs = [11]val{}
+			}
+			op := in.OpCode
+			switch {
+			case in.Kind == TailCall:
+				if r2, r3 := regs[asm.R2], regs[asm.R3]; r2.known && r2.isMap && r3.known && !r3.isMap && r3.k >= 0 && r3.k <= 0xffffffff {
+					in.Direct, in.Map, in.Key = true, r2.mapN, uint32(r3.k)
+				}
+				for r := asm.R0; r <= asm.R5; r++ {
+					regs[r] = val{}
+				}
+			case in.Kind == HelperCall || in.Kind == FuncCall:
+				for r := asm.R0; r <= asm.R5; r++ {
+					regs[r] = val{}
+				}
+			case in.Dst > asm.R10:
+			case in.Kind == MapPtr:
+				regs[in.Dst] = val{known: true, isMap: true, mapN: in.Map}
+			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Mov && op.Source() == asm.ImmSource:
+				regs[in.Dst] = val{known: true, k: in.Constant}
+			case op.Class() == asm.ALUClass && op.ALUOp() == asm.Mov && op.Source() == asm.ImmSource:
+				regs[in.Dst] = val{known: true, k: int64(uint32(in.Constant))}
+			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Mov && op.Source() == asm.RegSource && in.Src <= asm.R10:
+				regs[in.Dst] = regs[in.Src]
+			case writesDst(*in):
+				regs[in.Dst] = val{}
+			}
+		}
+	}
+}
+
+func writesDst(in Insn) bool {
+	op := in.OpCode
+	switch op.Class() {
+	case asm.ALUClass, asm.ALU64Class, asm.LdXClass:
+		return true
+	case asm.LdClass:
+		return true
+	}
+	return false
+}

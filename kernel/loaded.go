@@ -1,0 +1,121 @@
+package kernel
+
+import "github.com/cilium/ebpf/asm"
+
+// InsnKind says how the JIT has to treat an instruction beyond its opcode.
+type InsnKind uint8
+
+// Instruction kinds the verifier distinguishes before the JIT runs.
+const (
+	Plain      InsnKind = iota
+	HelperCall          // call of a kernel helper: Ins.Constant = address - __bpf_call_base
+	TailCall            // bpf_tail_call, rewritten by the verifier to BPF_JMP|BPF_TAIL_CALL
+	FuncCall            // bpf-to-bpf call: Callee is the index of the called function
+	MapPtr              // ld_imm64 of a struct bpf_map * (Ins.Constant is the address)
+	MapValue            // ld_imm64 of a map value address (Ins.Constant is the address)
+	FuncPtr             // ld_imm64 of a function address (BPF_PSEUDO_FUNC)
+)
+
+// Insn is one translated instruction as the JIT receives it.
+type Insn struct {
+	asm.Instruction
+	// Raw is the instruction in the kernel's encoding, what a JIT switches on.
+	Raw    BPFInsn
+	Kind   InsnKind
+	Callee int    // FuncCall, FuncPtr: index into Loaded.Funcs
+	Ref    string // symbolic name of what the instruction refers to (helper, function, map)
+	// Index is the instruction's slot index in the whole program (ld_imm64
+	// takes two slots), as bpftool numbers xlated instructions.
+	Index int
+	// Direct is set on a TailCall whose map and key are the same constants on
+	// every path (the verifier's poke descriptor case); Map and Key then say
+	// which slot it targets.
+	Direct bool
+	Map    string
+	Key    uint32
+}
+
+// Loaded is one program as a kernel JIT receives it for one architecture:
+// the verifier's translated instructions split into functions (the kernel's
+// jit_subprogs), with every address resolved.
+type Loaded struct {
+	Arch  Arch
+	Name  string
+	Type  string
+	Funcs []*LoadedFunc // kernel order: main program first, then subprograms in instruction order
+	// CallBase is __bpf_call_base; helper calls go to CallBase + imm.
+	CallBase uint64
+	// Symbols names addresses for annotation (helpers, functions, programs).
+	Symbols map[uint64]string
+	// Layout holds the struct offsets the JIT bakes into tail calls.
+	Layout Layout
+	// Config holds configuration that overrides the profile (captures).
+	Config map[string]string
+	// ProgArrays describes the prog arrays this program uses.
+	ProgArrays []*LoadedProgArray
+}
+
+// LoadedFunc is one function: one JIT image.
+type LoadedFunc struct {
+	Name      string
+	Ksym      string
+	Prototype string
+	Index     int    // func_idx: 0 is the main program
+	Address   uint64 // where the image is placed
+	// StackDepth is the verifier's stack depth of this function in bytes.
+	StackDepth int
+	// TailCallReachable is set when a tail call can be reached from this
+	// function (directly or through the functions it calls).
+	TailCallReachable bool
+	// Insns holds this function's instructions; Insns[i].Index numbers them
+	// in the whole program.
+	Insns []Insn
+	// Lines maps instruction slots to source lines, where known.
+	Lines []LineInfo
+}
+
+// LoadedProgArray is a prog array with its filled slots resolved.
+type LoadedProgArray struct {
+	Name       string
+	Address    uint64 // struct bpf_array *
+	MaxEntries uint32
+	Slots      map[uint32]ProgRef
+}
+
+// ProgRef is a program sitting in a prog array slot.
+type ProgRef struct {
+	Name    string
+	Address uint64 // bpf_func: address of the program's main image
+}
+
+// Layout holds the struct offsets a JIT bakes into its code.
+type Layout struct {
+	ArrayMaxEntries int // offsetof(struct bpf_array, map.max_entries)
+	ArrayPtrs       int // offsetof(struct bpf_array, ptrs)
+	ProgBPFFunc     int // offsetof(struct bpf_prog, bpf_func)
+}
+
+// Func returns the function called name, or nil.
+func (l *Loaded) Func(name string) *LoadedFunc {
+	for _, f := range l.Funcs {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// UsesTailCalls reports whether any function of the program contains a tail call.
+func (l *Loaded) UsesTailCalls() bool {
+	for _, f := range l.Funcs {
+		for _, in := range f.Insns {
+			if in.Kind == TailCall {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// HasCalls reports whether the program has bpf-to-bpf calls.
+func (l *Loaded) HasCalls() bool { return len(l.Funcs) > 1 }
