@@ -1,0 +1,131 @@
+// Package cli implements jitscope's command line: the subcommands of the
+// DESIGN.md contract (list, dump, run...), each a function from arguments to
+// output and an exit status, so tests drive them without a process.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/charmbracelet/x/term"
+)
+
+// DefaultScenario is what `jitscope` shows with no arguments: seed 000's story.
+const DefaultScenario = "bpf2bpf-tailcall"
+
+// Env is what a command may touch.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// IsTerminal reports whether Stdout is a terminal.
+	IsTerminal bool
+}
+
+// Main runs jitscope with args (without the program name) and returns the
+// exit status. Every failure is one line on stderr.
+func Main(args []string, env Env) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug must still end in one line, not a goroutine dump.
+			fmt.Fprintf(env.Stderr, "jitscope: internal error: %v\n", r)
+			status = 1
+		}
+	}()
+	if err := run(args, env); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(env.Stderr, "jitscope: %s (see `jitscope help`)\n", ue.msg)
+			return 1
+		}
+		fmt.Fprintf(env.Stderr, "jitscope: %s\n", oneLine(err.Error()))
+		return 1
+	}
+	return 0
+}
+
+// MainOS runs Main on the process's arguments and standard streams.
+func MainOS() int {
+	return Main(os.Args[1:], Env{Stdout: os.Stdout, Stderr: os.Stderr, IsTerminal: term.IsTerminal(os.Stdout.Fd())})
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+func run(args []string, env Env) error {
+	if len(args) == 0 {
+		// The TUI arrives with the ui package; until then, and always
+		// without a terminal, the default scenario's listing is printed.
+		return cmdDump([]string{DefaultScenario}, env)
+	}
+	switch args[0] {
+	case "list":
+		return cmdList(args[1:], env)
+	case "dump":
+		return cmdDump(args[1:], env)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usageText)
+		return nil
+	}
+	return usagef("unknown command %q", args[0])
+}
+
+const usageText = `jitscope: explore the Linux kernel's eBPF JITs (arm64, x86-64)
+
+usage:
+  jitscope                      show the default scenario (` + DefaultScenario + `)
+  jitscope list                 built-in scenarios and JIT profiles per architecture
+  jitscope dump TARGET [flags]  the JIT's machine code for TARGET
+      --arch arm64|x86_64       architecture (default arm64)
+      --profile P               kernel profile (default: the scenario's, else the newest)
+      --format text|json        output format (default text)
+      --plain                   text without arrows and annotations
+      --compare                 for a kernel capture: compare with the kernel's image
+
+TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object
+(clang -target bpf), or a kernel capture directory (jitscope-capture/1).
+`
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments ("dump TARGET --arch arm64") and returns the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func newFlagSet(name string, env Env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// flagError turns the flag package's multi-line complaints into usage errors.
+func flagError(cmd string, err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usagef("%s: %v", cmd, err)
+}

@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jitscope/jitscope/capture"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	status = Main(args, Env{Stdout: &o, Stderr: &e})
+	return o.String(), e.String(), status
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run with -update after checking):\n%s", path, got)
+	}
+}
+
+// TestDumpSeed000Plain is issue 2's acceptance test: the built-in scenario
+// prints exactly seed 000's instruction lines.
+func TestDumpSeed000Plain(t *testing.T) {
+	out, errOut, st := runCLI(t, "dump", "bpf2bpf-tailcall", "--arch", "arm64", "--profile", "bpf-next-2022-06", "--format", "text", "--plain")
+	if st != 0 {
+		t.Fatalf("status %d: %s", st, errOut)
+	}
+	want, err := os.ReadFile("../testdata/seed000/listing.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		gl, wl := strings.Split(out, "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(gl), len(wl)) {
+			if i >= len(gl) || i >= len(wl) || gl[i] != wl[i] {
+				t.Fatalf("first difference at line %d:\n got  %q\n want %q", i+1, at(gl, i), at(wl, i))
+			}
+		}
+	}
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return "<end>"
+}
+
+// TestDumpSeed000Arrows checks the annotated listing: the edges seed 000
+// draws and the annotations it makes.
+func TestDumpSeed000Arrows(t *testing.T) {
+	out, errOut, st := runCLI(t, "dump", "bpf2bpf-tailcall", "--arch", "arm64", "--profile", "bpf-next-2022-06")
+	if st != 0 {
+		t.Fatalf("status %d: %s", st, errOut)
+	}
+	golden(t, "seed000-arrows.txt", out)
+	lines := strings.Split(out, "\n")
+	find := func(prefix string) string {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		}
+		t.Fatalf("no line starting %q", prefix)
+		return ""
+	}
+	checks := []struct{ prefix, want string }{
+		{"0xffffffc00901521c: blr x10 -", "// bpf2bpf call"},                  // call leaves to the right
+		{"0xffffffc00902d25c: paciasp <", ""},                                 // ...and lands on subprog_tail
+		{"0xffffffc00902d2f4: br x10 -", "skip 9 prologue insns (+36 bytes)"}, // tail call
+		{"0xffffffc008ff5898: bti j <", "landing pad"},                        // lands on bti j
+		{"0xffffffc008ff58dc: ret -", ""},                                     // classifier_0 returns...
+		{"0xffffffc009015220: add x7, x0, #0x0 <", ""},                        // ...into entry after blr
+		{"0xffffffc00902d2bc: b.cs 0xffffffc00902d2f8 -", ""},                 // branches to out
+		{"0xffffffc00902d2f8: mov x10, #0xfffffffffffffffc <", ""},
+		{"0xffffffc0090151f4: mov x26, #0x0", "init TCC (main program only)"},
+		{"0xffffffc00902d2c4: cmp x26, x10", "TCC >= MAX_TAIL_CALL_CNT (33)?"},
+		{"0xffffffc00902d2cc: add x26, x26, #0x1", "TCC++"},
+		{"0xffffffc00902d2f0: add sp, sp, #0x10", "destroy just the current BPF stack frame"},
+		{"0xffffffc00902d280: sub sp, sp, #0x10", "TCC not touched, no tail call landing pad"},
+	}
+	for _, c := range checks {
+		l := find(c.prefix)
+		if !strings.Contains(l, c.want) {
+			t.Errorf("line %q lacks %q", l, c.want)
+		}
+	}
+	if strings.Contains(find("0xffffffc00902d25c: paciasp"), "init TCC") {
+		t.Errorf("subprogram must not initialise the TCC")
+	}
+}
+
+// TestCapturesIdentical compares jitscope's JSON output with every arm64
+// kernel capture, the way FORMAT.md's comparison does.
+func TestCapturesIdentical(t *testing.T) {
+	dirs, err := capture.Find("../testdata/captures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, dir := range dirs {
+		c, err := capture.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Kernel.Arch != "arm64" {
+			continue
+		}
+		n++
+		out, errOut, st := runCLI(t, "dump", dir, "--arch", "arm64", "--profile", "v6.1", "--format", "json")
+		if st != 0 {
+			t.Errorf("%s: status %d: %s", dir, st, errOut)
+			continue
+		}
+		var d jsonDump
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		if len(d.Programs) != 1 || len(d.Programs[0].Functions) != len(c.Funcs) {
+			t.Errorf("%s: got %d programs / functions, want 1 / %d", dir, len(d.Programs), len(c.Funcs))
+			continue
+		}
+		for i, f := range d.Programs[0].Functions {
+			got, _ := hex.DecodeString(f.Bytes)
+			if !bytes.Equal(got, c.Funcs[i].Bytes) {
+				t.Errorf("%s: function %s differs from the kernel's image", dir, f.Name)
+			}
+		}
+		out, _, st = runCLI(t, "dump", dir, "--arch", "arm64", "--compare")
+		if st != 0 || !strings.HasSuffix(out, "identical\n") {
+			t.Errorf("%s: --compare: status %d, output %q", dir, st, out)
+		}
+	}
+	if n < 16 {
+		t.Errorf("compared %d arm64 captures, want at least 16", n)
+	}
+}
+
+// TestErrors: bad input gives one line on stderr and status 1.
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	prog := func(asm string) string {
+		return "name = \"t\"\ndescription = \"test\"\n\n[[program]]\nname = \"p\"\ntype = \"xdp\"\nasm = \"\"\"\n" + asm + "\n\"\"\"\n"
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad toml", []string{"dump", write("bad.scn", "name = \"x\"\n[[program]\n")}, "bad.scn:2"},
+		{"asm error line", []string{"dump", write("asm.scn", prog("r0 = 0\nr0 = frob\nexit"))}, "asm.scn:9"},
+		{"unknown opcode for the profile", []string{"dump", write("op.scn", prog("r0 = 1\nr0 = bswap16 r0\nexit")), "--profile", "v6.1"}, "unknown opcode d7"},
+		{"jump out of range", []string{"dump", write("jmp.scn", prog("r0 = 0\ngoto +5\nexit"))}, "jump out of range"},
+		{"unknown profile", []string{"dump", "bpf2bpf-tailcall", "--profile", "v4.19"}, `unknown arm64 profile "v4.19"`},
+		{"unknown arch", []string{"dump", "bpf2bpf-tailcall", "--arch", "riscv"}, `unknown architecture "riscv"`},
+		{"unknown target", []string{"dump", "no-such-scenario"}, "no-such-scenario: not a built-in scenario"},
+		{"not a capture", []string{"dump", dir}, "not a kernel capture"},
+		{"compare without capture", []string{"dump", "bpf2bpf-tailcall", "--compare"}, "--compare needs a kernel capture"},
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"unknown flag", []string{"dump", "bpf2bpf-tailcall", "--colour"}, "flag provided but not defined"},
+		{"v5.10 refuses tail calls with bpf2bpf calls", []string{"dump", "bpf2bpf-tailcall", "--profile", "v5.10"},
+			"tail_calls are not allowed in programs with bpf-to-bpf calls"},
+	}
+	for _, c := range cases {
+		out, errOut, st := runCLI(t, c.args...)
+		if st != 1 {
+			t.Errorf("%s: status %d, want 1 (stdout %q)", c.name, st, out)
+		}
+		if strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "jitscope: ") {
+			t.Errorf("%s: stderr is not one line: %q", c.name, errOut)
+		}
+		if !strings.Contains(errOut, c.want) {
+			t.Errorf("%s: stderr %q lacks %q", c.name, errOut, c.want)
+		}
+	}
+}
+
+func TestList(t *testing.T) {
+	out, _, st := runCLI(t, "list")
+	if st != 0 {
+		t.Fatalf("status %d", st)
+	}
+	for _, want := range []string{"bpf2bpf-tailcall", "arm64", "bpf-next-2022-06", "v6.1", "v5.10"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestDefaultWithoutTerminal: `jitscope` without a terminal prints the
+// default scenario's listing.
+func TestDefaultWithoutTerminal(t *testing.T) {
+	out, errOut, st := runCLI(t)
+	if st != 0 {
+		t.Fatalf("status %d: %s", st, errOut)
+	}
+	if !strings.Contains(out, "int subprog_tail(struct __sk_buff *skb):") || !strings.Contains(out, "bti j <") {
+		t.Errorf("default output is not the seed 000 listing:\n%s", out)
+	}
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+// Package scenarios loads what jitscope shows: scenario files (.scn), the
+// built-in scenarios embedded in the binary, and BPF ELF objects. Each
+// becomes a kernel.Set: programs with their functions and symbolic
+// references, maps and prog arrays, and per-architecture placements that pin
+// addresses, struct offsets and kernel configuration so that a document's
+// listing is reproduced at its own addresses. A directory (a kernel capture)
+// is not loaded here: Load answers it with a *NeedCapture error.
+//
+// # Scenario files
+//
+// A scenario file is TOML:
+//
+//	name = "bpf2bpf-tailcall"
+//	description = """
+//	First line: a one-line summary, shown by `jitscope list`.
+//	More lines tell the story."""
+//	entry = "entry"                  # program run by default (else the first)
+//
+//	[[program]]
+//	name = "entry"
+//	type = "sched_cls"               # libbpf's name of the program type
+//	prototypes = { entry = "int entry(struct __sk_buff *skb)" }
+//	stack_depth = { entry = 8 }      # optional; otherwise computed as the verifier does
+//	asm = """
+//	entry:
+//		w2 = 0
+//		call subprog_tail
+//		exit
+//	subprog_tail:
+//		r2 = map[jmp_table]
+//		r3 = 0
+//		call bpf_tail_call
+//		exit
+//	"""
+//
+//	[[map]]
+//	name = "jmp_table"
+//	type = "prog_array"
+//	max_entries = 1                  # key_size and value_size default to 4
+//	entries = { "0" = "classifier_0" }
+//
+//	[[map]]
+//	name = ".bss"                    # global data: an array map, type may be left out
+//	value_size = 4
+//	data = "00000000"                # or [0, 0, 0, 0]
+//
+//	[arch.arm64]
+//	kernel = "bpf-next, June 2022"
+//	profile = "bpf-next-2022-06"     # JIT profile used when --profile is not given
+//	funcs = { entry = "0xffffffc0090151d4" }   # or "program/function"
+//	maps = { jmp_table = "0xffffff80c0334e00" }     # struct bpf_map
+//	values = { ".bss" = "0xffffffc008fc6000" }      # first value of an array map
+//	symbols = { __bpf_call_base = "0xffffffc008230000" }
+//	layout = { "bpf_array.ptrs" = 0x110 }
+//	config = { CONFIG_ARM64_BTI_KERNEL = "y" }
+//
+// The assembly is the llvm-objdump syntax that package bpfasm reads. Labels
+// name functions: the program's first instruction is its main function
+// (named after the program; a first label must use that name), and every
+// label a "call" targets starts a subprogram. Addresses are strings
+// ("0xffffffc0090151d4") or, where they fit in TOML's int64, integers.
+//
+// Every error names the file and the line of the offending key, table or
+// assembly line, on one line: "file:line: reason".
+package scenarios
