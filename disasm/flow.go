@@ -1,0 +1,189 @@
+package disasm
+
+import (
+	"sort"
+
+	"github.com/jitscope/jitscope/jit"
+)
+
+// ArrowKind classifies a drawn control-flow edge.
+type ArrowKind string
+
+// Arrow kinds.
+const (
+	ArrowJump     ArrowKind = "jump"      // unconditional branch inside a function
+	ArrowCondJump ArrowKind = "cond-jump" // conditional branch inside a function
+	ArrowCall     ArrowKind = "call"      // bpf-to-bpf call
+	ArrowTailCall ArrowKind = "tail-call" // tail call into another program's landing pad
+	ArrowReturn   ArrowKind = "return"    // return to the instruction after a call
+)
+
+// Pos addresses a line: function index in a flat function list, line index.
+type Pos struct{ Func, Line int }
+
+// Arrow is one edge to draw.
+type Arrow struct {
+	From, To Pos
+	Kind     ArrowKind
+	Lane     int // 0 is nearest the instruction text
+	Label    string
+}
+
+// Flatten lists the functions of progs in order.
+func Flatten(progs []*Program) []*Func {
+	var fs []*Func
+	for _, p := range progs {
+		fs = append(fs, p.Funcs...)
+	}
+	return fs
+}
+
+// Flow computes the static control flow of a group of listed programs: the
+// branches inside each function, bpf-to-bpf calls, tail calls whose target
+// is known (constant map and key, slot filled), and the returns that follow
+// from them: a tail call replaces the current frame, so the target
+// program's ret returns to the instruction after the call that entered the
+// replaced function — the flow seed 000 draws.
+func Flow(funcs []*Func) []Arrow {
+	byAddr := map[uint64]Pos{}
+	for fi, f := range funcs {
+		for li, l := range f.Lines {
+			byAddr[l.Addr] = Pos{fi, li}
+		}
+	}
+	var arrows []Arrow
+	type site struct {
+		from Pos
+		ret  Pos
+	}
+	callers := map[int][]site{} // callee func index -> call sites
+	tails := map[int][]int{}    // func index -> tail-called func indexes
+	for fi, f := range funcs {
+		for li, l := range f.Lines {
+			if (l.Kind == Jump || l.Kind == CondJump) && l.HasTarget {
+				if to, ok := byAddr[l.Target]; ok && to.Func == fi {
+					k := ArrowJump
+					if l.Kind == CondJump {
+						k = ArrowCondJump
+					}
+					arrows = append(arrows, Arrow{From: Pos{fi, li}, To: to, Kind: k})
+				}
+			}
+		}
+		for _, e := range f.Image.Edges {
+			li := f.LineAt(e.From)
+			to, ok := byAddr[e.To]
+			if li < 0 || !ok {
+				continue
+			}
+			from := Pos{fi, li}
+			switch e.Kind {
+			case jit.EdgeCall:
+				arrows = append(arrows, Arrow{From: from, To: to, Kind: ArrowCall, Label: e.Detail})
+				if li+1 < len(f.Lines) {
+					callers[to.Func] = append(callers[to.Func], site{from, Pos{fi, li + 1}})
+				}
+			case jit.EdgeTailCall:
+				arrows = append(arrows, Arrow{From: from, To: to, Kind: ArrowTailCall, Label: e.Detail})
+				tails[fi] = append(tails[fi], to.Func)
+			}
+		}
+	}
+	// Returns: a called function's own ret returns after the call site,
+	// unless it tail-calls; then the tail-called program's ret does.
+	for callee, sites := range callers {
+		returners := []int{callee}
+		if t := tails[callee]; len(t) > 0 {
+			returners = t
+		}
+		for _, s := range sites {
+			for _, rf := range returners {
+				for li, l := range funcs[rf].Lines {
+					if l.Kind == Return {
+						arrows = append(arrows, Arrow{From: Pos{rf, li}, To: s.ret, Kind: ArrowReturn})
+					}
+				}
+			}
+		}
+	}
+	sort.SliceStable(arrows, func(i, j int) bool {
+		a, b := arrows[i], arrows[j]
+		if a.From != b.From {
+			return less(a.From, b.From)
+		}
+		return less(a.To, b.To)
+	})
+	return arrows
+}
+
+func less(a, b Pos) bool {
+	if a.Func != b.Func {
+		return a.Func < b.Func
+	}
+	return a.Line < b.Line
+}
+
+// AssignLanes gives each arrow a lane, given the row each position is drawn
+// on. Branches to the same target share a lane (GNU objdump merges them the
+// same way). Groups are taken shortest first and put in the lowest lane whose
+// groups do not overlap them (first fit, as objdump --visualize-jumps and
+// llvm-objdump do), so short local branches stay near the code. It returns
+// the number of lanes.
+func AssignLanes(arrows []Arrow, row func(Pos) int) int {
+	type group struct {
+		lo, hi  int
+		members []int
+	}
+	var groups []*group
+	byTarget := map[Pos]*group{}
+	for i, a := range arrows {
+		lo, hi := row(a.From), row(a.To)
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		local := a.Kind == ArrowJump || a.Kind == ArrowCondJump
+		if g := byTarget[a.To]; local && g != nil {
+			g.lo, g.hi = min(g.lo, lo), max(g.hi, hi)
+			g.members = append(g.members, i)
+			continue
+		}
+		g := &group{lo: lo, hi: hi, members: []int{i}}
+		if local {
+			byTarget[a.To] = g
+		}
+		groups = append(groups, g)
+	}
+	sort.SliceStable(groups, func(i, j int) bool {
+		li, lj := groups[i].hi-groups[i].lo, groups[j].hi-groups[j].lo
+		if li != lj {
+			return li < lj
+		}
+		return groups[i].lo < groups[j].lo
+	})
+	var lanes [][]*group
+	for _, g := range groups {
+		lane := -1
+		for li := range lanes {
+			free := true
+			for _, o := range lanes[li] {
+				if g.lo <= o.hi && o.lo <= g.hi {
+					free = false
+					break
+				}
+			}
+			if free {
+				lane = li
+				break
+			}
+		}
+		if lane < 0 {
+			lanes = append(lanes, nil)
+			lane = len(lanes) - 1
+		}
+		lanes[lane] = append(lanes[lane], g)
+		for _, m := range g.members {
+			arrows[m].Lane = lane
+		}
+	}
+	return len(lanes)
+}

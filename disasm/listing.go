@@ -1,0 +1,123 @@
+package disasm
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
+)
+
+// Line is one machine instruction of a listing.
+type Line struct {
+	Addr   uint64
+	Offset int    // byte offset in the function image
+	Bytes  []byte // the instruction's bytes
+	Text   string // objdump syntax
+	Op     string // mnemonic
+	Kind   BranchKind
+	Target uint64 // branch/literal target, when HasTarget
+	// HasTarget is set for PC-relative instructions.
+	HasTarget bool
+	BPF       int // index into the function's BPF instructions, -1 outside the body
+	Region    jit.RegionKind
+	Notes     []string
+}
+
+// Func is the listing of one function image.
+type Func struct {
+	Image *jit.FuncImage
+	Lines []Line
+}
+
+// Header is the function's header line as seed 000 and bpftool print it:
+// the C prototype when known, else the name.
+func (f *Func) Header() string {
+	if f.Image.Prototype != "" {
+		return normalizePrototype(f.Image.Prototype) + ":"
+	}
+	return f.Image.Name + ":"
+}
+
+// normalizePrototype writes pointers as C programmers do ("struct
+// __sk_buff *skb"); BTF-derived prototypes often say "struct __sk_buff * skb".
+func normalizePrototype(p string) string {
+	out := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '*' && i+1 < len(p) && p[i+1] == ' ' && i > 0 && p[i-1] == ' ' {
+			out = append(out, '*')
+			i++
+			continue
+		}
+		out = append(out, p[i])
+	}
+	return string(out)
+}
+
+// Program is the listing of one compiled program.
+type Program struct {
+	Image *jit.Image
+	Funcs []*Func
+}
+
+// List decodes every function of img into lines.
+func List(img *jit.Image) (*Program, error) {
+	p := &Program{Image: img}
+	for _, fi := range img.Funcs {
+		f, err := ListFunc(img.Arch, fi)
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s: %w", img.Program, fi.Name, err)
+		}
+		p.Funcs = append(p.Funcs, f)
+	}
+	return p, nil
+}
+
+// ListFunc decodes one function image.
+func ListFunc(arch kernel.Arch, fi *jit.FuncImage) (*Func, error) {
+	f := &Func{Image: fi}
+	notes := map[int][]string{}
+	for _, n := range fi.Notes {
+		notes[n.Offset] = append(notes[n.Offset], n.Text)
+	}
+	switch arch {
+	case kernel.ARM64:
+		if len(fi.Code)%4 != 0 {
+			return nil, fmt.Errorf("arm64 image of %d bytes is not a whole number of instructions", len(fi.Code))
+		}
+		f.Lines = make([]Line, 0, len(fi.Code)/4)
+		for off := 0; off < len(fi.Code); off += 4 {
+			w := binary.LittleEndian.Uint32(fi.Code[off:])
+			pc := fi.Address + uint64(off)
+			in, err := DecodeA64(w, pc)
+			if err != nil {
+				return nil, err
+			}
+			f.Lines = append(f.Lines, Line{
+				Addr: pc, Offset: off, Bytes: fi.Code[off : off+4], Text: in.Text, Op: in.Op,
+				Kind: in.Kind, Target: in.Target, HasTarget: in.HasTarget,
+				BPF: fi.BPFAt(off), Region: fi.RegionAt(off), Notes: notes[off],
+			})
+		}
+	default:
+		return nil, fmt.Errorf("no disassembler for %s yet", arch)
+	}
+	return f, nil
+}
+
+// LineAt returns the index of the line at byte offset off, or -1.
+func (f *Func) LineAt(off int) int {
+	lo, hi := 0, len(f.Lines)-1
+	for lo <= hi {
+		mid := (lo + hi) / 2
+		switch {
+		case f.Lines[mid].Offset == off:
+			return mid
+		case f.Lines[mid].Offset < off:
+			lo = mid + 1
+		default:
+			hi = mid - 1
+		}
+	}
+	return -1
+}
