@@ -346,22 +346,38 @@ func mapNames(s *kernel.Set) string {
 	return strings.Join(n, ", ")
 }
 
+// nameOf returns the table's name key, or "" (checked by node.name).
+func nameOf(n node) string {
+	v, _, _ := n.str("name")
+	return v
+}
+
+// name reads and checks the name key of a program or map table; taken says
+// whether the set already has one of that name.
+func (n node) name(kind string, taken bool) (string, error) {
+	name, ok, err := n.str("name")
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", n.errf("", "%s: missing name", n.what)
+	}
+	if !nameRE.MatchString(name) {
+		return "", n.errf("name", "bad %s name %q (letters, digits, '_' and '.')", kind, name)
+	}
+	if taken {
+		return "", n.errf("name", "duplicate %s name %q", kind, name)
+	}
+	return name, nil
+}
+
 func (p *parser) mapSpec(n node, s *kernel.Set) (*kernel.Map, error) {
 	if err := n.allow("name", "type", "key_size", "value_size", "max_entries", "entries", "data"); err != nil {
 		return nil, err
 	}
-	name, ok, err := n.str("name")
+	name, err := n.name("map", s.Map(nameOf(n)) != nil)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, n.errf("", "%s: missing name", n.what)
-	}
-	if !nameRE.MatchString(name) {
-		return nil, n.errf("name", "bad map name %q (letters, digits, '_' and '.')", name)
-	}
-	if s.Map(name) != nil {
-		return nil, n.errf("name", "duplicate map name %q", name)
 	}
 	n.what = fmt.Sprintf("map %s", name)
 	m := &kernel.Map{Name: name}
@@ -513,18 +529,9 @@ func (p *parser) program(n node, s *kernel.Set) (*kernel.Program, error) {
 	if err := n.allow("name", "type", "prototypes", "stack_depth", "asm"); err != nil {
 		return nil, err
 	}
-	name, ok, err := n.str("name")
+	name, err := n.name("program", s.Program(nameOf(n)) != nil)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, n.errf("", "%s: missing name", n.what)
-	}
-	if !nameRE.MatchString(name) {
-		return nil, n.errf("name", "bad program name %q (letters, digits, '_' and '.')", name)
-	}
-	if s.Program(name) != nil {
-		return nil, n.errf("name", "duplicate program name %q", name)
 	}
 	n.what = "program " + name
 	prog := &kernel.Program{Name: name}
