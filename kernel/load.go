@@ -356,7 +356,14 @@ func resolveCall(prog *Program, funcs []Func, addrs *placement, pl *Placement, l
 		in.Ref = funcs[idx].Name
 		return in, nil
 	case asm.PseudoKfuncCall:
-		return in, fmt.Errorf("kfunc calls are not supported")
+		if !prog.Xlated {
+			return in, fmt.Errorf("kfunc call %q: kfuncs need the kernel's BTF ids and addresses (load the program from a kernel capture)", ins.Reference())
+		}
+		// The verifier's fixup_kfunc_call made imm the kfunc's address
+		// relative to __bpf_call_base: the JIT calls it like a helper.
+		in.Kind = HelperCall
+		in.Ref = l.Symbols[l.CallBase+uint64(int64(int32(ins.Constant)))]
+		return in, nil
 	case 0:
 	default:
 		return in, fmt.Errorf("call with unknown src_reg %d", ins.Src)

@@ -140,3 +140,29 @@ func TestHelperNames(t *testing.T) {
 		}
 	}
 }
+
+// TestXlatedCalls: in a capture's xlated form, "call 12" is the tail call,
+// other helper and kfunc calls carry their address relative to
+// __bpf_call_base, and bpf-to-bpf calls name the callee's index.
+func TestXlatedCalls(t *testing.T) {
+	kf := asm.Instruction{OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call), Src: asm.PseudoKfuncCall, Constant: 0x1000}
+	helper := asm.Instruction{OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call), Constant: -0x40}
+	s := &Set{Name: "x", Programs: []*Program{{Name: "p", Xlated: true, Insns: asm.Instructions{
+		kf, helper, asm.FnTailCall.Call(), asm.Return(),
+	}, Funcs: []Func{{Name: "p", StackDepth: 0}}}}}
+	s.Placement(ARM64).Symbols = map[string]uint64{"__bpf_call_base": 0xffff800008000000}
+	l, err := Load(s, "p", ARM64, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := l.Funcs[0].Insns
+	if in[0].Kind != HelperCall || in[0].Raw.Imm != 0x1000 || in[0].Raw.Src != 2 {
+		t.Errorf("kfunc call: %+v", in[0])
+	}
+	if in[1].Kind != HelperCall || in[1].Raw.Imm != -0x40 {
+		t.Errorf("helper call: %+v", in[1])
+	}
+	if in[2].Kind != TailCall {
+		t.Errorf("call 12 is not a tail call: %+v", in[2])
+	}
+}
