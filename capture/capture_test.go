@@ -91,8 +91,9 @@ func findCaptures(t *testing.T) []string {
 
 func TestFindAll(t *testing.T) {
 	dirs := findCaptures(t)
-	if len(dirs) != 36 {
-		t.Errorf("found %d captures under %s, want 36", len(dirs), capturesDir)
+	// The 36 ground-truth captures, plus those jitscope's developers made.
+	if len(dirs) < 36 {
+		t.Errorf("found %d captures under %s, want at least 36", len(dirs), capturesDir)
 	}
 	perKernel := map[string]int{}
 	for _, d := range dirs {

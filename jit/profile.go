@@ -41,6 +41,21 @@ type Profile struct {
 	FPBottom bool
 	// EntryBTIJC: the entry landing pad is "bti jc" (6.0+) rather than "bti c".
 	EntryBTIJC bool
+	// TCCPtr: 6.11+ "tail call hierarchy" design: the counter lives in the
+	// main program's frame and functions pass a pointer to it (arm64 x26,
+	// x86 rax).
+	TCCPtr bool
+	// UsedCalleeRegs: only the callee-saved registers a function uses are
+	// saved (arm64 find_used_callee_regs, 6.12; x86 has always done this).
+	UsedCalleeRegs bool
+	// DirectCalls: arm64 6.12+ calls targets within +-128 MiB with bl.
+	DirectCalls bool
+	// CPUv4: the JIT knows the cpu v4 instructions (6.6+): sign-extending
+	// moves and loads, sdiv/smod, unconditional bswap, gotol.
+	CPUv4 bool
+	// InlineHelpers: the JIT inlines bpf_get_smp_processor_id and
+	// bpf_get_current_task(_btf) (arm64 6.12 bpf_jit_inlines_helper_call).
+	InlineHelpers bool
 
 	// Layout holds the default struct offsets (a placement may override them).
 	Layout kernel.Layout
@@ -63,10 +78,19 @@ func (p *Profile) WithConfig(cfg map[string]string) *Profile {
 	if v, ok := on("CONFIG_ARM64_BTI_KERNEL"); ok {
 		q.BTI = v
 	}
+	// A placement that lists CPU features (a capture) lists all of them:
+	// a missing "cpu:atomics" means the CPU has no LSE atomics.
+	hasCPU := false
+	for k := range cfg {
+		if strings.HasPrefix(k, "cpu:") {
+			hasCPU = true
+			break
+		}
+	}
 	lse, okc := on("CONFIG_ARM64_LSE_ATOMICS")
-	cpu, okf := on("cpu:atomics")
-	if okc || okf {
-		q.LSE = (lse || !okc) && (cpu || !okf)
+	cpu, _ := on("cpu:atomics")
+	if okc || hasCPU {
+		q.LSE = (lse || !okc) && (cpu || !hasCPU)
 	}
 	return &q
 }

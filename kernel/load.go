@@ -55,6 +55,8 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			layout.ArrayPtrs = v
 		case "bpf_prog.bpf_func":
 			layout.ProgBPFFunc = v
+		case "thread_info.cpu":
+			layout.ThreadInfoCPU = v
 		}
 	}
 	l := &Loaded{
@@ -414,7 +416,9 @@ func resolveLoad(set *Set, prog *Program, funcs []Func, addrs *placement, in Ins
 	case asm.PseudoFunc:
 		idx := -1
 		if prog.Xlated {
-			idx = int(int32(ins.Constant))
+			// bpf_insn_prepare_dump: imm of the second slot is the
+			// subprogram index (the first keeps the relative offset).
+			idx = int(int32(uint64(ins.Constant) >> 32))
 		} else if ref := ins.Reference(); ref != "" {
 			for i, f := range funcs {
 				if f.Name == ref {

@@ -93,6 +93,7 @@ type Layout struct {
 	ArrayMaxEntries int // offsetof(struct bpf_array, map.max_entries)
 	ArrayPtrs       int // offsetof(struct bpf_array, ptrs)
 	ProgBPFFunc     int // offsetof(struct bpf_prog, bpf_func)
+	ThreadInfoCPU   int // offsetof(struct thread_info, cpu) (arm64 6.12+ inlines it)
 }
 
 // Func returns the function called name, or nil.

@@ -111,6 +111,7 @@ var LayoutKeys = []string{
 	"bpf_array.ptrs",            // offsetof(struct bpf_array, ptrs)
 	"bpf_array.value",           // offsetof(struct bpf_array, value)
 	"bpf_prog.bpf_func",         // offsetof(struct bpf_prog, bpf_func)
+	"thread_info.cpu",           // offsetof(struct thread_info, cpu) (arm64 6.12+ inlines bpf_get_smp_processor_id)
 }
 
 // isSectionMap reports whether a map name is a global data section, which

@@ -92,6 +92,21 @@ func (c *ctx) body() error {
 	return nil
 }
 
+// immOffsets: 5.19+ use unsigned-offset loads and stores where they fit.
+func (c *ctx) immOffsets() bool { return c.p.FPBottom || c.p.TCCPtr }
+
+// fpAdjust rebases frame-pointer accesses so that their offsets become
+// positive: on x27 (fp bottom, 5.19-6.10) or on sp (6.11+).
+func (c *ctx) fpAdjust(r Reg, off int) (Reg, int) {
+	switch {
+	case c.p.TCCPtr && r == bpf2a64[10]:
+		return SP, off + c.stackSize
+	case c.fpbOffset > 0 && r == bpf2a64[10]:
+		return fpb, off + c.fpbOffset
+	}
+	return r, off
+}
+
 // branchTo returns the A64 word offset from the last instruction of BPF
 // slot `slot` to the start of slot+1+off: bpf2a64_offset.
 func (c *ctx) branchTo(slot, off int) (int, error) {
@@ -233,7 +248,6 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 		return fmt.Errorf("invalid register r%d/r%d", r.Dst, r.Src)
 	}
 	dst, src := bpf2a64[r.Dst], bpf2a64[r.Src]
-	fp := bpf2a64[10]
 	off := int(r.Off)
 	imm := r.Imm
 	is64 := class == kernel.ClassALU64 || class == kernel.ClassJMP
@@ -245,7 +259,10 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 	case kernel.ClassJMP, kernel.ClassJMP32:
 		op := r.Op()
 		switch {
-		case op == jmpJA && class == kernel.ClassJMP:
+		case op == jmpJA && (class == kernel.ClassJMP || c.p.CPUv4):
+			if class == kernel.ClassJMP32 {
+				off = int(imm) // gotol: the offset is in imm
+			}
 			j, err := c.branchTo(slot, off)
 			if err != nil {
 				return err
@@ -317,20 +334,30 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 
 	case kernel.ClassLDX:
 		mode := r.Mode()
-		if mode != modeMem && mode != modeProbeMem {
+		signed := mode == modeMemSX && c.p.CPUv4
+		if mode != modeMem && mode != modeProbeMem && !signed {
 			return fmt.Errorf("unknown opcode %02x", code)
 		}
 		size, scale := lsSize(code)
-		srcAdj, offAdj := src, off
-		if c.fpbOffset > 0 && src == fp {
-			srcAdj, offAdj = fpb, off+c.fpbOffset
+		if signed && size == size64 {
+			return fmt.Errorf("unknown opcode %02x", code)
 		}
-		if c.p.FPBottom && isLSIOffset(offAdj, scale) {
-			w, _ := a64LDRI(size, dst, srcAdj, offAdj)
+		srcAdj, offAdj := c.fpAdjust(src, off)
+		if c.immOffsets() && isLSIOffset(offAdj, scale) {
+			var w uint32
+			if signed {
+				w, _ = a64LDRSI(size, dst, srcAdj, offAdj)
+			} else {
+				w, _ = a64LDRI(size, dst, srcAdj, offAdj)
+			}
 			c.emit(w)
 		} else {
 			c.movImm(true, tmp1, int32(off))
-			c.emit(a64LDR(size, dst, src, tmp1))
+			if signed {
+				c.emit(a64LDRS(size, dst, src, tmp1))
+			} else {
+				c.emit(a64LDR(size, dst, src, tmp1))
+			}
 		}
 		return nil
 
@@ -343,17 +370,14 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 			return fmt.Errorf("unknown opcode %02x", code)
 		}
 		size, scale := lsSize(code)
-		if !c.p.FPBottom {
+		if !c.immOffsets() {
 			// 5.10: offset and value through the temporaries.
 			c.movImm(true, tmp2, int32(off))
 			c.movImm(true, tmp1, imm)
 			c.emit(a64STR(size, tmp1, dst, tmp2))
 			return nil
 		}
-		dstAdj, offAdj := dst, off
-		if c.fpbOffset > 0 && dst == fp {
-			dstAdj, offAdj = fpb, off+c.fpbOffset
-		}
+		dstAdj, offAdj := c.fpAdjust(dst, off)
 		c.movImm(true, tmp1, imm)
 		if isLSIOffset(offAdj, scale) {
 			w, _ := a64STRI(size, tmp1, dstAdj, offAdj)
@@ -368,11 +392,8 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 		switch r.Mode() {
 		case modeMem:
 			size, scale := lsSize(code)
-			dstAdj, offAdj := dst, off
-			if c.fpbOffset > 0 && dst == fp {
-				dstAdj, offAdj = fpb, off+c.fpbOffset
-			}
-			if c.p.FPBottom && isLSIOffset(offAdj, scale) {
+			dstAdj, offAdj := c.fpAdjust(dst, off)
+			if c.immOffsets() && isLSIOffset(offAdj, scale) {
 				w, _ := a64STRI(size, src, dstAdj, offAdj)
 				c.emit(w)
 			} else {
@@ -400,9 +421,42 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 // alu translates the ALU and ALU64 classes.
 func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 	imm := r.Imm
+	signedDiv := false
 	if r.Off != 0 {
-		// sdiv/smod (off=1) and movsx (off=8/16/32) arrived in 6.6.
-		return fmt.Errorf("unknown opcode %02x", r.Code)
+		// sdiv/smod (off=1) and movsx (off=8/16/32) arrived in 6.6, the
+		// per-CPU address move (off=-1, BPF_ADDR_PERCPU) in 6.10.
+		switch op := r.Op(); {
+		case !c.p.CPUv4:
+			return fmt.Errorf("unknown opcode %02x", r.Code)
+		case (op == opDIV || op == opMOD) && r.Off == 1:
+			signedDiv = true
+		case op == opMOV && r.SrcX() && r.Off == 8:
+			c.emit(a64SXTB(is64, dst, src))
+			return nil
+		case op == opMOV && r.SrcX() && r.Off == 16:
+			c.emit(a64SXTH(is64, dst, src))
+			return nil
+		case op == opMOV && r.SrcX() && r.Off == 32 && is64:
+			c.emit(a64SXTW(is64, dst, src))
+			return nil
+		case op == opMOV && r.SrcX() && r.Off == -1 && is64:
+			if dst != src {
+				c.emit(a64MOV(true, dst, src))
+			}
+			if c.l.Config["cpu:vhe"] == "y" {
+				c.emit(a64MRS(tmp1, sysregTPIDREL2))
+			} else {
+				c.emit(a64MRS(tmp1, sysregTPIDREL1))
+			}
+			c.emit(a64ADD(true, dst, dst, tmp1))
+			return nil
+		default:
+			return fmt.Errorf("unknown opcode %02x (off %d)", r.Code, r.Off)
+		}
+	}
+	div := a64UDIV
+	if signedDiv {
+		div = a64SDIV
 	}
 	emitOr := func(w uint32, err error) bool {
 		if err != nil {
@@ -428,9 +482,9 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 		case opMUL:
 			c.emit(a64MUL(is64, dst, dst, src))
 		case opDIV:
-			c.emit(a64UDIV(is64, dst, dst, src))
+			c.emit(div(is64, dst, dst, src))
 		case opMOD:
-			c.emit(a64UDIV(is64, tmp1, dst, src))
+			c.emit(div(is64, tmp1, dst, src))
 			c.emit(a64MSUB(is64, dst, dst, tmp1, src))
 		case opLSH:
 			c.emit(a64LSLV(is64, dst, dst, src))
@@ -447,11 +501,13 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 	case opNEG:
 		c.emit(a64NEG(is64, dst, dst))
 	case opEND:
-		if r.Class() == kernel.ClassALU64 {
+		bswap := r.Class() == kernel.ClassALU64
+		if bswap && !c.p.CPUv4 {
 			return fmt.Errorf("unknown opcode %02x", r.Code) // bswap: 6.6+
 		}
-		// Little-endian kernel: to_le only zero-extends, to_be reverses.
-		if !r.SrcX() {
+		// Little-endian kernel: to_le only zero-extends, to_be (and the
+		// unconditional bswap) reverses.
+		if !r.SrcX() && !bswap {
 			switch imm {
 			case 16:
 				c.emit(a64UXTH(is64, dst, dst))
@@ -468,7 +524,9 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 			c.emit(a64REV16(is64, dst, dst))
 			c.emit(a64UXTH(is64, dst, dst))
 		case 32:
-			c.emit(a64REV32(is64, dst, dst))
+			// 6.6+ always reverses a 32-bit register (rev wN), which
+			// also zero-extends; before, is64 was always false here.
+			c.emit(a64REV32(false, dst, dst))
 		case 64:
 			c.emit(a64REV64(dst, dst))
 		default:
@@ -513,10 +571,10 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 		c.emit(a64MUL(is64, dst, dst, tmp1))
 	case opDIV:
 		c.movImm(is64, tmp1, imm)
-		c.emit(a64UDIV(is64, dst, dst, tmp1))
+		c.emit(div(is64, dst, dst, tmp1))
 	case opMOD:
 		c.movImm(is64, tmp2, imm)
-		c.emit(a64UDIV(is64, tmp1, dst, tmp2))
+		c.emit(div(is64, tmp1, dst, tmp2))
 		c.emit(a64MSUB(is64, dst, dst, tmp1, tmp2))
 	case opLSH:
 		c.emitE(a64LSL(is64, dst, dst, imm))
@@ -547,13 +605,50 @@ func (c *ctx) call(in *kernel.Insn) error {
 	default:
 		return fmt.Errorf("call without a resolved target")
 	}
+	if in.Kind == kernel.HelperCall && c.p.InlineHelpers {
+		// 6.12 bpf_jit_inlines_helper_call: these helpers become a read
+		// of the current task (sp_el0) or of its thread_info.cpu.
+		switch in.Ref {
+		case "bpf_get_smp_processor_id":
+			at := c.idx()
+			c.emit(a64MRS(tmp1, sysregSPEL0))
+			cpuOff := c.threadInfoCPU()
+			if isLSIOffset(cpuOff, 2) {
+				w, _ := a64LDRI(size32, bpf2a64[0], tmp1, cpuOff)
+				c.emit(w)
+			} else {
+				c.movImm(true, tmp2, int32(cpuOff))
+				c.emit(a64LDR(size32, bpf2a64[0], tmp1, tmp2))
+			}
+			c.note(at, "bpf_get_smp_processor_id() inlined: current->thread_info.cpu")
+			return nil
+		case "bpf_get_current_task", "bpf_get_current_task_btf":
+			at := c.idx()
+			c.emit(a64MRS(bpf2a64[0], sysregSPEL0))
+			c.note(at, "%s() inlined: sp_el0 holds current", in.Ref)
+			return nil
+		}
+	}
 	at := c.idx()
-	c.addrMov(tmp1, target)
 	blr := c.idx()
-	c.emit(a64BLR(tmp1))
+	kind := "blr_imm64"
+	if c.p.DirectCalls && c.inBLRange(target) {
+		// 6.12 emit_call: a direct bl when the target is within +-128 MiB.
+		w, err := a64BL(int((int64(target) - int64(c.pc(c.idx()))) / 4))
+		c.emitE(w, err)
+		kind = "bl"
+	} else {
+		c.addrMov(tmp1, target)
+		blr = c.idx()
+		c.emit(a64BLR(tmp1))
+	}
 	c.emit(a64MOV(true, bpf2a64[0], 0))
 	if c.emitting {
-		c.relocs = append(c.relocs, jit.Reloc{Offset: 4 * blr, Field: 4 * at, Size: 12, Kind: "blr_imm64", Target: target, What: what, Name: name})
+		size := 4 * (blr - at)
+		if kind == "bl" {
+			size = 4
+		}
+		c.relocs = append(c.relocs, jit.Reloc{Offset: 4 * blr, Field: 4 * at, Size: size, Kind: kind, Target: target, What: what, Name: name})
 		if in.Kind == kernel.FuncCall {
 			c.edges = append(c.edges, jit.Edge{From: 4 * blr, To: target, Kind: jit.EdgeCall, Target: name, Detail: "bpf2bpf call"})
 			c.note(blr, "bpf2bpf call")
@@ -562,6 +657,30 @@ func (c *ctx) call(in *kernel.Insn) error {
 		}
 	}
 	return nil
+}
+
+// pc is the address of the instruction at index i of this image.
+func (c *ctx) pc(i int) uint64 { return c.f.Address + uint64(4*i) }
+
+// inBLRange models should_emit_indirect_call: a known target within
+// [-128 MiB, +128 MiB) of the call site.
+func (c *ctx) inBLRange(target uint64) bool {
+	if target == 0 {
+		return false
+	}
+	off := int64(target) - int64(c.pc(c.idx()))
+	return off >= -128<<20 && off < 128<<20
+}
+
+// threadInfoCPU is offsetof(struct thread_info, cpu): a placement may pin
+// it ("thread_info.cpu"); the default is Debian's arm64 build (no
+// CONFIG_ARM64_SW_TTBR0_PAN, no CONFIG_SHADOW_CALL_STACK: flags and
+// preempt_count, then cpu at 0x10 — arm64-6.1 capture's kernel.config).
+func (c *ctx) threadInfoCPU() int {
+	if c.layout.ThreadInfoCPU != 0 {
+		return c.layout.ThreadInfoCPU
+	}
+	return 0x10
 }
 
 // ldReloc records the address an ld_imm64 materialises.
@@ -585,9 +704,35 @@ func (c *ctx) ldReloc(in *kernel.Insn, at int) {
 
 // tailCall models emit_bpf_tail_call: bpf_tail_call(ctx, array, index).
 func (c *ctx) tailCall(in *kernel.Insn) error {
+	idx0 := c.idx()
+	var br int
+	if c.p.TCCPtr {
+		br = c.tailCallTCCPtr(idx0)
+	} else {
+		var err error
+		if br, err = c.tailCallX26(idx0); err != nil {
+			return err
+		}
+	}
+	skip := 4 * PrologueOffset(c.p)
+	if c.emitting {
+		for _, pa := range c.l.ProgArrays {
+			if !in.Direct || pa.Name != in.Map {
+				continue
+			}
+			if ref, ok := pa.Slots[in.Key]; ok {
+				c.edges = append(c.edges, jit.Edge{From: 4 * br, To: ref.Address + uint64(skip), Kind: jit.EdgeTailCall, Target: ref.Name,
+					Detail: fmt.Sprintf("%s[%d] = %s, landing %d bytes (%d insns) past its start", pa.Name, in.Key, ref.Name, skip, skip/4)})
+			}
+		}
+	}
+	return nil
+}
+
+// tailCallX26 is emit_bpf_tail_call up to 6.10: the count itself in x26.
+func (c *ctx) tailCallX26(idx0 int) (int, error) {
 	r2, r3 := bpf2a64[2], bpf2a64[3]
 	prg := tmp2
-	idx0 := c.idx()
 	out := func() int { return c.outOffset - (c.idx() - idx0) }
 
 	// if (index >= array->map.max_entries) goto out;
@@ -634,26 +779,15 @@ func (c *ctx) tailCall(in *kernel.Insn) error {
 	br := c.idx()
 	c.emit(a64BR(tmp1))
 	c.note(br, "tail call: skip %d prologue insns (+%d bytes)", PrologueOffset(c.p), skip)
-	if c.emitting {
-		for _, pa := range c.l.ProgArrays {
-			if !in.Direct || pa.Name != in.Map {
-				continue
-			}
-			if ref, ok := pa.Slots[in.Key]; ok {
-				c.edges = append(c.edges, jit.Edge{From: 4 * br, To: ref.Address + uint64(skip), Kind: jit.EdgeTailCall, Target: ref.Name,
-					Detail: fmt.Sprintf("%s[%d] = %s, landing %d bytes (%d insns) past its start", pa.Name, in.Key, ref.Name, skip, skip/4)})
-			}
-		}
-	}
 
 	// out:
 	if c.outOffset == -1 {
 		c.outOffset = c.idx() - idx0
 	}
 	if cur := c.idx() - idx0; cur != c.outOffset {
-		return fmt.Errorf("tail_call out_offset = %d, expected %d!", cur, c.outOffset)
+		return 0, fmt.Errorf("tail_call out_offset = %d, expected %d!", cur, c.outOffset)
 	}
-	return nil
+	return br, nil
 }
 
 // lseAtomic models emit_lse_atomic (CPUs with ARMv8.1 LSE atomics).

@@ -402,3 +402,28 @@ const (
 
 // dmbISH is "dmb ish".
 const dmbISH uint32 = 0xd5033bbf
+
+// loadSignedRegOffset: LDRSB/LDRSH/LDRSW (register) into a 64-bit register:
+// size 111 0 00 opc(10) 1 Rm 011 0 10 Rn Rt.
+func loadSignedRegOffset(size uint32, rt, rn, rm Reg) uint32 {
+	return size<<30 | 0x38a06800 | reg(rm)<<16 | reg(rn)<<5 | reg(rt)
+}
+
+// loadSignedUnsignedImm: LDRSB/LDRSH/LDRSW (unsigned offset) into a 64-bit
+// register: size 111 0 01 opc(10) imm12 Rn Rt.
+func loadSignedUnsignedImm(size uint32, rt, rn Reg, off int) (uint32, error) {
+	if off < 0 || off&(1<<size-1) != 0 || off>>size > 0xfff {
+		return 0, errNotEncodable{fmt.Sprintf("load offset %d", off)}
+	}
+	return size<<30 | 0x39800000 | uint32(off>>size)<<10 | reg(rn)<<5 | reg(rt), nil
+}
+
+// System registers for MRS, as op0:op1:CRn:CRm:op2 in bits 19..5.
+const (
+	sysregSPEL0    uint32 = 0x384100 // S3_0_C4_C1_0
+	sysregTPIDREL1 uint32 = 0x38d080 // S3_0_C13_C0_4
+	sysregTPIDREL2 uint32 = 0x3cd040 // S3_4_C13_C0_2
+)
+
+// mrs: 1101010100 1 1 o0 op1 CRn CRm op2 Rt.
+func mrs(rt Reg, sysreg uint32) uint32 { return 0xd5000000 | sysreg | reg(rt) }

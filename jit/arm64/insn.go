@@ -224,3 +224,25 @@ var (
 	a64BTIJ    = hint(hintBTIJ)
 	a64BTIJC   = hint(hintBTIJC)
 )
+
+/* Xt = sign-extend *(Xn + Xm) */
+func a64LDRS(size uint32, rt, rn, rm Reg) uint32 { return loadSignedRegOffset(size, rt, rn, rm) }
+
+/* Xt = sign-extend *(Xn + imm) */
+func a64LDRSI(size uint32, rt, rn Reg, off int) (uint32, error) {
+	return loadSignedUnsignedImm(size, rt, rn, off)
+}
+
+/* Rd = sign-extend Rn<7:0>, <15:0>, <31:0> (SBFM aliases) */
+func a64SXTB(is64 bool, rd, rn Reg) uint32 { w, _ := bitfield(is64, true, rd, rn, 0, 7); return w }
+func a64SXTH(is64 bool, rd, rn Reg) uint32 { w, _ := bitfield(is64, true, rd, rn, 0, 15); return w }
+func a64SXTW(is64 bool, rd, rn Reg) uint32 { w, _ := bitfield(is64, true, rd, rn, 0, 31); return w }
+
+/* Rd = Rn / Rm (signed) */
+func a64SDIV(is64 bool, rd, rn, rm Reg) uint32 { return dataProc2(is64, 0b000011, rd, rn, rm) }
+
+/* Xt = system register */
+func a64MRS(rt Reg, sysreg uint32) uint32 { return mrs(rt, sysreg) }
+
+/* bl with a word offset */
+func a64BL(words int) (uint32, error) { return branchImm(true, words) }

@@ -58,6 +58,9 @@ func PrologueOffset(p *jit.Profile) int {
 		return 0
 	}
 	switch {
+	case p.TCCPtr:
+		// 6.12: #define PROLOGUE_OFFSET (BTI_INSNS + 2 + PAC_INSNS + 4)
+		return b2i(p.BTI) + 2 + b2i(p.PAC) + 4
 	case p.PatchableEntry:
 		// v6.0+: #define PROLOGUE_OFFSET (BTI_INSNS + 2 + PAC_INSNS + 8)
 		return b2i(p.BTI) + 2 + b2i(p.PAC) + 8
@@ -139,6 +142,11 @@ type ctx struct {
 	relocs  []jit.Reloc
 	edges   []jit.Edge
 	entry   int
+
+	// 6.12+: the callee-saved registers this function uses, and whether
+	// it uses the BPF frame pointer at all (find_used_callee_regs).
+	usedCallee []Reg
+	fpUsed     bool
 }
 
 func (c *ctx) idx() int { return len(c.code) }
@@ -177,8 +185,11 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, layout 
 		}
 	}
 	c := &ctx{p: p, l: l, f: f, layout: layout, offset: make([]int, slots+1), outOffset: -1, entry: -1}
-	if p.FPBottom {
+	if p.FPBottom && !p.TCCPtr {
 		c.fpbOffset = findFPBOffset(f)
+	}
+	if p.UsedCalleeRegs {
+		c.findUsedCalleeRegs()
 	}
 	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
 	if err := c.build(); err != nil {
@@ -245,6 +256,9 @@ func (c *ctx) build() error {
 
 // prologue models build_prologue.
 func (c *ctx) prologue() error {
+	if c.p.TCCPtr {
+		return c.prologueTCCPtr()
+	}
 	p := c.p
 	isMain := c.f.Index == 0
 	start := c.idx()
@@ -326,6 +340,10 @@ func (c *ctx) prologue() error {
 
 // buildEpilogue models build_epilogue.
 func (c *ctx) buildEpilogue() {
+	if c.p.TCCPtr {
+		c.epilogueTCCPtr()
+		return
+	}
 	start := c.idx()
 	r6, r7, r8, r9, fp := bpf2a64[6], bpf2a64[7], bpf2a64[8], bpf2a64[9], bpf2a64[10]
 	w, err := a64ADDI(true, SP, SP, uint32(c.stackSize))

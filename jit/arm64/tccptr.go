@@ -1,0 +1,210 @@
+package arm64
+
+import (
+	"fmt"
+
+	"github.com/jitscope/jitscope/jit"
+)
+
+// The 6.11+ design ("bpf, arm64: Fix tailcall hierarchy", then
+// find_used_callee_regs in 6.12): x26 holds a pointer to the tail call
+// counter, which lives in the main program's frame; only the callee-saved
+// registers a function uses are saved, after the landing pad, so a tail call
+// pops them before it branches. Modelled on arch/arm64/net/bpf_jit_comp.c
+// of 6.12 (Debian linux-source-6.12).
+
+// findUsedCalleeRegs models find_used_callee_regs.
+func (c *ctx) findUsedCalleeRegs() {
+	used := 0
+	for _, in := range c.f.Insns {
+		for _, r := range []uint8{in.Raw.Dst, in.Raw.Src} {
+			switch r {
+			case 6:
+				used |= 1
+			case 7:
+				used |= 2
+			case 8:
+				used |= 4
+			case 9:
+				used |= 8
+			case 10:
+				used |= 16
+				c.fpUsed = true
+			}
+		}
+	}
+	c.usedCallee = c.usedCallee[:0]
+	for i, r := range []Reg{bpf2a64[6], bpf2a64[7], bpf2a64[8], bpf2a64[9], bpf2a64[10]} {
+		if used&(1<<i) != 0 {
+			c.usedCallee = append(c.usedCallee, r)
+		}
+	}
+}
+
+// pushCalleeRegs models push_callee_regs: pairs, the odd one with xzr to
+// keep sp 16-byte aligned.
+func (c *ctx) pushCalleeRegs() {
+	n := len(c.usedCallee)
+	i := 0
+	for ; i+1 < n; i += 2 {
+		c.emit(a64PUSH(c.usedCallee[i], c.usedCallee[i+1], SP))
+	}
+	if i < n {
+		c.emit(a64PUSH(c.usedCallee[i], ZR, SP))
+	}
+}
+
+// popCalleeRegs models pop_callee_regs: the reverse of pushCalleeRegs.
+func (c *ctx) popCalleeRegs() {
+	i := len(c.usedCallee) - 1
+	if len(c.usedCallee)%2 != 0 {
+		c.emit(a64POP(c.usedCallee[i], ZR, SP))
+		i--
+	}
+	for ; i > 0; i -= 2 {
+		c.emit(a64POP(c.usedCallee[i-1], c.usedCallee[i], SP))
+	}
+}
+
+// prologueTCCPtr models build_prologue and prepare_bpf_tail_call_cnt (6.12).
+func (c *ctx) prologueTCCPtr() error {
+	p := c.p
+	isMain := c.f.Index == 0
+	start := c.idx()
+	if p.BTI {
+		c.emit(a64BTIJC)
+	}
+	site := c.idx()
+	c.emit(a64MOV(true, 9, LR))
+	c.emit(a64NOP)
+	c.region(site, jit.RegionPatchSite)
+	c.note(site+1, "fentry patch site (POKE_OFFSET)")
+	if p.PAC {
+		c.emit(a64PACIASP)
+	}
+	c.emit(a64PUSH(FP, LR, SP))
+	c.emit(a64MOV(true, FP, SP))
+	c.region(start, jit.RegionPrologue)
+	at := c.idx()
+	if isMain {
+		// Initialise the counter in this frame; x26 points at it.
+		c.emit(a64PUSH(ZR, tcc, SP))
+		c.emit(a64MOV(true, tcc, SP))
+		c.region(at, jit.RegionTCCInit)
+		c.note(at, "init TCC = 0 in this frame (main program only)")
+		c.note(at+1, "x26 = &TCC: the tail call counter pointer")
+		if cur := c.idx() - start; cur != PrologueOffset(p) {
+			return &jit.Error{Prog: c.l.Name, Func: c.f.Name, Insn: -1,
+				Msg: fmt.Sprintf("PROLOGUE_OFFSET = %d, expected %d!", cur, PrologueOffset(p))}
+		}
+		c.entry = 4 * c.idx()
+		land := c.idx()
+		if p.BTI {
+			c.emit(a64BTIJ)
+			c.region(land, jit.RegionLandingPad)
+		}
+		c.note(land, "tail call landing pad: PROLOGUE_OFFSET = %d insns (+%d bytes)", PrologueOffset(p), 4*PrologueOffset(p))
+	} else {
+		// A subprogram keeps its caller's counter pointer.
+		c.emit(a64PUSH(tcc, tcc, SP))
+		c.region(at, jit.RegionTCCInit)
+		c.note(at, "keep the caller's TCC pointer (x26)")
+	}
+	setup := c.idx()
+	c.pushCalleeRegs()
+	if c.fpUsed {
+		c.emit(a64MOV(true, bpf2a64[10], SP))
+	}
+	c.stackSize = (c.f.StackDepth + 15) &^ 15
+	if c.stackSize != 0 {
+		w, err := a64SUBI(true, SP, SP, uint32(c.stackSize))
+		c.emitE(w, err)
+	}
+	c.region(setup, jit.RegionStackSetup)
+	return nil
+}
+
+// epilogueTCCPtr models build_epilogue (6.12).
+func (c *ctx) epilogueTCCPtr() {
+	start := c.idx()
+	if c.stackSize != 0 {
+		w, err := a64ADDI(true, SP, SP, uint32(c.stackSize))
+		c.emitE(w, err)
+	}
+	c.popCalleeRegs()
+	c.emit(a64POP(ZR, tcc, SP))
+	c.emit(a64POP(FP, LR, SP))
+	c.emit(a64MOV(true, 0, bpf2a64[0]))
+	if c.p.PAC {
+		c.emit(a64AUTIASP)
+	}
+	c.emit(a64RET(LR))
+	c.region(start, jit.RegionEpilogue)
+}
+
+// tailCallTCCPtr models emit_bpf_tail_call (6.12): the count is read and
+// written through the pointer, stored back only when the slot is filled,
+// and the callee-saved registers are popped before the branch.
+func (c *ctx) tailCallTCCPtr(idx0 int) (br int) {
+	r2, r3 := bpf2a64[2], bpf2a64[3]
+	prg, cnt := tmp2, tmp3
+	var outs []int // branches to patch to "out"
+
+	c.movImm64(tmp1, uint64(c.layout.ArrayMaxEntries))
+	c.emit(a64LDR(size32, tmp1, r2, tmp1))
+	c.emit(a64MOV(false, r3, r3))
+	c.emit(a64CMP(false, r3, tmp1))
+	outs = append(outs, c.idx())
+	c.emit(a64NOP)
+
+	c.movImm64(tmp1, uint64(c.p.MaxTailCallCnt))
+	ld := c.idx()
+	w, _ := a64LDRI(size64, cnt, tcc, 0)
+	c.emit(w)
+	c.note(ld, "TCC = *x26")
+	cmp := c.idx()
+	c.emit(a64CMP(true, cnt, tmp1))
+	c.note(cmp, "TCC >= MAX_TAIL_CALL_CNT (%d)?", c.p.MaxTailCallCnt)
+	outs = append(outs, c.idx())
+	c.emit(a64NOP)
+	inc := c.idx()
+	w, _ = a64ADDI(true, cnt, cnt, 1)
+	c.emit(w)
+	c.note(inc, "TCC++")
+
+	c.movImm64(tmp1, uint64(c.layout.ArrayPtrs))
+	c.emit(a64ADD(true, tmp1, r2, tmp1))
+	w, _ = a64LSL(true, prg, r3, 3)
+	c.emit(w)
+	c.emit(a64LDR(size64, prg, tmp1, prg))
+	cbz := c.idx()
+	c.emit(a64NOP)
+
+	st := c.idx()
+	w, _ = a64STRI(size64, cnt, tcc, 0)
+	c.emit(w)
+	c.note(st, "*x26 = TCC (only when the slot is filled)")
+	if c.stackSize != 0 {
+		drop := c.idx()
+		w, err := a64ADDI(true, SP, SP, uint32(c.stackSize))
+		c.emitE(w, err)
+		c.note(drop, "destroy the current BPF stack frame")
+	}
+	c.popCalleeRegs()
+	c.movImm64(tmp1, uint64(c.layout.ProgBPFFunc))
+	c.emit(a64LDR(size64, tmp1, prg, tmp1))
+	skip := 4 * PrologueOffset(c.p)
+	w, _ = a64ADDI(true, tmp1, tmp1, uint32(skip))
+	c.emit(w)
+	br = c.idx()
+	c.emit(a64BR(tmp1))
+	c.note(br, "tail call: skip %d prologue insns (+%d bytes)", PrologueOffset(c.p), skip)
+
+	// The kernel patches the placeholders once the "out" label is known.
+	out := c.idx()
+	for _, b := range outs {
+		c.code[b], _ = a64BCond(CondCS, out-b)
+	}
+	c.code[cbz], _ = a64CBZ(true, prg, out-cbz)
+	return br
+}
