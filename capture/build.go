@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -402,8 +403,34 @@ func (b *builder) runs(c *Capture) error {
 		}
 		run := Run{
 			Note: r.Note, Input: r.Input, Data: data, CtxDesc: r.Ctx,
-			Retval: r.Retval, GlobalsAfter: r.GlobalsAfter,
-			Notes: r.Notes,
+			Retval: r.Retval, Notes: r.Notes,
+		}
+		// Globals are numbers, except strings (format strings in .rodata).
+		for sec, vars := range r.GlobalsAfter {
+			for name, raw := range vars {
+				var n int64
+				var s string
+				switch {
+				case json.Unmarshal(raw, &n) == nil:
+					if run.GlobalsAfter == nil {
+						run.GlobalsAfter = map[string]map[string]int64{}
+					}
+					if run.GlobalsAfter[sec] == nil {
+						run.GlobalsAfter[sec] = map[string]int64{}
+					}
+					run.GlobalsAfter[sec][name] = n
+				case json.Unmarshal(raw, &s) == nil:
+					if run.GlobalStrings == nil {
+						run.GlobalStrings = map[string]map[string]string{}
+					}
+					if run.GlobalStrings[sec] == nil {
+						run.GlobalStrings[sec] = map[string]string{}
+					}
+					run.GlobalStrings[sec][name] = s
+				default:
+					return jsonErr("%s: globals_after[%q][%q]: want a number or a string", where, sec, name)
+				}
+			}
 		}
 		if r.CtxHex != "" {
 			if run.Ctx, err = hex.DecodeString(r.CtxHex); err != nil {

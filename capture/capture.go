@@ -209,6 +209,7 @@ type Run struct {
 	// GlobalsAfter holds global variables after the run, by ELF section and
 	// variable; GlobalsAfterHex the raw section contents.
 	GlobalsAfter    map[string]map[string]int64
+	GlobalStrings   map[string]map[string]string // string globals (e.g. format strings)
 	GlobalsAfterHex map[string][]byte
 	Notes           []string
 }

@@ -118,15 +118,15 @@ type rawRef struct {
 }
 
 type rawRun struct {
-	Note            string                      `json:"note"`
-	Input           string                      `json:"input"`
-	DataHex         string                      `json:"data_hex"`
-	CtxHex          string                      `json:"ctx_hex"`
-	Ctx             string                      `json:"ctx"`
-	Retval          int64                       `json:"retval"`
-	GlobalsAfter    map[string]map[string]int64 `json:"globals_after"`
-	GlobalsAfterHex map[string]string           `json:"globals_after_hex"`
-	Notes           []string                    `json:"notes"`
+	Note            string                                `json:"note"`
+	Input           string                                `json:"input"`
+	DataHex         string                                `json:"data_hex"`
+	CtxHex          string                                `json:"ctx_hex"`
+	Ctx             string                                `json:"ctx"`
+	Retval          int64                                 `json:"retval"`
+	GlobalsAfter    map[string]map[string]json.RawMessage `json:"globals_after"`
+	GlobalsAfterHex map[string]string                     `json:"globals_after_hex"`
+	Notes           []string                              `json:"notes"`
 }
 
 // parseJSON decodes capture.json and checks its format.
