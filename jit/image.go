@@ -39,6 +39,9 @@ type FuncImage struct {
 	Relocs     []Reloc
 	Notes      []Note
 	Edges      []Edge
+	// Pokes are the direct tail call patch sites (x86): the kernel's
+	// bpf_jit_poke_descriptor, offsets relative to Code.
+	Pokes []Poke
 	// TailCallEntry is the byte offset at which a tail call enters this
 	// function's image (the kernel's PROLOGUE_OFFSET / X86_TAIL_CALL_OFFSET),
 	// or -1 when tail calls cannot enter it.
@@ -106,6 +109,18 @@ type Edge struct {
 	Kind   EdgeKind
 	Target string // name of the function or program at To
 	Detail string
+}
+
+// Poke is one direct tail call's pair of 5-byte patch sites. Code holds the
+// state the prog array had when the image was made (slot filled: bypass is a
+// nop5 and target a jmp into the target program; slot empty: bypass jumps
+// over the unwind and target is a nop5).
+type Poke struct {
+	Target int    // offset of poke->tailcall_target
+	Bypass int    // offset of poke->tailcall_bypass
+	Map    string // the prog array
+	Key    uint32
+	AdjOff int // poke->adj_off: X86_TAIL_CALL_OFFSET
 }
 
 // RegionAt returns the kind of the region containing byte offset off.
