@@ -42,7 +42,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 	if pl == nil {
 		pl = &Placement{}
 	}
-	addrs, err := placeAll(set, arch, pl)
+	addrs, err := placeAll(set, arch, pl, opt.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +149,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 		l.ProgArrays = append(l.ProgArrays, pa)
 	}
 	markDirectTailCalls(l)
+	l.MapAddrs, l.ValueAddrs = addrs.maps, addrs.vals
 	return l, nil
 }
 
@@ -247,7 +248,7 @@ func (p *placement) fn(prog, fn string) uint64 { return p.funcs[prog+"/"+fn] }
 
 // placeAll gives every function and map of the set an address: the pinned
 // one where the placement has it, else the next free default slot.
-func placeAll(set *Set, arch Arch, pl *Placement) (*placement, error) {
+func placeAll(set *Set, arch Arch, pl *Placement, layout Layout) (*placement, error) {
 	base, ok := defaultBases[arch]
 	if !ok {
 		return nil, fmt.Errorf("unknown architecture %q", arch)
@@ -301,6 +302,9 @@ func placeAll(set *Set, arch Arch, pl *Placement) (*placement, error) {
 		} else {
 			// struct bpf_array keeps its values at offsetof(value) == offsetof(ptrs).
 			off := uint64(0x110)
+			if layout.ArrayPtrs != 0 {
+				off = uint64(layout.ArrayPtrs)
+			}
 			if v, ok := pl.Layout["bpf_array.value"]; ok {
 				off = uint64(v)
 			} else if v, ok := pl.Layout["bpf_array.ptrs"]; ok {

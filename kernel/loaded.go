@@ -53,6 +53,9 @@ type Loaded struct {
 	Config map[string]string
 	// ProgArrays describes the prog arrays this program uses.
 	ProgArrays []*LoadedProgArray
+	// MapAddrs and ValueAddrs give every map's struct bpf_map address and
+	// the address of its first value (array maps), as the code uses them.
+	MapAddrs, ValueAddrs map[string]uint64
 }
 
 // LoadedFunc is one function: one JIT image.
