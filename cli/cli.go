@@ -93,6 +93,7 @@ usage:
       --profile P               kernel profile (default: the scenario's, else the newest)
       --format text|json        output format (default text)
       --plain                   text without arrows and annotations
+      --syntax att|att-legacy|intel   x86 syntax (default att; att-legacy for v5.10)
       --compare                 for a kernel capture: compare with the kernel's image
 
 TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object

@@ -90,6 +90,7 @@ func cmdDump(args []string, env Env) error {
 	format := fs.String("format", "text", "")
 	plain := fs.Bool("plain", false, "")
 	compare := fs.Bool("compare", false, "")
+	syntax := fs.String("syntax", "", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagError("dump", err)
@@ -122,9 +123,13 @@ func cmdDump(args []string, env Env) error {
 	if *compare {
 		return compareCapture(env, t, imgs)
 	}
+	lopt, err := listOptions(p, *syntax)
+	if err != nil {
+		return err
+	}
 	var progs []*disasm.Program
 	for _, img := range imgs {
-		lp, err := disasm.List(img)
+		lp, err := disasm.ListOpts(img, lopt)
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
@@ -134,6 +139,26 @@ func cmdDump(args []string, env Env) error {
 		return writeJSON(env, p, progs)
 	}
 	return disasm.WriteText(env.Stdout, progs, disasm.TextOptions{Plain: *plain})
+}
+
+// listOptions maps --syntax to printing options. x86 listings of 5.10-era
+// kernels default to the spelling binutils used then (jmpq, callq), as
+// seed 001 shows it.
+func listOptions(p *jit.Profile, syntax string) (disasm.Options, error) {
+	switch syntax {
+	case "":
+		return disasm.Options{Legacy: p.Arch == kernel.X86_64 && p.Kernel == "5.10"}, nil
+	case "att":
+		return disasm.Options{}, nil
+	case "att-legacy":
+		return disasm.Options{Legacy: true}, nil
+	case "intel":
+		if p.Arch != kernel.X86_64 {
+			return disasm.Options{}, usagef("--syntax intel applies to x86_64 only")
+		}
+		return disasm.Options{Intel: true}, nil
+	}
+	return disasm.Options{}, usagef("--syntax must be att, att-legacy or intel, not %q", syntax)
 }
 
 // compareCapture checks every function against the kernel's bytes.

@@ -60,11 +60,23 @@ type Program struct {
 	Funcs []*Func
 }
 
+// Options control how listings are printed.
+type Options struct {
+	// Legacy selects binutils' spelling before 2.36 for x86 (jmpq, callq,
+	// retq), as listings of that era (seed 001) show it.
+	Legacy bool
+	// Intel selects Intel syntax for x86.
+	Intel bool
+}
+
 // List decodes every function of img into lines.
-func List(img *jit.Image) (*Program, error) {
+func List(img *jit.Image) (*Program, error) { return ListOpts(img, Options{}) }
+
+// ListOpts is List with printing options.
+func ListOpts(img *jit.Image, opt Options) (*Program, error) {
 	p := &Program{Image: img}
 	for _, fi := range img.Funcs {
-		f, err := ListFunc(img.Arch, fi)
+		f, err := listFunc(img.Arch, fi, opt)
 		if err != nil {
 			return nil, fmt.Errorf("%s/%s: %w", img.Program, fi.Name, err)
 		}
@@ -75,6 +87,10 @@ func List(img *jit.Image) (*Program, error) {
 
 // ListFunc decodes one function image.
 func ListFunc(arch kernel.Arch, fi *jit.FuncImage) (*Func, error) {
+	return listFunc(arch, fi, Options{})
+}
+
+func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 	f := &Func{Image: fi}
 	notes := map[int][]string{}
 	for _, n := range fi.Notes {
@@ -99,8 +115,26 @@ func ListFunc(arch kernel.Arch, fi *jit.FuncImage) (*Func, error) {
 				BPF: fi.BPFAt(off), Region: fi.RegionAt(off), Notes: notes[off],
 			})
 		}
+	case kernel.X86_64:
+		for off := 0; off < len(fi.Code); {
+			pc := fi.Address + uint64(off)
+			in, err := DecodeX86Opts(fi.Code[off:], pc, X86Opts{Legacy: opt.Legacy})
+			if err != nil {
+				return nil, err
+			}
+			text := in.Text
+			if opt.Intel {
+				text = in.Intel
+			}
+			f.Lines = append(f.Lines, Line{
+				Addr: pc, Offset: off, Bytes: fi.Code[off : off+in.Len], Text: text, Op: in.Op,
+				Kind: in.Kind, Target: in.Target, HasTarget: in.HasTarget,
+				BPF: fi.BPFAt(off), Region: fi.RegionAt(off), Notes: notes[off],
+			})
+			off += in.Len
+		}
 	default:
-		return nil, fmt.Errorf("no disassembler for %s yet", arch)
+		return nil, fmt.Errorf("no disassembler for %s", arch)
 	}
 	return f, nil
 }
