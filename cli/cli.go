@@ -76,6 +76,8 @@ func run(args []string, env Env) error {
 		return cmdList(args[1:], env)
 	case "dump":
 		return cmdDump(args[1:], env)
+	case "run":
+		return cmdRun(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil
@@ -95,6 +97,12 @@ usage:
       --plain                   text without arrows and annotations
       --syntax att|att-legacy|intel   x86 syntax (default att; att-legacy for v5.10)
       --compare                 for a kernel capture: compare with the kernel's image
+
+  jitscope run TARGET [flags]   execute the machine code on the emulator
+      --arch, --profile         as for dump
+      --entry PROG              program to run (default: the first)
+      --format text|json        output format (default text)
+      --steps N                 stop after N instructions (default 1000000)
 
 TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object
 (clang -target bpf), or a kernel capture directory (jitscope-capture/1).

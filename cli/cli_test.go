@@ -229,3 +229,54 @@ func TestDefaultWithoutTerminal(t *testing.T) {
 		t.Errorf("default output is not the seed 000 listing:\n%s", out)
 	}
 }
+
+// TestRunSeed000JSON is issue 4's acceptance check on arm64: the run
+// reports retval 0, one tail call from subprog_tail to classifier_0 landing
+// 36 bytes (9 instructions) in, the TCC in x26 going 0 -> 1, a bpf2bpf call
+// and the return into entry.
+func TestRunSeed000JSON(t *testing.T) {
+	out, errOut, st := runCLI(t, "run", "bpf2bpf-tailcall", "--arch", "arm64", "--profile", "bpf-next-2022-06", "--format", "json")
+	if st != 0 {
+		t.Fatalf("status %d: %s", st, errOut)
+	}
+	var r struct {
+		Arch, Profile, Entry string
+		Retval               uint64
+		Steps                int
+		TailCalls            int `json:"tail_calls"`
+		Events               []struct {
+			Step                          int
+			Kind, From, To, Detail, Where string
+			Value                         *int64
+			Landing, Skipped              int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Arch != "arm64" || r.Profile != "bpf-next-2022-06" || r.Entry != "entry" || r.Retval != 0 || r.TailCalls != 1 || r.Steps == 0 {
+		t.Errorf("header %+v", r)
+	}
+	var tcc []int64
+	var sawCall, sawTail, sawReturn bool
+	for _, e := range r.Events {
+		switch e.Kind {
+		case "tcc":
+			if e.Where != "x26" {
+				t.Errorf("tcc in %q", e.Where)
+			}
+			tcc = append(tcc, *e.Value)
+		case "call":
+			sawCall = e.From == "entry" && e.To == "entry/subprog_tail"
+		case "tail_call":
+			sawTail = e.From == "entry/subprog_tail" && e.To == "classifier_0" && e.Landing == 36 && e.Skipped == 9
+		case "return":
+			if e.From == "classifier_0" && e.To == "entry" {
+				sawReturn = true
+			}
+		}
+	}
+	if !sawCall || !sawTail || !sawReturn || len(tcc) < 2 || tcc[0] != 0 || tcc[1] != 1 {
+		t.Errorf("call %v, tail call %v, return into entry %v, tcc %v", sawCall, sawTail, sawReturn, tcc)
+	}
+}

@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/jitscope/jitscope/exec/machine"
+	"github.com/jitscope/jitscope/exec/trace"
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
+)
+
+func cmdRun(args []string, env Env) error {
+	fs := newFlagSet("run", env)
+	archFlag := fs.String("arch", "arm64", "")
+	profFlag := fs.String("profile", "", "")
+	format := fs.String("format", "text", "")
+	entry := fs.String("entry", "", "")
+	limit := fs.Int("steps", 1_000_000, "")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return flagError("run", err)
+	}
+	if len(pos) != 1 {
+		return usagef("run takes one TARGET, got %d", len(pos))
+	}
+	if *format != "text" && *format != "json" {
+		return usagef("run: --format must be text or json, not %q", *format)
+	}
+	arch, err := kernel.ParseArch(*archFlag)
+	if err != nil {
+		return usagef("run: %v", err)
+	}
+	t, err := loadTarget(pos[0])
+	if err != nil {
+		return err
+	}
+	if t.capture != nil {
+		return fmt.Errorf("%s: kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model; run the scenario or object instead", t.name)
+	}
+	p, err := pickProfile(t, arch, *profFlag)
+	if err != nil {
+		return err
+	}
+	if pl := t.set.Placements[arch]; pl != nil {
+		p = p.WithConfig(pl.Config)
+	}
+	res, err := runTarget(t, arch, p, *entry, *limit)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", " ")
+		return enc.Encode(res)
+	}
+	writeRunText(env, res)
+	if res.Error != "" {
+		return fmt.Errorf("%s: %s", t.name, res.Error)
+	}
+	return nil
+}
+
+// runResult is the `jitscope run --format json` contract (DESIGN.md).
+type runResult struct {
+	Arch      string        `json:"arch"`
+	Profile   string        `json:"profile"`
+	Entry     string        `json:"entry"`
+	Retval    uint64        `json:"retval"`
+	Steps     int           `json:"steps"`
+	TailCalls int           `json:"tail_calls"`
+	Events    []trace.Event `json:"events"`
+	Printk    []string      `json:"printk,omitempty"`
+	Error     string        `json:"error,omitempty"`
+}
+
+func runTarget(t *target, arch kernel.Arch, p *jit.Profile, entry string, limit int) (*runResult, error) {
+	imgs, err := compileAll(t, arch, p)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*jit.Image{}
+	for _, img := range imgs {
+		byName[img.Program] = img
+	}
+	if entry == "" {
+		entry = t.set.Programs[0].Name
+	}
+	if byName[entry] == nil {
+		return nil, fmt.Errorf("%s: no program %q (have %s)", t.name, entry, programNames(t.set))
+	}
+	k, err := machine.New(t.set, arch, p.Layout, byName, machine.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.name, err)
+	}
+	r, err := machine.NewRunner(k, p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.name, err)
+	}
+	cpu, err := machine.NewCPU(k, p.BTI, p.PAC, false)
+	if err != nil {
+		return nil, err
+	}
+	run := r.Run(cpu, entry, machine.RunOptions{StepLimit: limit, Thunks: thunks(imgs)})
+	res := &runResult{Arch: string(arch), Profile: p.Name, Entry: entry, Retval: run.Retval, Steps: len(run.Steps),
+		TailCalls: run.TailCalls, Events: run.Events, Printk: k.Printk}
+	if res.Events == nil {
+		res.Events = []trace.Event{}
+	}
+	if run.Err != nil {
+		res.Error = run.Err.Error()
+	}
+	return res, nil
+}
+
+// thunks finds the kernel thunks the x86 images jump to: retpolines
+// (__x86_indirect_thunk_<reg>: "jmp *%reg") and return thunks ("ret").
+func thunks(imgs []*jit.Image) map[uint64]string {
+	t := map[uint64]string{}
+	for _, img := range imgs {
+		for _, f := range img.Funcs {
+			for _, r := range f.Relocs {
+				switch {
+				case strings.HasPrefix(r.Name, "__x86_indirect_thunk_"):
+					t[r.Target] = strings.TrimPrefix(r.Name, "__x86_indirect_thunk_")
+				case strings.HasPrefix(r.Name, "__x86_indirect_its_thunk_"):
+					t[r.Target] = strings.TrimPrefix(r.Name, "__x86_indirect_its_thunk_")
+				case strings.Contains(r.Name, "return_thunk"):
+					t[r.Target] = "ret"
+				}
+			}
+		}
+	}
+	return t
+}
+
+func programNames(s *kernel.Set) string {
+	var n []string
+	for _, p := range s.Programs {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func writeRunText(env Env, r *runResult) {
+	fmt.Fprintf(env.Stdout, "%s %s, entry %s\n", r.Arch, r.Profile, r.Entry)
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	for _, e := range r.Events {
+		var what string
+		switch e.Kind {
+		case trace.TCC:
+			what = fmt.Sprintf("TCC = %d in %s (%s)", *e.Value, e.Where, e.From)
+		case trace.Call:
+			what = fmt.Sprintf("%s -> %s", e.From, e.To)
+		case trace.Return:
+			what = fmt.Sprintf("%s -> %s", e.From, e.To)
+			if e.Value != nil {
+				what += fmt.Sprintf(" (r0 = %d)", *e.Value)
+			}
+		case trace.TailCall:
+			what = e.Detail
+		case trace.TailCallMiss:
+			what = fmt.Sprintf("%s: %s", e.From, e.Detail)
+		case trace.Helper:
+			what = fmt.Sprintf("%s() = %d", e.To, *e.Value)
+		default:
+			what = e.Detail
+		}
+		fmt.Fprintf(tw, "step %d\t%s\t%s\n", e.Step, e.Kind, what)
+	}
+	tw.Flush()
+	for _, l := range r.Printk {
+		fmt.Fprintf(env.Stdout, "trace_printk: %s\n", l)
+	}
+	fmt.Fprintf(env.Stdout, "retval %d, %d instructions, %d tail calls\n", r.Retval, r.Steps, r.TailCalls)
+}
