@@ -114,24 +114,22 @@ func TestDumpSeed000Arrows(t *testing.T) {
 	}
 }
 
-// TestCapturesIdentical compares jitscope's JSON output with every arm64
-// kernel capture, the way FORMAT.md's comparison does.
+// TestCapturesIdentical compares jitscope's JSON output with every kernel
+// capture (arm64 and x86-64), the way FORMAT.md's comparison does.
 func TestCapturesIdentical(t *testing.T) {
 	dirs, err := capture.Find("../testdata/captures")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n := map[string]int{}
 	for _, dir := range dirs {
 		c, err := capture.Load(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Kernel.Arch != "arm64" {
-			continue
-		}
-		n++
-		out, errOut, st := runCLI(t, "dump", dir, "--arch", "arm64", "--profile", "v6.1", "--format", "json")
+		arch, prof := string(c.Kernel.Arch), c.ProfileName()
+		n[arch]++
+		out, errOut, st := runCLI(t, "dump", dir, "--arch", arch, "--profile", prof, "--format", "json")
 		if st != 0 {
 			t.Errorf("%s: status %d: %s", dir, st, errOut)
 			continue
@@ -150,13 +148,14 @@ func TestCapturesIdentical(t *testing.T) {
 				t.Errorf("%s: function %s differs from the kernel's image", dir, f.Name)
 			}
 		}
-		out, _, st = runCLI(t, "dump", dir, "--arch", "arm64", "--compare")
+		out, _, st = runCLI(t, "dump", dir, "--arch", arch, "--compare")
 		if st != 0 || !strings.HasSuffix(out, "identical\n") {
 			t.Errorf("%s: --compare: status %d, output %q", dir, st, out)
 		}
 	}
-	if n < 16 {
-		t.Errorf("compared %d arm64 captures, want at least 16", n)
+	// 16 + 89 arm64 programs, 20 + 22 x86-64 programs.
+	if n["arm64"] < 105 || n["x86_64"] < 42 {
+		t.Errorf("compared %d arm64 and %d x86-64 captures, want at least 105 and 42", n["arm64"], n["x86_64"])
 	}
 }
 

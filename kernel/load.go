@@ -68,6 +68,13 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 		Layout:   layout,
 		Config:   pl.Config,
 	}
+	// Kernel symbols the placement pins (thunks, this_cpu_off, helpers)
+	// name their addresses; functions and maps named below take precedence.
+	for name, a := range pl.Symbols {
+		if cur, ok := l.Symbols[a]; !ok || name < cur {
+			l.Symbols[a] = name
+		}
+	}
 	funcs, err := functions(prog)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prog.Name, err)

@@ -75,6 +75,12 @@ func RawOf(ins asm.Instruction) (BPFInsn, error) {
 	if call {
 		r.Imm = int32(keep)
 	}
+	// cilium/ebpf rewrites off of ALU instructions from its extended
+	// opcodes and zeroes it otherwise; the kernel's own off values on plain
+	// ALU ops (BPF_ADDR_PERCPU = -1 on a 64-bit mov, 6.10+) must survive.
+	if cls := ins.OpCode.Class(); cls.IsALU() && r.Off == 0 && ins.Offset != 0 {
+		r.Off = ins.Offset
+	}
 	if len(b) == 16 {
 		r.Imm64 = uint64(uint32(r.Imm)) | uint64(binary.LittleEndian.Uint32(b[12:16]))<<32
 	}
