@@ -97,6 +97,7 @@ usage:
       --plain                   text without arrows and annotations
       --syntax att|att-legacy|intel   x86 syntax (default att; att-legacy for v5.10)
       --compare                 for a kernel capture: compare with the kernel's image
+      --slot MAP[KEY]=PROG      fill (or with no PROG, empty) a prog array slot first (repeatable)
 
   jitscope run TARGET [flags]   execute the machine code on the emulator
       --arch, --profile         as for dump

@@ -279,3 +279,65 @@ func TestRunSeed000JSON(t *testing.T) {
 		t.Errorf("call %v, tail call %v, return into entry %v, tcc %v", sawCall, sawTail, sawReturn, tcc)
 	}
 }
+
+func normalize(s string) string {
+	return strings.Join(strings.Fields(strings.TrimPrefix(s, "0x")), " ")
+}
+
+// TestDumpSeed001 is issue 3's seed check: with the slot empty the listing
+// shows seed 001's fragment exactly (profile bpf-next-2020-07, the patch as
+// posted); after filling the slot the bypass is a nop5 and the target a jmp
+// into "target" past its 11-byte prologue (X86_TAIL_CALL_OFFSET).
+func TestDumpSeed001(t *testing.T) {
+	want, err := os.ReadFile("../testdata/seed001/fragment.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, st := runCLI(t, "dump", "direct-tailcall-poke", "--arch", "x86_64", "--profile", "bpf-next-2020-07", "--format", "text", "--plain")
+	if st != 0 {
+		t.Fatalf("status %d: %s", st, errOut)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "0xffffffffc0513a") {
+			got[l[2:18]] = normalize(l)
+		}
+	}
+	for _, w := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+		if g := got[w[:16]]; g != w {
+			t.Errorf("line %s:\n got  %q\n want %q", w[:16], g, w)
+		}
+	}
+	out, _, st = runCLI(t, "dump", "direct-tailcall-poke", "--arch", "x86_64", "--profile", "bpf-next-2020-07", "--plain", "--slot", "jmp_table[0]=target")
+	if st != 0 {
+		t.Fatal(out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		n := normalize(l)
+		switch {
+		case strings.HasPrefix(n, "ffffffffc0513aa1:") && n != "ffffffffc0513aa1: 0f 1f 44 00 00 nopl 0x0(%rax,%rax,1)":
+			t.Errorf("bypass after install: %q, want a nop5", n)
+		case strings.HasPrefix(n, "ffffffffc0513aaf:") && n != "ffffffffc0513aaf: e9 57 45 01 00 jmpq 0xffffffffc052800b":
+			t.Errorf("target after install: %q, want jmpq target+0xb", n)
+		}
+	}
+	// v5.10 as merged: no add for a zero stack, so the bypass jumps 7 bytes.
+	out, _, _ = runCLI(t, "dump", "direct-tailcall-poke", "--arch", "x86_64", "--profile", "v5.10", "--plain")
+	if !strings.Contains(out, "e9 07 00 00 00") || strings.Contains(out, "add $0x0,%rsp") {
+		t.Errorf("v5.10 should skip the zero stack adjustment:\n%s", out)
+	}
+}
+
+// TestRunPokeStates runs both states of seed 001's program on the x86
+// emulator: empty slot -> the bypass is taken (a miss "empty"), filled ->
+// the tail call lands 11 bytes into target and returns its 42.
+func TestRunPokeStates(t *testing.T) {
+	out, errOut, st := runCLI(t, "run", "direct-tailcall-poke", "--arch", "x86_64", "--format", "json")
+	if st != 0 || !strings.Contains(out, `"detail": "empty"`) || !strings.Contains(out, `"retval": 1`) {
+		t.Errorf("empty slot: status %d %s\n%s", st, errOut, out)
+	}
+	out, errOut, st = runCLI(t, "run", "direct-tailcall-poke", "--arch", "x86_64", "--format", "json", "--slot", "jmp_table[0]=target")
+	if st != 0 || !strings.Contains(out, `"retval": 42`) || !strings.Contains(out, `"landing": 11`) {
+		t.Errorf("filled slot: status %d %s\n%s", st, errOut, out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/disasm"
@@ -92,6 +93,8 @@ func cmdDump(args []string, env Env) error {
 	plain := fs.Bool("plain", false, "")
 	compare := fs.Bool("compare", false, "")
 	syntax := fs.String("syntax", "", "")
+	var slots slotFlags
+	fs.Var(&slots, "slot", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagError("dump", err)
@@ -109,6 +112,14 @@ func cmdDump(args []string, env Env) error {
 	t, err := loadTarget(pos[0])
 	if err != nil {
 		return err
+	}
+	if len(slots) > 0 {
+		if t.capture != nil {
+			return fmt.Errorf("%s: --slot does not apply to a kernel capture (its slots are recorded)", t.name)
+		}
+		if err := applySlots(t.set, slots); err != nil {
+			return err
+		}
 	}
 	if *compare && t.capture == nil {
 		return fmt.Errorf("%s: --compare needs a kernel capture directory", t.name)
@@ -148,7 +159,7 @@ func cmdDump(args []string, env Env) error {
 func listOptions(p *jit.Profile, syntax string) (disasm.Options, error) {
 	switch syntax {
 	case "":
-		return disasm.Options{Legacy: p.Arch == kernel.X86_64 && p.Kernel == "5.10"}, nil
+		return disasm.Options{Legacy: p.Arch == kernel.X86_64 && strings.HasPrefix(p.Kernel, "5.")}, nil
 	case "att":
 		return disasm.Options{}, nil
 	case "att-legacy":

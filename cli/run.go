@@ -19,6 +19,8 @@ func cmdRun(args []string, env Env) error {
 	format := fs.String("format", "text", "")
 	entry := fs.String("entry", "", "")
 	limit := fs.Int("steps", 1_000_000, "")
+	var slots slotFlags
+	fs.Var(&slots, "slot", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagError("run", err)
@@ -39,6 +41,9 @@ func cmdRun(args []string, env Env) error {
 	}
 	if t.capture != nil {
 		return fmt.Errorf("%s: kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model; run the scenario or object instead", t.name)
+	}
+	if err := applySlots(t.set, slots); err != nil {
+		return err
 	}
 	p, err := pickProfile(t, arch, *profFlag)
 	if err != nil {

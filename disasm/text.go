@@ -22,14 +22,15 @@ type row struct {
 }
 
 // InstructionText is a line as `jitscope dump --plain` prints it:
-// "0x%016x: text", with x86's opcode bytes between address and text.
-func InstructionText(arch kernel.Arch, l *Line) string {
+// "0x%016x: text", with x86's opcode bytes between address and text in a
+// column of byteCols bytes.
+func InstructionText(arch kernel.Arch, l *Line, byteCols int) string {
 	if arch == kernel.X86_64 {
 		hex := make([]string, len(l.Bytes))
 		for i, b := range l.Bytes {
 			hex[i] = fmt.Sprintf("%02x", b)
 		}
-		return fmt.Sprintf("0x%016x: %-21s %s", l.Addr, strings.Join(hex, " "), l.Text)
+		return fmt.Sprintf("0x%016x: %-*s %s", l.Addr, 3*byteCols-1, strings.Join(hex, " "), l.Text)
 	}
 	return fmt.Sprintf("0x%016x: %s", l.Addr, l.Text)
 }
@@ -43,6 +44,12 @@ func WriteText(w io.Writer, progs []*Program, opt TextOptions) error {
 	if len(progs) > 0 {
 		arch = progs[0].Image.Arch
 	}
+	byteCols := 7 // objdump's width, widened for longer instructions
+	for _, f := range funcs {
+		for _, l := range f.Lines {
+			byteCols = max(byteCols, len(l.Bytes))
+		}
+	}
 	var rows []row
 	first := make([]int, len(funcs)) // row of each function's first line
 	for fi, f := range funcs {
@@ -53,7 +60,7 @@ func WriteText(w io.Writer, progs []*Program, opt TextOptions) error {
 		first[fi] = len(rows)
 		for li := range f.Lines {
 			l := &f.Lines[li]
-			rows = append(rows, row{text: InstructionText(arch, l), notes: l.Notes})
+			rows = append(rows, row{text: InstructionText(arch, l, byteCols), notes: l.Notes})
 		}
 	}
 	bw := bufio.NewWriter(w)

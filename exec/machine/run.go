@@ -222,7 +222,11 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		pc := cpu.PC()
 		if pc == k.ExitAddr {
 			run.Retval = cpu.Result()
-			emit(trace.Event{Kind: trace.Return, From: prog, To: "kernel", Value: trace.V(int64(run.Retval))})
+			from := prog
+			if lastFrom != nil {
+				from = r.name(lastFrom)
+			}
+			emit(trace.Event{Kind: trace.Return, From: from, To: "kernel", Value: trace.V(int64(run.Retval))})
 			return run
 		}
 		if len(run.Steps) >= limit {

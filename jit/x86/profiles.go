@@ -54,6 +54,10 @@ type version struct {
 	shiftV2 bool
 	// nospec: BPF_ST | BPF_NOSPEC emits lfence (5.13+, not in 5.10.13).
 	nospec bool
+	// stackAlways: "sub rsp"/"add rsp" are emitted even for a zero stack
+	// depth (v1 of the 2020 prologue rework, seed 001; 5.10 merged the
+	// "if (stack_depth)" the review asked for).
+	stackAlways bool
 	// probeMem selects the BPF_PROBE_MEM address check: 0 none (5.10),
 	// 1 src+off >= TASK_SIZE_MAX + PAGE_SIZE (5.15-6.1), 2 the
 	// VSYSCALL_ADDR-relative range check (6.8+).
@@ -129,6 +133,21 @@ var versions = map[string]*version{
 		tccAllCalls:      true,
 		def: Config{
 			Retpoline:     true, // Debian 5.10: CONFIG_RETPOLINE=y
+			IndirectThunk: inlineRetpoline,
+		},
+	},
+	// Seed 001: v1 of "bpf, x64: rework pro/epilogue and tailcall handling
+	// in JIT" (Maciej Fijalkowski, bpf-next, 2020-07-16), as its listing
+	// shows it: the 5.10 design, with the stack adjustments emitted even
+	// for a zero stack depth ("48 81 c4 00 00 00 00 add $0x0,%rsp").
+	"bpf-next-2020-07": {
+		tailCallBase:     11,
+		imm8Limit:        127,
+		tccRoundedReload: false,
+		tccAllCalls:      true,
+		stackAlways:      true,
+		def: Config{
+			Retpoline:     true,
 			IndirectThunk: inlineRetpoline,
 		},
 	},
@@ -219,6 +238,20 @@ var profiles = []*jit.Profile{
 			"arch/x86/include/asm/nospec-branch.h @ v5.10: RETPOLINE_RCX_BPF_JIT (17 bytes with CONFIG_RETPOLINE, else jmp *%rcx)",
 			"include/linux/bpf.h @ v5.10: MAX_TAIL_CALL_CNT 32, checked with ja (count > MAX)",
 			"seed 001 (2020-07, v1 of \"bpf, x64: rework pro/epilogue and tailcall handling in JIT\"): the tailcall_bypass poke and its states",
+		},
+		MaxTailCallCnt:   32,
+		TailCallCountGT:  true,
+		SubprogTailCalls: true,
+		Layout:           layout61,
+	},
+	{
+		Name:    "bpf-next-2020-07",
+		Arch:    kernel.X86_64,
+		Kernel:  "5.9 (bpf-next, July 2020)",
+		Summary: "seed 001's tree: v1 of the prologue rework (tailcall_bypass pokes), the 5.10 design with unconditional sub/add rsp",
+		Sources: []string{
+			"seed 001: \"[PATCH bpf-next] bpf, x64: rework pro/epilogue and tailcall handling in JIT\" v1 (2020-07-16) and its listing (add $0x0,%rsp with no stack)",
+			"arch/x86/net/bpf_jit_comp.c @ v5.10 for everything the patch did not change",
 		},
 		MaxTailCallCnt:   32,
 		TailCallCountGT:  true,

@@ -79,7 +79,7 @@ func (c *ctx) prologue() error {
 	}
 
 	at = c.pos()
-	if sd := c.f.StackDepth; sd != 0 {
+	if sd := c.f.StackDepth; sd != 0 || c.v.stackAlways {
 		c.emit(0x48, 0x81, 0xEC) // sub rsp, rounded_stack_depth
 		c.emit32(int32(roundUp8(sd)))
 		c.note(at, "BPF stack: %d bytes (round_up(%d, 8))", roundUp8(sd), sd)

@@ -125,7 +125,7 @@ func (c *ctx) unwind() {
 		c.emit(0x58) // pop rax
 		c.note(at, "pop rax: the TCC goes to the target in rax")
 	}
-	if sd := c.f.StackDepth; sd != 0 {
+	if sd := c.f.StackDepth; sd != 0 || c.v.stackAlways {
 		at = c.pos()
 		c.emit(0x48, 0x81, 0xC4) // add rsp, sd
 		c.emit32(int32(roundUp8(sd)))
@@ -147,7 +147,7 @@ func (c *ctx) tailCallDirect(in *kernel.Insn, s slot) {
 		// 5.10: off1 = 20 + pop_bytes (+ 7 with a stack), the bytes from
 		// the ja to out.
 		off1 := 20 + pops
-		if c.f.StackDepth != 0 {
+		if c.f.StackDepth != 0 || c.v.stackAlways {
 			off1 += 7
 		}
 		outRel = func(int) int { return off1 }
@@ -163,7 +163,7 @@ func (c *ctx) tailCallDirect(in *kernel.Insn, s slot) {
 		// poke_off = X86_PATCH_SIZE + pop_bytes + 1 (+ 7 with a stack):
 		// the target is poke_off bytes after the bypass.
 		pokeOff := x86PatchSize + pops + 1
-		if c.f.StackDepth != 0 {
+		if c.f.StackDepth != 0 || c.v.stackAlways {
 			pokeOff += 7
 		}
 		target = bypass + pokeOff
@@ -218,7 +218,7 @@ func (c *ctx) tailCallIndirect(in *kernel.Insn, s slot) {
 		// 31, off3 = 9, plus the pops, add rsp and the retpoline.
 		pops := c.popBytes()
 		extra := pops + c.retpolineSize()
-		if c.f.StackDepth != 0 {
+		if c.f.StackDepth != 0 || c.v.stackAlways {
 			extra += 7
 		}
 		jumps := 0
