@@ -104,6 +104,8 @@ usage:
       --entry PROG              program to run (default: the first)
       --format text|json        output format (default text)
       --steps N                 stop after N instructions (default 1000000)
+      --slot MAP[KEY]=PROG      fill/empty a prog array slot before loading (repeatable)
+      --then MAP[KEY]=PROG      after the run, update the slot (text pokes) and run again (repeatable)
 
 TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object
 (clang -target bpf), or a kernel capture directory (jitscope-capture/1).

@@ -341,3 +341,60 @@ func TestRunPokeStates(t *testing.T) {
 		t.Errorf("filled slot: status %d %s\n%s", st, errOut, out)
 	}
 }
+
+// TestRunThenPokes scripts map updates between runs (issue 3): installing,
+// replacing and removing the slot's program makes the kernel's text pokes
+// in order, and a self tail call runs 1 + 33 times on both a 5.10-style
+// (MAX 32, ja) and a 6.18 (MAX 33, jae) JIT before the limit stops it.
+func TestRunThenPokes(t *testing.T) {
+	for _, prof := range []string{"bpf-next-2020-07", "v6.18"} {
+		out, errOut, st := runCLI(t, "run", "direct-tailcall-poke", "--arch", "x86_64", "--profile", prof, "--format", "json",
+			"--then", "jmp_table[0]=target", "--then", "jmp_table[0]=prog", "--then", "jmp_table[0]=")
+		if st != 0 {
+			t.Fatalf("%s: status %d: %s", prof, st, errOut)
+		}
+		var r struct {
+			Then []struct {
+				Retval    uint64
+				TailCalls int `json:"tail_calls"`
+				Events    []struct{ Kind, Detail string }
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Then) != 3 {
+			t.Fatalf("%s: %d runs after updates, want 3", prof, len(r.Then))
+		}
+		pokes := func(i int) (s []string) {
+			for _, e := range r.Then[i].Events {
+				if e.Kind == "poke" {
+					s = append(s, e.Detail[:strings.Index(e.Detail, ":")+7])
+				}
+			}
+			return s
+		}
+		if got := strings.Join(pokes(0), "|"); got != "prog/prog tailcall_target: C -> D|prog/prog tailcall_bypass: D -> B" {
+			t.Errorf("%s: install pokes %q", prof, got)
+		}
+		if got := strings.Join(pokes(1), "|"); got != "prog/prog tailcall_target: B -> B" {
+			t.Errorf("%s: update pokes %q", prof, got)
+		}
+		if got := strings.Join(pokes(2), "|"); got != "prog/prog tailcall_bypass: B -> D|prog/prog synchronize_rcu: D -> D|prog/prog tailcall_target: D -> C" {
+			t.Errorf("%s: remove pokes %q", prof, got)
+		}
+		if r.Then[0].Retval != 42 || r.Then[1].TailCalls != 33 || r.Then[2].TailCalls != 0 {
+			t.Errorf("%s: retval %d, self tail calls %d, after removal %d; want 42, 33, 0", prof, r.Then[0].Retval, r.Then[1].TailCalls, r.Then[2].TailCalls)
+		}
+		last := r.Then[1].Events[len(r.Then[1].Events)-1]
+		var miss string
+		for _, e := range r.Then[1].Events {
+			if e.Kind == "tail_call_miss" {
+				miss = e.Detail
+			}
+		}
+		if miss != "limit" || last.Kind != "return" {
+			t.Errorf("%s: self tail calls end with miss %q, last event %q", prof, miss, last.Kind)
+		}
+	}
+}

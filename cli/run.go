@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -19,8 +20,9 @@ func cmdRun(args []string, env Env) error {
 	format := fs.String("format", "text", "")
 	entry := fs.String("entry", "", "")
 	limit := fs.Int("steps", 1_000_000, "")
-	var slots slotFlags
+	var slots, then slotFlags
 	fs.Var(&slots, "slot", "")
+	fs.Var(&then, "then", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagError("run", err)
@@ -52,7 +54,7 @@ func cmdRun(args []string, env Env) error {
 	if pl := t.set.Placements[arch]; pl != nil {
 		p = p.WithConfig(pl.Config)
 	}
-	res, err := runTarget(t, arch, p, *entry, *limit)
+	res, err := runTarget(t, arch, p, *entry, *limit, then)
 	if err != nil {
 		return err
 	}
@@ -79,9 +81,14 @@ type runResult struct {
 	Events    []trace.Event `json:"events"`
 	Printk    []string      `json:"printk,omitempty"`
 	Error     string        `json:"error,omitempty"`
+	// Then holds the runs after each --then map update, each with the text
+	// pokes the update made.
+	Then []*runResult `json:"then,omitempty"`
+	// Update names the map update that preceded this run (in Then).
+	Update string `json:"update,omitempty"`
 }
 
-func runTarget(t *target, arch kernel.Arch, p *jit.Profile, entry string, limit int) (*runResult, error) {
+func runTarget(t *target, arch kernel.Arch, p *jit.Profile, entry string, limit int, then []string) (*runResult, error) {
 	imgs, err := compileAll(t, arch, p)
 	if err != nil {
 		return nil, err
@@ -104,20 +111,54 @@ func runTarget(t *target, arch kernel.Arch, p *jit.Profile, entry string, limit 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}
-	cpu, err := machine.NewCPU(k, p.BTI, p.PAC, false)
+	once := func() (*runResult, error) {
+		cpu, err := machine.NewCPU(k, p.BTI, p.PAC, false)
+		if err != nil {
+			return nil, err
+		}
+		k.Printk = nil
+		run := r.Run(cpu, entry, machine.RunOptions{StepLimit: limit, Thunks: thunks(imgs)})
+		res := &runResult{Arch: string(arch), Profile: p.Name, Entry: entry, Retval: run.Retval, Steps: len(run.Steps),
+			TailCalls: run.TailCalls, Events: run.Events, Printk: k.Printk}
+		if res.Events == nil {
+			res.Events = []trace.Event{}
+		}
+		if run.Err != nil {
+			res.Error = run.Err.Error()
+		}
+		return res, nil
+	}
+	first, err := once()
 	if err != nil {
 		return nil, err
 	}
-	run := r.Run(cpu, entry, machine.RunOptions{StepLimit: limit, Thunks: thunks(imgs)})
-	res := &runResult{Arch: string(arch), Profile: p.Name, Entry: entry, Retval: run.Retval, Steps: len(run.Steps),
-		TailCalls: run.TailCalls, Events: run.Events, Printk: k.Printk}
-	if res.Events == nil {
-		res.Events = []trace.Event{}
+	for _, u := range then {
+		m := slotRE.FindStringSubmatch(u)
+		if m == nil {
+			return nil, usagef("--then %q: want MAP[KEY]=PROG (PROG empty to delete)", u)
+		}
+		key, _ := strconv.ParseUint(m[2], 10, 32)
+		pokes, err := k.UpdateProgArray(m[1], uint32(key), m[3])
+		if err != nil {
+			return nil, fmt.Errorf("%s: --then %s: %w", t.name, u, err)
+		}
+		res, err := once()
+		if err != nil {
+			return nil, err
+		}
+		res.Update = u
+		var pe []trace.Event
+		for _, pk := range pokes {
+			d := fmt.Sprintf("%s/%s %s: %c -> %c", pk.Prog, pk.Func, pk.Step.Site, pk.Step.From, pk.Step.To)
+			if pk.Step.Site != "synchronize_rcu" {
+				d += fmt.Sprintf(" (% x -> % x at %#x)", pk.Step.Old, pk.Step.New, pk.Step.Addr)
+			}
+			pe = append(pe, trace.Event{Step: 0, Kind: trace.Poke, From: pk.Prog, Detail: d + ": " + pk.Step.Detail})
+		}
+		res.Events = append(pe, res.Events...)
+		first.Then = append(first.Then, res)
 	}
-	if run.Err != nil {
-		res.Error = run.Err.Error()
-	}
-	return res, nil
+	return first, nil
 }
 
 // thunks finds the kernel thunks the x86 images jump to: retpolines
@@ -170,6 +211,8 @@ func writeRunText(env Env, r *runResult) {
 			what = fmt.Sprintf("%s: %s", e.From, e.Detail)
 		case trace.Helper:
 			what = fmt.Sprintf("%s() = %d", e.To, *e.Value)
+		case trace.Poke:
+			what = e.Detail
 		default:
 			what = e.Detail
 		}
@@ -180,4 +223,8 @@ func writeRunText(env Env, r *runResult) {
 		fmt.Fprintf(env.Stdout, "trace_printk: %s\n", l)
 	}
 	fmt.Fprintf(env.Stdout, "retval %d, %d instructions, %d tail calls\n", r.Retval, r.Steps, r.TailCalls)
+	for _, t := range r.Then {
+		fmt.Fprintf(env.Stdout, "\nafter update %s:\n", t.Update)
+		writeRunText(env, t)
+	}
 }

@@ -374,3 +374,74 @@ func (k *Kernel) layoutContext(set *kernel.Set, base uint64, packet []byte) erro
 	}
 	return k.Mem.WriteBytes(k.CtxAddr, ctx)
 }
+
+// memText lets kernel.PokeSite patch the emulated text.
+type memText struct{ k *Kernel }
+
+func (t memText) ReadText(addr uint64, n int) ([]byte, error) { return t.k.Mem.ReadBytes(addr, n) }
+func (t memText) WriteText(addr uint64, b []byte) error      { return t.k.Mem.WriteBytes(addr, b) }
+
+// PokeRecord is one text poke the kernel made during a map update.
+type PokeRecord struct {
+	Prog, Func string
+	Step       kernel.PokeStep
+}
+
+// UpdateProgArray models a bpf_map_update_elem (prog != "") or
+// bpf_map_delete_elem (prog == "") on a prog array from user space: the
+// slot is written, then prog_array_map_poke_run patches every direct tail
+// call on that slot, in the kernel's order (install C->D->B, update B->B,
+// remove B->D, RCU grace period, ->C). The returned pokes say what was
+// written; CPUs must drop decoded code for those addresses.
+func (k *Kernel) UpdateProgArray(name string, key uint32, prog string) ([]PokeRecord, error) {
+	m := k.Maps[name]
+	if m == nil || !m.Spec.IsProgArray() {
+		return nil, fmt.Errorf("no prog array %q", name)
+	}
+	if key >= m.Spec.MaxEntries {
+		return nil, fmt.Errorf("%s[%d]: index out of range (max_entries %d): -E2BIG", name, key, m.Spec.MaxEntries)
+	}
+	oldPtr, err := k.Mem.Load(m.Addr+uint64(k.Layout.ArrayPtrs)+8*uint64(key), 8)
+	if err != nil {
+		return nil, err
+	}
+	var oldFunc, newFunc uint64
+	if p := k.ProgAt(oldPtr); p != nil {
+		oldFunc = p.BPFFunc
+	}
+	if prog != "" {
+		p := k.Progs[prog]
+		if p == nil {
+			return nil, fmt.Errorf("%s[%d]: no program %q", name, key, prog)
+		}
+		newFunc = p.BPFFunc
+	}
+	if err := k.SetProgArray(name, key, prog); err != nil {
+		return nil, err
+	}
+	var out []PokeRecord
+	names := make([]string, 0, len(k.Images))
+	for n := range k.Images {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, pn := range names {
+		for _, f := range k.Images[pn].Funcs {
+			for _, pk := range f.Pokes {
+				if pk.Map != name || pk.Key != key {
+					continue
+				}
+				site := &kernel.PokeSite{Func: f.Name, TargetAddr: f.Address + uint64(pk.Target), BypassAddr: f.Address + uint64(pk.Bypass),
+					Map: pk.Map, Key: pk.Key, AdjOff: pk.AdjOff}
+				steps, err := site.Update(memText{k}, oldFunc, newFunc)
+				for _, st := range steps {
+					out = append(out, PokeRecord{Prog: pn, Func: f.Name, Step: st})
+				}
+				if err != nil {
+					return out, fmt.Errorf("%s/%s: %w", pn, f.Name, err)
+				}
+			}
+		}
+	}
+	return out, nil
+}

@@ -106,29 +106,37 @@ func NewRunner(k *Kernel, p *jit.Profile) (*Runner, error) {
 			// tail call sequence, in order: index check, counter limit,
 			// empty slot — the kernel's order in every version.
 			var inTC []disasm.Line
+			bypass := map[int]bool{}
+			for _, pk := range f.Pokes {
+				bypass[pk.Bypass] = true
+			}
 			flush := func() {
 				reasons := []string{"index", "limit", "empty"}
 				var branches []uint64
+				direct := false
 				for _, ln := range inTC {
 					if ln.Kind == disasm.CondJump {
 						branches = append(branches, ln.Addr)
 					}
+					if bypass[ln.Offset] {
+						// A direct tail call checks only the limit; its
+						// bypass jump is the empty slot.
+						direct = true
+						fi.misses[ln.Addr] = "empty"
+					}
 				}
-				if len(branches) == 2 {
-					reasons = reasons[1:] // direct tail call: no index check
+				if direct {
+					reasons = []string{"limit"}
 				}
 				for i, b := range branches {
 					if i < len(reasons) {
 						fi.misses[b] = reasons[i]
 					}
 				}
-				for _, pk := range f.Pokes {
-					fi.misses[f.Address+uint64(pk.Bypass)] = "empty"
-				}
 				inTC = nil
 			}
 			for _, ln := range lf.Lines {
-				if ln.Region == jit.RegionTailCall {
+				if ln.Region == jit.RegionTailCall || ln.Region == jit.RegionPokeBypass || ln.Region == jit.RegionPokeTarget {
 					inTC = append(inTC, ln)
 				} else if inTC != nil {
 					flush()
@@ -281,7 +289,9 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 			emit(trace.Event{Kind: trace.Call, From: r.name(from), To: r.name(to), Addr: st.PC})
 		case st.BranchKind == "return" && from != nil && to != nil:
 			emit(trace.Event{Kind: trace.Return, From: r.name(from), To: r.name(to), Addr: st.PC})
-		case (st.BranchKind == "indirect" || st.BranchKind == "jump") && from != nil && to != nil && to != from:
+		case (st.BranchKind == "indirect" || st.BranchKind == "jump") && from != nil && to != nil:
+			// Into a main function's landing pad, possibly its own (a
+			// program tail-calling itself).
 			r.tailCallEvent(run, emit, from, to, cpu.PC(), st.PC)
 		}
 		// The counter, checked in the function's body (past its prologue).
