@@ -369,7 +369,7 @@ func TestRunThenPokes(t *testing.T) {
 		pokes := func(i int) (s []string) {
 			for _, e := range r.Then[i].Events {
 				if e.Kind == "poke" {
-					s = append(s, e.Detail[:strings.Index(e.Detail, ":")+7])
+					s = append(s, e.Detail[:strings.Index(e.Detail, ":")+8])
 				}
 			}
 			return s
