@@ -7,60 +7,6 @@ import (
 	"github.com/jitscope/jitscope/kernel"
 )
 
-// Kernel opcode fields (include/uapi/linux/bpf.h, bpf_common.h).
-const (
-	opADD  = 0x00
-	opSUB  = 0x10
-	opMUL  = 0x20
-	opDIV  = 0x30
-	opOR   = 0x40
-	opAND  = 0x50
-	opLSH  = 0x60
-	opRSH  = 0x70
-	opNEG  = 0x80
-	opMOD  = 0x90
-	opXOR  = 0xa0
-	opMOV  = 0xb0
-	opARSH = 0xc0
-	opEND  = 0xd0
-
-	jmpJA   = 0x00
-	jmpJEQ  = 0x10
-	jmpJGT  = 0x20
-	jmpJGE  = 0x30
-	jmpJSET = 0x40
-	jmpJNE  = 0x50
-	jmpJSGT = 0x60
-	jmpJSGE = 0x70
-	jmpCALL = 0x80
-	jmpEXIT = 0x90
-	jmpJLT  = 0xa0
-	jmpJLE  = 0xb0
-	jmpJSLT = 0xc0
-	jmpJSLE = 0xd0
-
-	modeIMM      = 0x00
-	modeProbeMem = 0x20
-	modeMem      = 0x60
-	modeMemSX    = 0x80
-	modeAtomic   = 0xc0
-
-	sizeW  = 0x00
-	sizeH  = 0x08
-	sizeB  = 0x10
-	sizeDW = 0x18
-
-	bpfADD     = 0x00
-	bpfOR      = 0x40
-	bpfAND     = 0x50
-	bpfXOR     = 0xa0
-	bpfFETCH   = 0x01
-	atomicXCHG = 0xe0 | bpfFETCH
-	atomicCMPX = 0xf0 | bpfFETCH
-
-	codeNOSPEC = kernel.ClassST | 0xc0
-)
-
 // body models build_body: ctx->offset[i] is where BPF slot i starts.
 func (c *ctx) body() error {
 	base := c.f.Insns[0].Index
@@ -69,7 +15,7 @@ func (c *ctx) body() error {
 		slot := in.Index - base
 		if !c.emitting {
 			c.offset[slot] = c.idx()
-			if in.Raw.Code == kernel.ClassLD|sizeDW {
+			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
 				c.offset[slot+1] = c.idx() // filled after the insn below
 			}
 		}
@@ -77,7 +23,7 @@ func (c *ctx) body() error {
 		if err := c.insn(in, slot, i == len(c.f.Insns)-1); err != nil {
 			return &jit.Error{Prog: c.l.Name, Func: c.f.Name, Insn: in.Index, Msg: err.Error()}
 		}
-		if !c.emitting && in.Raw.Code == kernel.ClassLD|sizeDW {
+		if !c.emitting && in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
 			c.offset[slot+1] = c.idx()
 		}
 		if in.Kind == kernel.TailCall {
@@ -224,19 +170,19 @@ func isLSIOffset(off, scale int) bool {
 
 func lsSize(code uint8) (uint32, int) {
 	switch code & 0x18 {
-	case sizeB:
+	case kernel.SizeB:
 		return size8, 0
-	case sizeH:
+	case kernel.SizeH:
 		return size16, 1
-	case sizeW:
+	case kernel.SizeW:
 		return size32, 2
 	}
 	return size64, 3
 }
 
 var jmpConds = map[uint8]Cond{
-	jmpJEQ: CondEQ, jmpJGT: CondHI, jmpJLT: CondCC, jmpJGE: CondCS, jmpJLE: CondLS,
-	jmpJSET: CondNE, jmpJNE: CondNE, jmpJSGT: CondGT, jmpJSLT: CondLT, jmpJSGE: CondGE, jmpJSLE: CondLE,
+	kernel.JmpJEQ: CondEQ, kernel.JmpJGT: CondHI, kernel.JmpJLT: CondCC, kernel.JmpJGE: CondCS, kernel.JmpJLE: CondLS,
+	kernel.JmpJSET: CondNE, kernel.JmpJNE: CondNE, kernel.JmpJSGT: CondGT, kernel.JmpJSLT: CondLT, kernel.JmpJSGE: CondGE, kernel.JmpJSLE: CondLE,
 }
 
 // insn models build_insn for one BPF instruction.
@@ -259,7 +205,7 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 	case kernel.ClassJMP, kernel.ClassJMP32:
 		op := r.Op()
 		switch {
-		case op == jmpJA && (class == kernel.ClassJMP || c.p.CPUv4):
+		case op == kernel.JmpJA && (class == kernel.ClassJMP || c.p.CPUv4):
 			if class == kernel.ClassJMP32 {
 				off = int(imm) // gotol: the offset is in imm
 			}
@@ -269,9 +215,9 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 			}
 			c.emitE(a64B(j))
 			return nil
-		case op == jmpCALL && class == kernel.ClassJMP:
+		case op == kernel.JmpCALL && class == kernel.ClassJMP:
 			return c.call(in)
-		case op == jmpEXIT && class == kernel.ClassJMP:
+		case op == kernel.JmpEXIT && class == kernel.ClassJMP:
 			// Optimization: when the last instruction is EXIT, fall through
 			// to the epilogue.
 			if last {
@@ -279,7 +225,7 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 			}
 			c.emitE(a64B(c.epilogue - c.idx()))
 			return nil
-		case op == jmpJA || op == jmpCALL || op == jmpEXIT:
+		case op == kernel.JmpJA || op == kernel.JmpCALL || op == kernel.JmpEXIT:
 			return fmt.Errorf("unknown opcode %02x", code)
 		}
 		cond, ok := jmpConds[op]
@@ -287,12 +233,12 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 			return fmt.Errorf("unknown opcode %02x", code)
 		}
 		if r.SrcX() {
-			if op == jmpJSET {
+			if op == kernel.JmpJSET {
 				c.emit(a64TST(is64, dst, src))
 			} else {
 				c.emit(a64CMP(is64, dst, src))
 			}
-		} else if op == jmpJSET {
+		} else if op == kernel.JmpJSET {
 			if w, err := a64TSTI(is64, dst, imm); err == nil {
 				c.emit(w)
 			} else {
@@ -320,7 +266,7 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 		return nil
 
 	case kernel.ClassLD:
-		if code != kernel.ClassLD|sizeDW {
+		if code != kernel.ClassLD|kernel.SizeDW {
 			return fmt.Errorf("unknown opcode %02x", code)
 		}
 		at := c.idx()
@@ -334,8 +280,8 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 
 	case kernel.ClassLDX:
 		mode := r.Mode()
-		signed := mode == modeMemSX && c.p.CPUv4
-		if mode != modeMem && mode != modeProbeMem && !signed {
+		signed := mode == kernel.ModeMemSX && c.p.CPUv4
+		if mode != kernel.ModeMem && mode != kernel.ModeProbeMem && !signed {
 			return fmt.Errorf("unknown opcode %02x", code)
 		}
 		size, scale := lsSize(code)
@@ -362,11 +308,11 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 		return nil
 
 	case kernel.ClassST:
-		if code == codeNOSPEC {
+		if code == kernel.CodeNOSPEC {
 			// Nothing: arm64 relies on the firmware's SSBD mitigation.
 			return nil
 		}
-		if r.Mode() != modeMem {
+		if r.Mode() != kernel.ModeMem {
 			return fmt.Errorf("unknown opcode %02x", code)
 		}
 		size, scale := lsSize(code)
@@ -390,7 +336,7 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 
 	case kernel.ClassSTX:
 		switch r.Mode() {
-		case modeMem:
+		case kernel.ModeMem:
 			size, scale := lsSize(code)
 			dstAdj, offAdj := c.fpAdjust(dst, off)
 			if c.immOffsets() && isLSIOffset(offAdj, scale) {
@@ -401,11 +347,11 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 				c.emit(a64STR(size, src, dst, tmp1))
 			}
 			return nil
-		case modeAtomic:
-			if r.Size() != sizeW && r.Size() != sizeDW {
+		case kernel.ModeAtomic:
+			if r.Size() != kernel.SizeW && r.Size() != kernel.SizeDW {
 				return fmt.Errorf("unknown opcode %02x", code)
 			}
-			if !c.p.FPBottom && r.Imm != bpfADD {
+			if !c.p.FPBottom && r.Imm != kernel.OpADD {
 				// 5.10 knows only BPF_XADD.
 				return fmt.Errorf("unknown atomic op code %02x", r.Imm)
 			}
@@ -428,18 +374,18 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 		switch op := r.Op(); {
 		case !c.p.CPUv4:
 			return fmt.Errorf("unknown opcode %02x", r.Code)
-		case (op == opDIV || op == opMOD) && r.Off == 1:
+		case (op == kernel.OpDIV || op == kernel.OpMOD) && r.Off == 1:
 			signedDiv = true
-		case op == opMOV && r.SrcX() && r.Off == 8:
+		case op == kernel.OpMOV && r.SrcX() && r.Off == 8:
 			c.emit(a64SXTB(is64, dst, src))
 			return nil
-		case op == opMOV && r.SrcX() && r.Off == 16:
+		case op == kernel.OpMOV && r.SrcX() && r.Off == 16:
 			c.emit(a64SXTH(is64, dst, src))
 			return nil
-		case op == opMOV && r.SrcX() && r.Off == 32 && is64:
+		case op == kernel.OpMOV && r.SrcX() && r.Off == 32 && is64:
 			c.emit(a64SXTW(is64, dst, src))
 			return nil
-		case op == opMOV && r.SrcX() && r.Off == -1 && is64:
+		case op == kernel.OpMOV && r.SrcX() && r.Off == -1 && is64:
 			if dst != src {
 				c.emit(a64MOV(true, dst, src))
 			}
@@ -465,32 +411,32 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 		c.emit(w)
 		return true
 	}
-	if r.SrcX() && r.Op() != opEND {
+	if r.SrcX() && r.Op() != kernel.OpEND {
 		switch r.Op() {
-		case opMOV:
+		case kernel.OpMOV:
 			c.emit(a64MOV(is64, dst, src))
-		case opADD:
+		case kernel.OpADD:
 			c.emit(a64ADD(is64, dst, dst, src))
-		case opSUB:
+		case kernel.OpSUB:
 			c.emit(a64SUB(is64, dst, dst, src))
-		case opAND:
+		case kernel.OpAND:
 			c.emit(a64AND(is64, dst, dst, src))
-		case opOR:
+		case kernel.OpOR:
 			c.emit(a64ORR(is64, dst, dst, src))
-		case opXOR:
+		case kernel.OpXOR:
 			c.emit(a64EOR(is64, dst, dst, src))
-		case opMUL:
+		case kernel.OpMUL:
 			c.emit(a64MUL(is64, dst, dst, src))
-		case opDIV:
+		case kernel.OpDIV:
 			c.emit(div(is64, dst, dst, src))
-		case opMOD:
+		case kernel.OpMOD:
 			c.emit(div(is64, tmp1, dst, src))
 			c.emit(a64MSUB(is64, dst, dst, tmp1, src))
-		case opLSH:
+		case kernel.OpLSH:
 			c.emit(a64LSLV(is64, dst, dst, src))
-		case opRSH:
+		case kernel.OpRSH:
 			c.emit(a64LSRV(is64, dst, dst, src))
-		case opARSH:
+		case kernel.OpARSH:
 			c.emit(a64ASRV(is64, dst, dst, src))
 		default:
 			return fmt.Errorf("unknown opcode %02x", r.Code)
@@ -498,9 +444,9 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 		return nil
 	}
 	switch r.Op() {
-	case opNEG:
+	case kernel.OpNEG:
 		c.emit(a64NEG(is64, dst, dst))
-	case opEND:
+	case kernel.OpEND:
 		bswap := r.Class() == kernel.ClassALU64
 		if bswap && !c.p.CPUv4 {
 			return fmt.Errorf("unknown opcode %02x", r.Code) // bswap: 6.6+
@@ -532,11 +478,11 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 		default:
 			return fmt.Errorf("invalid endianness width %d", imm)
 		}
-	case opMOV:
+	case kernel.OpMOV:
 		c.movImm(is64, dst, imm)
-	case opADD, opSUB:
+	case kernel.OpADD, kernel.OpSUB:
 		add, sub := a64ADDI, a64SUBI
-		if r.Op() == opSUB {
+		if r.Op() == kernel.OpSUB {
 			add, sub = a64SUBI, a64ADDI
 		}
 		switch {
@@ -548,39 +494,39 @@ func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
 			c.emit(w)
 		default:
 			c.movImm(is64, tmp1, imm)
-			if r.Op() == opADD {
+			if r.Op() == kernel.OpADD {
 				c.emit(a64ADD(is64, dst, dst, tmp1))
 			} else {
 				c.emit(a64SUB(is64, dst, dst, tmp1))
 			}
 		}
-	case opAND, opOR, opXOR:
+	case kernel.OpAND, kernel.OpOR, kernel.OpXOR:
 		enc, reg := a64ANDI, a64AND
 		switch r.Op() {
-		case opOR:
+		case kernel.OpOR:
 			enc, reg = a64ORRI, a64ORR
-		case opXOR:
+		case kernel.OpXOR:
 			enc, reg = a64EORI, a64EOR
 		}
 		if !emitOr(enc(is64, dst, dst, imm)) {
 			c.movImm(is64, tmp1, imm)
 			c.emit(reg(is64, dst, dst, tmp1))
 		}
-	case opMUL:
+	case kernel.OpMUL:
 		c.movImm(is64, tmp1, imm)
 		c.emit(a64MUL(is64, dst, dst, tmp1))
-	case opDIV:
+	case kernel.OpDIV:
 		c.movImm(is64, tmp1, imm)
 		c.emit(div(is64, dst, dst, tmp1))
-	case opMOD:
+	case kernel.OpMOD:
 		c.movImm(is64, tmp2, imm)
 		c.emit(div(is64, tmp1, dst, tmp2))
 		c.emit(a64MSUB(is64, dst, dst, tmp1, tmp2))
-	case opLSH:
+	case kernel.OpLSH:
 		c.emitE(a64LSL(is64, dst, dst, imm))
-	case opRSH:
+	case kernel.OpRSH:
 		c.emitE(a64LSR(is64, dst, dst, imm))
-	case opARSH:
+	case kernel.OpARSH:
 		c.emitE(a64ASR(is64, dst, dst, imm))
 	default:
 		return fmt.Errorf("unknown opcode %02x", r.Code)
@@ -792,7 +738,7 @@ func (c *ctx) tailCallX26(idx0 int) (int, error) {
 
 // lseAtomic models emit_lse_atomic (CPUs with ARMv8.1 LSE atomics).
 func (c *ctx) lseAtomic(r kernel.BPFInsn, dst, src Reg) error {
-	isdw := r.Size() == sizeDW
+	isdw := r.Size() == kernel.SizeDW
 	reg := dst
 	if r.Off != 0 {
 		c.movImm(true, tmp1, int32(r.Off))
@@ -800,27 +746,27 @@ func (c *ctx) lseAtomic(r kernel.BPFInsn, dst, src Reg) error {
 		reg = tmp1
 	}
 	switch r.Imm {
-	case bpfADD:
+	case kernel.OpADD:
 		c.emit(a64STOP(isdw, atomicADD, reg, src))
-	case bpfAND:
+	case kernel.OpAND:
 		c.emit(a64MVN(isdw, tmp2, src))
 		c.emit(a64STOP(isdw, atomicCLR, reg, tmp2))
-	case bpfOR:
+	case kernel.OpOR:
 		c.emit(a64STOP(isdw, atomicSET, reg, src))
-	case bpfXOR:
+	case kernel.OpXOR:
 		c.emit(a64STOP(isdw, atomicEOR, reg, src))
-	case bpfADD | bpfFETCH:
+	case kernel.OpADD | kernel.AtomicFetch:
 		c.emit(a64LDOPAL(isdw, atomicADD, src, reg, src))
-	case bpfAND | bpfFETCH:
+	case kernel.OpAND | kernel.AtomicFetch:
 		c.emit(a64MVN(isdw, tmp2, src))
 		c.emit(a64LDOPAL(isdw, atomicCLR, src, reg, tmp2))
-	case bpfOR | bpfFETCH:
+	case kernel.OpOR | kernel.AtomicFetch:
 		c.emit(a64LDOPAL(isdw, atomicSET, src, reg, src))
-	case bpfXOR | bpfFETCH:
+	case kernel.OpXOR | kernel.AtomicFetch:
 		c.emit(a64LDOPAL(isdw, atomicEOR, src, reg, src))
-	case atomicXCHG:
+	case kernel.AtomicXchg:
 		c.emit(a64LDOPAL(isdw, atomicSWP, src, reg, src))
-	case atomicCMPX:
+	case kernel.AtomicCmpXchg:
 		c.emit(a64CASAL(isdw, src, reg, bpf2a64[0]))
 	default:
 		return fmt.Errorf("unknown atomic op code %02x", r.Imm)
@@ -830,7 +776,7 @@ func (c *ctx) lseAtomic(r kernel.BPFInsn, dst, src Reg) error {
 
 // llscAtomic models emit_ll_sc_atomic (load-exclusive/store-exclusive loops).
 func (c *ctx) llscAtomic(r kernel.BPFInsn, dst, src Reg) error {
-	isdw := r.Size() == sizeDW
+	isdw := r.Size() == kernel.SizeDW
 	reg := dst
 	if r.Off != 0 {
 		c.movImm(true, tmp1, int32(r.Off))
@@ -838,36 +784,36 @@ func (c *ctx) llscAtomic(r kernel.BPFInsn, dst, src Reg) error {
 		reg = tmp1
 	}
 	op := func(rd, rn, rm Reg) uint32 {
-		switch r.Imm &^ bpfFETCH {
-		case bpfADD:
+		switch r.Imm &^ kernel.AtomicFetch {
+		case kernel.OpADD:
 			return a64ADD(isdw, rd, rn, rm)
-		case bpfAND:
+		case kernel.OpAND:
 			return a64AND(isdw, rd, rn, rm)
-		case bpfOR:
+		case kernel.OpOR:
 			return a64ORR(isdw, rd, rn, rm)
 		}
 		return a64EOR(isdw, rd, rn, rm)
 	}
 	switch r.Imm {
-	case bpfADD, bpfAND, bpfOR, bpfXOR:
+	case kernel.OpADD, kernel.OpAND, kernel.OpOR, kernel.OpXOR:
 		c.emit(a64LDXR(isdw, tmp2, reg))
 		c.emit(op(tmp2, tmp2, src))
 		c.emit(a64STXR(isdw, tmp2, reg, tmp3))
 		c.emitE(a64CBNZ(false, tmp3, -3))
-	case bpfADD | bpfFETCH, bpfAND | bpfFETCH, bpfOR | bpfFETCH, bpfXOR | bpfFETCH:
+	case kernel.OpADD | kernel.AtomicFetch, kernel.OpAND | kernel.AtomicFetch, kernel.OpOR | kernel.AtomicFetch, kernel.OpXOR | kernel.AtomicFetch:
 		c.emit(a64MOV(isdw, ax, src))
 		c.emit(a64LDXR(isdw, src, reg))
 		c.emit(op(tmp2, src, ax))
 		c.emit(a64STLXR(isdw, tmp2, reg, tmp3))
 		c.emitE(a64CBNZ(false, tmp3, -3))
 		c.emit(dmbISH)
-	case atomicXCHG:
+	case kernel.AtomicXchg:
 		c.emit(a64MOV(isdw, tmp2, src))
 		c.emit(a64LDXR(isdw, src, reg))
 		c.emit(a64STLXR(isdw, tmp2, reg, tmp3))
 		c.emitE(a64CBNZ(false, tmp3, -2))
 		c.emit(dmbISH)
-	case atomicCMPX:
+	case kernel.AtomicCmpXchg:
 		r0 := bpf2a64[0]
 		c.emit(a64MOV(isdw, tmp2, r0))
 		c.emit(a64LDXR(isdw, r0, reg))

@@ -389,12 +389,12 @@ func findFPBOffset(f *kernel.LoadedFunc) int {
 		mode := r.Mode()
 		switch class {
 		case kernel.ClassSTX, kernel.ClassST:
-			if class == kernel.ClassSTX && mode == modeAtomic &&
-				(r.Imm == atomicXCHG || r.Imm == (bpfADD|bpfFETCH) || r.Imm == (bpfAND|bpfFETCH) ||
-					r.Imm == (bpfXOR|bpfFETCH) || r.Imm == (bpfOR|bpfFETCH)) && r.Src == fpReg {
+			if class == kernel.ClassSTX && mode == kernel.ModeAtomic &&
+				(r.Imm == kernel.AtomicXchg || r.Imm == (kernel.OpADD|kernel.AtomicFetch) || r.Imm == (kernel.OpAND|kernel.AtomicFetch) ||
+					r.Imm == (kernel.OpXOR|kernel.AtomicFetch) || r.Imm == (kernel.OpOR|kernel.AtomicFetch)) && r.Src == fpReg {
 				return 0
 			}
-			if mode == modeMem && r.Dst == fpReg && int(r.Off) < offset {
+			if mode == kernel.ModeMem && r.Dst == fpReg && int(r.Off) < offset {
 				offset = int(r.Off)
 			}
 		case kernel.ClassJMP, kernel.ClassJMP32:
@@ -402,7 +402,7 @@ func findFPBOffset(f *kernel.LoadedFunc) int {
 			if r.Dst == fpReg {
 				return 0
 			}
-			if class == kernel.ClassLDX && mode == modeMem && r.Src == fpReg && int(r.Off) < offset {
+			if class == kernel.ClassLDX && mode == kernel.ModeMem && r.Src == fpReg && int(r.Off) < offset {
 				offset = int(r.Off)
 			}
 		default:

@@ -42,13 +42,13 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		switch {
 		case !c.v.cpuv4:
 			return c.unknown(in, fmt.Sprintf("off=%d: movsx/sdiv/smod are cpuv4, Linux 6.6+; this verifier rejects the reserved field", r.Off))
-		case op == opMOV && x, (op == opDIV || op == opMOD) && r.Off == 1:
+		case op == kernel.OpMOV && x, (op == kernel.OpDIV || op == kernel.OpMOD) && r.Off == 1:
 		default:
 			return c.unknown(in, fmt.Sprintf("off=%d is reserved for this operation", r.Off))
 		}
 	}
 	switch op {
-	case opADD, opSUB, opAND, opOR, opXOR:
+	case kernel.OpADD, kernel.OpSUB, kernel.OpAND, kernel.OpOR, kernel.OpXOR:
 		if x {
 			c.maybeEmitMod(dst, src, is64)
 			c.emit(aluOpcode(op), add2reg(0xC0, dst, src)) // add/sub/and/or/xor dst, src
@@ -59,15 +59,15 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		// valid when dst is eax/rax.
 		var b2, b3 byte
 		switch op {
-		case opADD:
+		case kernel.OpADD:
 			b3, b2 = 0xC0, 0x05
-		case opSUB:
+		case kernel.OpSUB:
 			b3, b2 = 0xE8, 0x2D
-		case opAND:
+		case kernel.OpAND:
 			b3, b2 = 0xE0, 0x25
-		case opOR:
+		case kernel.OpOR:
 			b3, b2 = 0xC8, 0x0D
-		case opXOR:
+		case kernel.OpXOR:
 			b3, b2 = 0xF0, 0x35
 		}
 		switch {
@@ -82,16 +82,16 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		return nil
 
-	case opMOV:
+	case kernel.OpMOV:
 		if !x {
 			c.emitMovImm32(is64, dst, uint32(imm))
 			return nil
 		}
 		if is64 && c.v.cpuv4 {
-			if r.Off == addrSpaceCast && imm == 1<<16 {
+			if r.Off == kernel.AddrSpaceCast && imm == 1<<16 {
 				return c.errorf(in, "addr_space_cast to the user address space: arena programs are not modelled")
 			}
-			if r.Off == addrPercpu {
+			if r.Off == kernel.AddrPercpu {
 				return c.movPercpuAddr(in, dst, src)
 			}
 		}
@@ -102,12 +102,12 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		return nil
 
-	case opNEG:
+	case kernel.OpNEG:
 		c.maybeEmit1Mod(dst, is64)
 		c.emit(0xF7, add1reg(0xD8, dst)) // neg dst
 		return nil
 
-	case opDIV, opMOD:
+	case kernel.OpDIV, kernel.OpMOD:
 		if !c.v.divNoAux {
 			c.div510(in, is64, dst, src, x)
 			return nil
@@ -115,7 +115,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		c.div(in, is64, dst, src, x)
 		return nil
 
-	case opMUL:
+	case kernel.OpMUL:
 		if !c.v.imul {
 			c.mul510(is64, dst, src, x, imm)
 			return nil
@@ -134,7 +134,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		return nil
 
-	case opLSH, opRSH, opARSH:
+	case kernel.OpLSH, kernel.OpRSH, kernel.OpARSH:
 		if x {
 			c.shiftX(in, is64, dst, src)
 			return nil
@@ -148,7 +148,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		return nil
 
-	case opEND:
+	case kernel.OpEND:
 		return c.end(in, dst, imm)
 	}
 	return c.unknown(in, "")
@@ -191,9 +191,9 @@ func (c *ctx) div(in *kernel.Insn, is64 bool, dst, src int, x bool) {
 		c.maybeEmit1Mod(src, is64)
 		c.emit(0xF7, add1reg(0xF8, src)) // idiv src_reg
 	}
-	if r.Op() == opMOD && dst != r3 {
+	if r.Op() == kernel.OpMOD && dst != r3 {
 		c.emitMovReg(is64, dst, r3) // mov dst_reg, rdx
-	} else if r.Op() == opDIV && dst != r0 {
+	} else if r.Op() == kernel.OpDIV && dst != r0 {
 		c.emitMovReg(is64, dst, r0) // mov dst_reg, rax
 	}
 	if dst != r3 {
@@ -221,7 +221,7 @@ func (c *ctx) div510(in *kernel.Insn, is64 bool, dst, src int, x bool) {
 	} else {
 		c.emit(0x41, 0xF7, 0xF3) // div r11d
 	}
-	if in.Raw.Op() == opMOD {
+	if in.Raw.Op() == kernel.OpMOD {
 		c.emit(0x49, 0x89, 0xD3) // mov r11, rdx
 	} else {
 		c.emit(0x49, 0x89, 0xC3) // mov r11, rax
@@ -270,11 +270,11 @@ func (c *ctx) shiftX(in *kernel.Insn, is64 bool, dst, src int) {
 		if c.cfg.BMI2 && src != r4 {
 			var pp byte
 			switch op {
-			case opLSH:
+			case kernel.OpLSH:
 				pp = 1 // prefix 0x66: shlx
-			case opRSH:
+			case kernel.OpRSH:
 				pp = 3 // prefix 0xf2: shrx
-			case opARSH:
+			case kernel.OpARSH:
 				pp = 2 // prefix 0xf3: sarx
 			}
 			c.emitShiftx(dst, src, is64, pp) // shlx/shrx/sarx dst, dst, src

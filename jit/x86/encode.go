@@ -7,6 +7,8 @@
 // Intel-syntax comment on each sequence they produce.
 package x86
 
+import "github.com/jitscope/jitscope/kernel"
+
 // Registers beyond the BPF ones, numbered as the kernel numbers them
 // (include/linux/filter.h: BPF_REG_AX = MAX_BPF_REG, MAX_BPF_JIT_REG =
 // MAX_BPF_REG + 1; arch/x86/net/bpf_jit_comp.c: AUX_REG, X86_REG_R9,
@@ -122,8 +124,8 @@ func isUimm32(v uint64) bool { return v == uint64(uint32(v)) }
 // ModRM.reg extensions of the shifts (simple_alu_opcodes[]).
 // Indexed by BPF_OP >> 4.
 var simpleALU = [16]byte{
-	opADD >> 4: 0x01, opSUB >> 4: 0x29, opAND >> 4: 0x21, opOR >> 4: 0x09, opXOR >> 4: 0x31,
-	opLSH >> 4: 0xE0, opRSH >> 4: 0xE8, opARSH >> 4: 0xF8,
+	kernel.OpADD >> 4: 0x01, kernel.OpSUB >> 4: 0x29, kernel.OpAND >> 4: 0x21, kernel.OpOR >> 4: 0x09, kernel.OpXOR >> 4: 0x31,
+	kernel.OpLSH >> 4: 0xE0, kernel.OpRSH >> 4: 0xE8, kernel.OpARSH >> 4: 0xF8,
 }
 
 func aluOpcode(op uint8) byte { return simpleALU[op>>4] }

@@ -7,68 +7,6 @@ import (
 	"github.com/jitscope/jitscope/kernel"
 )
 
-// Kernel opcode fields (include/uapi/linux/bpf.h, bpf_common.h, and the
-// JIT-internal modes of include/linux/filter.h and kernel/bpf/verifier.c).
-const (
-	opADD  = 0x00
-	opSUB  = 0x10
-	opMUL  = 0x20
-	opDIV  = 0x30
-	opOR   = 0x40
-	opAND  = 0x50
-	opLSH  = 0x60
-	opRSH  = 0x70
-	opNEG  = 0x80
-	opMOD  = 0x90
-	opXOR  = 0xa0
-	opMOV  = 0xb0
-	opARSH = 0xc0
-	opEND  = 0xd0
-
-	jmpJA   = 0x00
-	jmpJEQ  = 0x10
-	jmpJGT  = 0x20
-	jmpJGE  = 0x30
-	jmpJSET = 0x40
-	jmpJNE  = 0x50
-	jmpJSGT = 0x60
-	jmpJSGE = 0x70
-	jmpCALL = 0x80
-	jmpEXIT = 0x90
-	jmpJLT  = 0xa0
-	jmpJLE  = 0xb0
-	jmpJSLT = 0xc0
-	jmpJSLE = 0xd0
-
-	modeIMM         = 0x00
-	modeProbeMem    = 0x20 // BPF_PROBE_MEM (verifier-internal)
-	modeProbeMemSX  = 0x40 // BPF_PROBE_MEMSX
-	modeMem         = 0x60
-	modeMemSX       = 0x80 // BPF_MEMSX (cpuv4)
-	modeProbeMem32  = 0xa0 // BPF_PROBE_MEM32 (arena)
-	modeAtomic      = 0xc0
-	modeProbeAtomic = 0xe0 // BPF_PROBE_ATOMIC (arena)
-
-	sizeW  = 0x00
-	sizeH  = 0x08
-	sizeB  = 0x10
-	sizeDW = 0x18
-
-	srcX = 0x08 // BPF_X; BPF_TO_BE for BPF_END
-
-	atomicFetch   = 0x01
-	atomicXchg    = 0xe0 | atomicFetch
-	atomicCmpXchg = 0xf0 | atomicFetch
-	atomicLoadAcq = 0x100 // BPF_LOAD_ACQ (6.15)
-	atomicStorRel = 0x110 // BPF_STORE_REL (6.15)
-
-	ldImm64    = kernel.ClassLD | modeIMM | sizeDW // 0x18
-	codeNOSPEC = kernel.ClassST | 0xc0             // BPF_ST | BPF_NOSPEC
-
-	addrSpaceCast = 1  // BPF_ADDR_SPACE_CAST (off of a cast mov)
-	addrPercpu    = -1 // BPF_ADDR_PERCPU (off of a per-CPU address mov)
-)
-
 // unknown is the kernel's "bpf_jit: unknown opcode %02x".
 func (c *ctx) unknown(in *kernel.Insn, why string) error {
 	if why != "" {
@@ -90,7 +28,7 @@ func (c *ctx) insn(in *kernel.Insn, i int, seenExit *bool) (int, error) {
 	case kernel.ClassALU, kernel.ClassALU64:
 		err = c.alu(in)
 	case kernel.ClassLD:
-		if r.Code != ldImm64 {
+		if r.Code != kernel.CodeLdImm64 {
 			return i, c.unknown(in, "")
 		}
 		c.ldImm64(in)
@@ -244,17 +182,17 @@ func (c *ctx) emitInsnSuffix(ptr, val int, off int32) {
 // emitLdx models emit_ldx: dst = *(size *)(src + off), zero-extended.
 func (c *ctx) emitLdx(size uint8, dst, src int, off int32) {
 	switch size {
-	case sizeB:
+	case kernel.SizeB:
 		c.emit(add2mod(0x48, src, dst), 0x0F, 0xB6) // movzx rax, byte ptr [rax + off]
-	case sizeH:
+	case kernel.SizeH:
 		c.emit(add2mod(0x48, src, dst), 0x0F, 0xB7) // movzx rax, word ptr [rax + off]
-	case sizeW:
+	case kernel.SizeW:
 		if isEreg(dst) || isEreg(src) { // mov eax, dword ptr [rax + off]
 			c.emit(add2mod(0x40, src, dst), 0x8B)
 		} else {
 			c.emit(0x8B)
 		}
-	case sizeDW:
+	case kernel.SizeDW:
 		c.emit(add2mod(0x48, src, dst), 0x8B) // mov rax, qword ptr [rax + off]
 	}
 	c.emitInsnSuffix(src, dst, off)
@@ -263,11 +201,11 @@ func (c *ctx) emitLdx(size uint8, dst, src int, off int32) {
 // emitLdsx models emit_ldsx: dst = *(s8/s16/s32 *)(src + off).
 func (c *ctx) emitLdsx(size uint8, dst, src int, off int32) {
 	switch size {
-	case sizeB:
+	case kernel.SizeB:
 		c.emit(add2mod(0x48, src, dst), 0x0F, 0xBE) // movsx rax, byte ptr [rax + off]
-	case sizeH:
+	case kernel.SizeH:
 		c.emit(add2mod(0x48, src, dst), 0x0F, 0xBF) // movsx rax, word ptr [rax + off]
-	case sizeW:
+	case kernel.SizeW:
 		c.emit(add2mod(0x48, src, dst), 0x63) // movsx rax, dword ptr [rax + off]
 	}
 	c.emitInsnSuffix(src, dst, off)
@@ -276,25 +214,25 @@ func (c *ctx) emitLdsx(size uint8, dst, src int, off int32) {
 // emitStx models emit_stx: *(size *)(dst + off) = src.
 func (c *ctx) emitStx(size uint8, dst, src int, off int32) {
 	switch size {
-	case sizeB:
+	case kernel.SizeB:
 		if isEreg(dst) || isEreg8l(src) { // mov byte ptr [rax + off], al
 			c.emit(add2mod(0x40, dst, src), 0x88)
 		} else {
 			c.emit(0x88)
 		}
-	case sizeH:
+	case kernel.SizeH:
 		if isEreg(dst) || isEreg(src) { // mov word ptr [rax + off], ax
 			c.emit(0x66, add2mod(0x40, dst, src), 0x89)
 		} else {
 			c.emit(0x66, 0x89)
 		}
-	case sizeW:
+	case kernel.SizeW:
 		if isEreg(dst) || isEreg(src) { // mov dword ptr [rax + off], eax
 			c.emit(add2mod(0x40, dst, src), 0x89)
 		} else {
 			c.emit(0x89)
 		}
-	case sizeDW:
+	case kernel.SizeDW:
 		c.emit(add2mod(0x48, dst, src), 0x89) // mov qword ptr [rax + off], rax
 	}
 	c.emitInsnSuffix(dst, src, off)

@@ -206,7 +206,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	if len(f.Insns) > 0 {
 		last := f.Insns[len(f.Insns)-1]
 		n = last.Index - f.Insns[0].Index + 1
-		if last.Raw.Code == ldImm64 {
+		if last.Raw.Code == kernel.CodeLdImm64 {
 			n++
 		}
 	}

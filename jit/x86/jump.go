@@ -11,17 +11,17 @@ import (
 
 // jmpConds maps BPF conditions to x86 Jcc opcodes (emit_cond_jmp).
 var jmpConds = map[uint8]byte{
-	jmpJEQ:  jE,
-	jmpJSET: jNE,
-	jmpJNE:  jNE,
-	jmpJGT:  jA,  // GT is unsigned '>', JA in x86
-	jmpJLT:  jB,  // LT is unsigned '<', JB in x86
-	jmpJGE:  jAE, // GE is unsigned '>=', JAE in x86
-	jmpJLE:  jBE, // LE is unsigned '<=', JBE in x86
-	jmpJSGT: jG,  // Signed '>', GT in x86
-	jmpJSLT: jL,  // Signed '<', LT in x86
-	jmpJSGE: jGE, // Signed '>=', GE in x86
-	jmpJSLE: jLE, // Signed '<=', LE in x86
+	kernel.JmpJEQ:  jE,
+	kernel.JmpJSET: jNE,
+	kernel.JmpJNE:  jNE,
+	kernel.JmpJGT:  jA,  // GT is unsigned '>', JA in x86
+	kernel.JmpJLT:  jB,  // LT is unsigned '<', JB in x86
+	kernel.JmpJGE:  jAE, // GE is unsigned '>=', JAE in x86
+	kernel.JmpJLE:  jBE, // LE is unsigned '<=', JBE in x86
+	kernel.JmpJSGT: jG,  // Signed '>', GT in x86
+	kernel.JmpJSLT: jL,  // Signed '<', LT in x86
+	kernel.JmpJSGE: jGE, // Signed '>=', GE in x86
+	kernel.JmpJSLE: jLE, // Signed '<=', LE in x86
 }
 
 // isImm8Jmp is is_imm8_jmp_offset (6.1+: positive offsets up to 123, so
@@ -59,12 +59,12 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 	jmp64 := r.Class() == kernel.ClassJMP
 	dst, src := int(r.Dst), int(r.Src)
 	switch {
-	case op == jmpCALL && jmp64:
+	case op == kernel.JmpCALL && jmp64:
 		if in.Kind == kernel.TailCall {
 			return c.tailCall(in)
 		}
 		return c.call(in)
-	case op == jmpEXIT && jmp64:
+	case op == kernel.JmpEXIT && jmp64:
 		if *seenExit {
 			off := int64(c.cleanupAddr - c.addrs[i])
 			at := c.pos()
@@ -77,7 +77,7 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 		*seenExit = true
 		c.epilogue()
 		return nil
-	case op == jmpJA:
+	case op == kernel.JmpJA:
 		var off int64
 		switch {
 		case jmp64 && r.Off == -1, !jmp64 && r.Imm == -1:
@@ -113,7 +113,7 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 			return nil
 		}
 		return c.emitJmp(in, i, start, off)
-	case op == jmpCALL, op == jmpEXIT:
+	case op == kernel.JmpCALL, op == kernel.JmpEXIT:
 		return c.unknown(in, "")
 	}
 	cond, ok := jmpConds[op]
@@ -121,13 +121,13 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 		return c.unknown(in, "")
 	}
 	switch {
-	case r.SrcX() && op == jmpJSET:
+	case r.SrcX() && op == kernel.JmpJSET:
 		c.maybeEmitMod(dst, src, jmp64)
 		c.emit(0x85, add2reg(0xC0, dst, src)) // test dst_reg, src_reg
 	case r.SrcX():
 		c.maybeEmitMod(dst, src, jmp64)
 		c.emit(0x39, add2reg(0xC0, dst, src)) // cmp dst_reg, src_reg
-	case op == jmpJSET:
+	case op == kernel.JmpJSET:
 		c.maybeEmit1Mod(dst, jmp64)
 		c.emit(0xF7, add1reg(0xC0, dst)) // test dst_reg, imm32
 		c.emit32(r.Imm)

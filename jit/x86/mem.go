@@ -38,15 +38,15 @@ func (c *ctx) ldx(in *kernel.Insn) error {
 	dst, src := int(r.Dst), int(r.Src)
 	mode, size := r.Mode(), r.Size()
 	switch mode {
-	case modeMem, modeProbeMem:
-	case modeMemSX, modeProbeMemSX:
+	case kernel.ModeMem, kernel.ModeProbeMem:
+	case kernel.ModeMemSX, kernel.ModeProbeMemSX:
 		if !c.v.cpuv4 {
 			return c.unknown(in, "sign-extending loads are cpuv4, Linux 6.6+")
 		}
-		if size == sizeDW {
+		if size == kernel.SizeDW {
 			return c.unknown(in, "")
 		}
-	case modeProbeMem32:
+	case kernel.ModeProbeMem32:
 		if c.v.cpuv4 {
 			return c.errorf(in, "BPF_PROBE_MEM32: arena accesses (r12 = kern_vm_start) are not modelled")
 		}
@@ -55,10 +55,10 @@ func (c *ctx) ldx(in *kernel.Insn) error {
 		return c.unknown(in, "")
 	}
 	ldxStart := -1
-	if mode == modeProbeMem || mode == modeProbeMemSX {
+	if mode == kernel.ModeProbeMem || mode == kernel.ModeProbeMemSX {
 		ldxStart = c.probeMemCheck(in, dst, src)
 	}
-	if mode == modeMemSX || mode == modeProbeMemSX {
+	if mode == kernel.ModeMemSX || mode == kernel.ModeProbeMemSX {
 		c.emitLdsx(size, dst, src, int32(r.Off))
 	} else {
 		c.emitLdx(size, dst, src, int32(r.Off))
@@ -147,7 +147,7 @@ func (c *ctx) taskSizeMax() uint64 {
 func (c *ctx) st(in *kernel.Insn) error {
 	r := in.Raw
 	dst := int(r.Dst)
-	if r.Code == codeNOSPEC {
+	if r.Code == kernel.CodeNOSPEC {
 		if !c.v.nospec {
 			return c.unknown(in, "BPF_NOSPEC is not in this kernel's JIT")
 		}
@@ -155,8 +155,8 @@ func (c *ctx) st(in *kernel.Insn) error {
 		return nil
 	}
 	switch r.Mode() {
-	case modeMem:
-	case modeProbeMem32:
+	case kernel.ModeMem:
+	case kernel.ModeProbeMem32:
 		if c.v.cpuv4 {
 			return c.errorf(in, "BPF_PROBE_MEM32: arena accesses (r12 = kern_vm_start) are not modelled")
 		}
@@ -166,28 +166,28 @@ func (c *ctx) st(in *kernel.Insn) error {
 	}
 	var immBytes int
 	switch r.Size() {
-	case sizeB:
+	case kernel.SizeB:
 		if isEreg(dst) {
 			c.emit(0x41, 0xC6)
 		} else {
 			c.emit(0xC6)
 		}
 		immBytes = 1
-	case sizeH:
+	case kernel.SizeH:
 		if isEreg(dst) {
 			c.emit(0x66, 0x41, 0xC7)
 		} else {
 			c.emit(0x66, 0xC7)
 		}
 		immBytes = 2
-	case sizeW:
+	case kernel.SizeW:
 		if isEreg(dst) {
 			c.emit(0x41, 0xC7)
 		} else {
 			c.emit(0xC7)
 		}
 		immBytes = 4
-	case sizeDW:
+	case kernel.SizeDW:
 		c.emit(add1mod(0x48, dst), 0xC7)
 		immBytes = 4 // imm32, sign-extended
 	}
@@ -210,12 +210,12 @@ func (c *ctx) stx(in *kernel.Insn) error {
 	r := in.Raw
 	dst, src := int(r.Dst), int(r.Src)
 	switch r.Mode() {
-	case modeMem:
+	case kernel.ModeMem:
 		c.emitStx(r.Size(), dst, src, int32(r.Off))
 		return nil
-	case modeAtomic:
+	case kernel.ModeAtomic:
 		return c.atomic(in)
-	case modeProbeMem32, modeProbeAtomic:
+	case kernel.ModeProbeMem32, kernel.ModeProbeAtomic:
 		if c.v.cpuv4 {
 			return c.errorf(in, "arena access (r12 = kern_vm_start) is not modelled")
 		}
@@ -232,8 +232,8 @@ func (c *ctx) atomic(in *kernel.Insn) error {
 	size := r.Size()
 	off := int32(r.Off)
 	op := r.Imm
-	loadStore := c.v.loadAcqStoreRel && (op == atomicLoadAcq || op == atomicStorRel)
-	if size == sizeB || size == sizeH {
+	loadStore := c.v.loadAcqStoreRel && (op == kernel.AtomicLoadAcq || op == kernel.AtomicStoreRel)
+	if size == kernel.SizeB || size == kernel.SizeH {
 		if !c.v.loadAcqStoreRel {
 			return c.unknown(in, "")
 		}
@@ -243,15 +243,15 @@ func (c *ctx) atomic(in *kernel.Insn) error {
 	}
 	if !c.v.atomics {
 		// 5.10: BPF_STX | BPF_XADD; the verifier rejects any other imm.
-		if op != opADD {
+		if op != kernel.OpADD {
 			return c.unknown(in, fmt.Sprintf("atomic op %#x: 5.10 only has BPF_XADD", op))
 		}
-		return c.emitAtomic(in, opADD, dst, src, off, size)
+		return c.emitAtomic(in, kernel.OpADD, dst, src, off, size)
 	}
 	switch {
-	case op == opAND|atomicFetch, op == opOR|atomicFetch, op == opXOR|atomicFetch:
+	case op == kernel.OpAND|kernel.AtomicFetch, op == kernel.OpOR|kernel.AtomicFetch, op == kernel.OpXOR|kernel.AtomicFetch:
 		// Can't be one x86 instruction: a cmpxchg loop.
-		is64 := size == sizeDW
+		is64 := size == kernel.SizeDW
 		realSrc, realDst := src, dst
 		c.emitMovReg(true, regAX, r0) // mov r10, rax: cmpxchg needs rax
 		if src == r0 {
@@ -265,7 +265,7 @@ func (c *ctx) atomic(in *kernel.Insn) error {
 		c.emitMovReg(is64, auxReg, r0)    // the operation, in r11
 		c.maybeEmitMod(auxReg, realSrc, is64)
 		c.emit(aluOpcode(uint8(op&0xf0)), add2reg(0xC0, auxReg, realSrc))
-		if err := c.emitAtomic(in, atomicCmpXchg, realDst, auxReg, off, size); err != nil {
+		if err := c.emitAtomic(in, kernel.AtomicCmpXchg, realDst, auxReg, off, size); err != nil {
 			return err
 		}
 		c.emit(jNE, byte(-(c.pos()-branchTarget)-2)) // jne: lost the race, retry
@@ -273,7 +273,7 @@ func (c *ctx) atomic(in *kernel.Insn) error {
 		c.emitMovReg(true, r0, regAX)                // restore R0
 		return nil
 	case loadStore:
-		if op == atomicLoadAcq {
+		if op == kernel.AtomicLoadAcq {
 			c.emitLdx(size, dst, src, off) // dst = smp_load_acquire(src + off)
 		} else {
 			c.emitStx(size, dst, src, off) // smp_store_release(dst + off, src)
@@ -287,15 +287,15 @@ func (c *ctx) atomic(in *kernel.Insn) error {
 // read-modify-write of *(dst + off).
 func (c *ctx) emitAtomic(in *kernel.Insn, op int32, dst, src int, off int32, size uint8) error {
 	c.emit(0xF0) // lock prefix
-	c.maybeEmitMod(dst, src, size == sizeDW)
+	c.maybeEmitMod(dst, src, size == kernel.SizeDW)
 	switch op {
-	case opADD, opAND, opOR, opXOR:
+	case kernel.OpADD, kernel.OpAND, kernel.OpOR, kernel.OpXOR:
 		c.emit(aluOpcode(uint8(op))) // lock *(u32/u64*)(dst_reg + off) <op>= src_reg
-	case opADD | atomicFetch:
+	case kernel.OpADD | kernel.AtomicFetch:
 		c.emit(0x0F, 0xC1) // src_reg = atomic_fetch_add(dst_reg + off, src_reg)
-	case atomicXchg:
+	case kernel.AtomicXchg:
 		c.emit(0x87) // src_reg = atomic_xchg(dst_reg + off, src_reg)
-	case atomicCmpXchg:
+	case kernel.AtomicCmpXchg:
 		c.emit(0x0F, 0xB1) // r0 = atomic_cmpxchg(dst_reg + off, r0, src_reg)
 	default:
 		return c.errorf(in, "unknown atomic opcode %02x", op)
