@@ -166,3 +166,27 @@ func TestXlatedCalls(t *testing.T) {
 		t.Errorf("call 12 is not a tail call: %+v", in[2])
 	}
 }
+
+// TestRawAtomics: atomics built with cilium/ebpf's builders keep their
+// operation in the kernel's imm (cilium's Marshal alone would lose it).
+func TestRawAtomics(t *testing.T) {
+	cases := []struct {
+		ins  asm.Instruction
+		want int32
+	}{
+		{asm.AddAtomic.Mem(asm.R1, asm.R2, asm.Word, 0), 0x00},
+		{asm.FetchAdd.Mem(asm.R1, asm.R2, asm.DWord, 8), 0x01},
+		{asm.FetchXor.Mem(asm.R1, asm.R2, asm.DWord, 0), 0xa1},
+		{asm.Xchg.Mem(asm.R1, asm.R2, asm.Word, 0), 0xe1},
+		{asm.CmpXchg.Mem(asm.R1, asm.R2, asm.DWord, 0), 0xf1},
+	}
+	for _, c := range cases {
+		r, err := RawOf(c.ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Imm != c.want || r.Code&0xe0 != 0xc0 {
+			t.Errorf("RawOf(%v) = code %#x imm %#x, want an atomic with imm %#x", c.ins, r.Code, r.Imm, c.want)
+		}
+	}
+}

@@ -75,6 +75,15 @@ func RawOf(ins asm.Instruction) (BPFInsn, error) {
 	if call {
 		r.Imm = int32(keep)
 	}
+	// cilium/ebpf's Marshal reads imm before folding an atomic operation
+	// into it, so instructions built with its atomic builders (FetchAdd,
+	// Xchg, CmpXchg...) would come out as plain adds: take the kernel's imm
+	// from the opcode.
+	if ins.OpCode.Class() == asm.StXClass && ins.OpCode.Mode() == asm.AtomicMode {
+		if op := ins.OpCode.AtomicOp(); op != asm.InvalidAtomic {
+			r.Imm = int32(uint32(op) >> 8)
+		}
+	}
 	// cilium/ebpf rewrites off of ALU instructions from its extended
 	// opcodes and zeroes it otherwise; the kernel's own off values on plain
 	// ALU ops (BPF_ADDR_PERCPU = -1 on a 64-bit mov, 6.10+) must survive.

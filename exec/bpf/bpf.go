@@ -156,7 +156,7 @@ func slots(b kernel.BPFInsn) int {
 type frame struct {
 	fn  *function
 	pc  int    // index into fn.f.Insns
-	fp  uint64 // R10: the top of the frame's FrameSize bytes
+	fp  uint64 // R10: the top of the frame's round_up(stack_depth, 8) bytes
 	tcc int    // the frame's count (Config.TCCPtr false)
 	// saved holds the caller's R6-R9 and R10, restored when this frame
 	// returns (the JITs keep R6-R9 in callee-saved registers).
@@ -251,10 +251,11 @@ func (v *vm) push(fn *function, tcc int) error {
 	fp := v.k.StackTop
 	if len(v.frames) > 0 {
 		caller := v.top()
-		fp = caller.fp - frameSize(caller.fn) - FrameOverhead
-		if caller.fp-v.stackLow < frameSize(caller.fn)+FrameOverhead {
-			fp = v.stackLow - 1 // wrapped: fits refuses it
+		below := frameSize(caller.fn) + FrameOverhead
+		if caller.fp-v.stackLow < below {
+			return fmt.Errorf("kernel stack exhausted: %d nested frames", len(v.frames)+1)
 		}
+		fp = caller.fp - below
 	}
 	if err := v.fits(fn, fp); err != nil {
 		return err

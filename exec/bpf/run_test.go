@@ -648,3 +648,48 @@ func TestConfigFor(t *testing.T) {
 		}
 	}
 }
+
+// TestTailCallFromSubprog: the target replaces the subprogram's frame and
+// returns to the subprogram's caller, whose R6-R9 and frame are intact.
+func TestTailCallFromSubprog(t *testing.T) {
+	entry := asm.Instructions{
+		asm.Mov.Imm(asm.R6, 1000),
+		asm.Mov.Imm(asm.R9, 20000),
+		asm.StoreImm(asm.R10, -8, 300, asm.Word),
+		asm.Call.Label("sub"),
+		asm.Add.Reg(asm.R0, asm.R6),
+		asm.Add.Reg(asm.R0, asm.R9),
+		asm.LoadMem(asm.R1, asm.R10, -8, asm.Word),
+		asm.Add.Reg(asm.R0, asm.R1),
+		asm.Return(),
+		asm.Mov.Imm(asm.R6, 1).WithSymbol("sub"),
+		asm.StoreImm(asm.R10, -8, 2, asm.Word),
+		asm.LoadMapPtr(asm.R2, 0).WithReference("jmp_table"),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.FnTailCall.Call(),
+		asm.Mov.Imm(asm.R0, -1),
+		asm.Return(),
+	}
+	target := asm.Instructions{
+		asm.Mov.Imm(asm.R6, 7),
+		asm.Mov.Imm(asm.R9, 7),
+		asm.StoreImm(asm.R10, -8, 7, asm.Word),
+		asm.Mov.Imm(asm.R0, 5),
+		asm.Return(),
+	}
+	for _, cfg := range []Config{cfg61, cfg612} {
+		k := newKernel(t, []progSpec{{"entry", entry}, {"target", target}}, progArray("jmp_table", 1, map[uint32]string{0: "target"}))
+		res, err := Run(k, "entry", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Retval != 5+1000+20000+300 {
+			t.Errorf("%+v: r0 = %d, want %d", cfg, res.Retval, 5+1000+20000+300)
+		}
+		calls := kinds(res.Events, trace.Call, trace.TailCall, trace.Return)
+		want := []string{"call entry>entry/sub", "tail_call entry/sub>target", "return target>entry", "return entry>kernel =21305"}
+		if !reflect.DeepEqual(calls, want) {
+			t.Errorf("%+v: events %q, want %q", cfg, calls, want)
+		}
+	}
+}

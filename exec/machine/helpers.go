@@ -311,7 +311,7 @@ func formatPrintk(f string, args []uint64) string {
 
 func (k *Kernel) skbLoadBytes(a [5]uint64) (uint64, error) {
 	off, to, n := a[1], a[2], a[3]
-	if off+n > uint64(len(k.Packet)) || n == 0 {
+	if n == 0 || off > uint64(len(k.Packet)) || n > uint64(len(k.Packet))-off {
 		return errEINVAL, nil
 	}
 	return 0, k.Mem.WriteBytes(to, k.Packet[off:off+n])
@@ -326,6 +326,9 @@ func (k *Kernel) currentComm(a [5]uint64) (uint64, error) {
 }
 
 func (k *Kernel) probeRead(a [5]uint64) (uint64, error) {
+	if a[1] > 1<<20 {
+		return errEINVAL, nil
+	}
 	b, err := k.Mem.ReadBytes(a[2], int(a[1]))
 	if err != nil {
 		return errEINVAL, nil
