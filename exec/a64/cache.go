@@ -34,26 +34,34 @@ func (c *CPU) InvalidateCode(addr, n uint64) {
 	if n == 0 || len(c.pages) == 0 {
 		return
 	}
-	end := addr + n
-	if end < addr {
-		end = ^uint64(0)
+	last := addr + (n - 1) // inclusive
+	if last < addr {
+		last = ^uint64(0)
 	}
-	for pn := addr >> pageShift; ; pn++ {
+	invalidate := func(pn uint64, pg *codePage) {
 		start := pn << pageShift
-		if pg := c.pages[pn]; pg != nil {
-			lo, hi := uint64(0), uint64(pageMask)
-			if addr > start {
-				lo = addr - start
-			}
-			if end-1 < start+pageMask {
-				hi = end - 1 - start
-			}
-			for i := lo >> 2; i <= hi>>2; i++ {
-				pg.ins[i].valid = false
+		lo, hi := uint64(0), uint64(pageMask)
+		if addr > start {
+			lo = addr - start
+		}
+		if last < start+pageMask {
+			hi = last - start
+		}
+		for i := lo >> 2; i <= hi>>2; i++ {
+			pg.ins[i].valid = false
+		}
+	}
+	if (last>>pageShift)-(addr>>pageShift) >= uint64(len(c.pages)) {
+		for pn, pg := range c.pages { // a range wider than the cache
+			if pn >= addr>>pageShift && pn <= last>>pageShift {
+				invalidate(pn, pg)
 			}
 		}
-		if start+pageMask >= end-1 || start+pageMask < start {
-			break
+		return
+	}
+	for pn := addr >> pageShift; pn <= last>>pageShift; pn++ {
+		if pg := c.pages[pn]; pg != nil {
+			invalidate(pn, pg)
 		}
 	}
 }

@@ -28,6 +28,7 @@ const (
 // A fixture case: words executed from textBase, the state before, and the
 // state expected after.
 type fixtureCase struct {
+	name   string // for generated cases; else the line of cases.txt
 	line   int
 	words  []uint32
 	asm    string
@@ -37,6 +38,9 @@ type fixtureCase struct {
 }
 
 func (fc *fixtureCase) String() string {
+	if fc.name != "" {
+		return fc.name
+	}
 	return fmt.Sprintf("%s:%d: %s", casesOut, fc.line, fc.asm)
 }
 
@@ -178,13 +182,16 @@ func loadCases(t *testing.T) []*fixtureCase {
 
 // parseValue reads a value token: a number (0x.., decimal, -n), or D+n
 // (data region) or .+n (first instruction) relative.
-func parseValue(s string) (uint64, error) {
+func parseValue(s string) (uint64, error) { return parseValueAt(s, textBase) }
+
+// parseValueAt is parseValue with the first instruction at text.
+func parseValueAt(s string, text uint64) (uint64, error) {
 	var base uint64
 	switch {
 	case strings.HasPrefix(s, "D"):
 		base, s = dataBase, s[1:]
 	case strings.HasPrefix(s, "."):
-		base, s = textBase, s[1:]
+		base, s = text, s[1:]
 	}
 	if s == "" {
 		return base, nil
@@ -227,7 +234,9 @@ func parseFlags(s string) (uint64, error) {
 }
 
 // memToken parses "m<size>@<addr>".
-func memToken(k string) (addr uint64, size int, ok bool, err error) {
+func memToken(k string) (addr uint64, size int, ok bool, err error) { return memTokenAt(k, textBase) }
+
+func memTokenAt(k string, text uint64) (addr uint64, size int, ok bool, err error) {
 	if len(k) < 4 || k[0] != 'm' || k[2] != '@' {
 		return 0, 0, false, nil
 	}
@@ -235,7 +244,7 @@ func memToken(k string) (addr uint64, size int, ok bool, err error) {
 	if size != 1 && size != 2 && size != 4 && size != 8 {
 		return 0, 0, true, fmt.Errorf("memory size in %q", k)
 	}
-	addr, err = parseValue(k[3:])
+	addr, err = parseValueAt(k[3:], text)
 	return addr, size, true, err
 }
 
@@ -383,6 +392,72 @@ func setupCase(t *testing.T, fc *fixtureCase) (*CPU, *mem.Memory, bool) {
 	return c, m, true
 }
 
+// caseWant is what a case expects.
+type caseWant struct {
+	state  machineState // after the last step (pc: textBase-relative default)
+	mems   []memExpect
+	steps  int
+	branch string
+	pcSet  bool
+}
+
+// parseExpect computes the expected state of fc from its initial state,
+// with the first instruction at address text.
+func parseExpect(fc *fixtureCase, init machineState, text uint64) (*caseWant, error) {
+	cw := &caseWant{state: init, steps: len(fc.words)}
+	for _, tok := range fc.expect {
+		if k, v, _ := strings.Cut(tok, "="); k == "steps" {
+			cw.steps, _ = strconv.Atoi(v)
+		}
+	}
+	cw.state.PC = text + 4*uint64(cw.steps)
+	cw.state.BType = 0
+	for _, tok := range fc.expect {
+		k, v, _ := strings.Cut(tok, "=")
+		if a, size, isMem, err := memTokenAt(k, text); isMem {
+			val, err2 := parseValueAt(v, text)
+			if err != nil || err2 != nil {
+				return nil, fmt.Errorf("expect token %q", tok)
+			}
+			cw.mems = append(cw.mems, memExpect{a, size, val})
+			continue
+		}
+		switch {
+		case k == "steps":
+		case k == "br":
+			cw.branch = v
+		case k == "nzcv":
+			f, err := parseFlags(v)
+			if err != nil {
+				return nil, err
+			}
+			cw.state.NZCV = f
+		default:
+			val, err := parseValueAt(v, text)
+			if err != nil {
+				return nil, fmt.Errorf("expect token %q: %v", tok, err)
+			}
+			switch {
+			case k == "pc":
+				cw.state.PC, cw.pcSet = val, true
+			case k == "sp":
+				cw.state.SP = val
+			case k == "btype":
+				cw.state.BType = uint8(val)
+			case strings.HasPrefix(k, "x"):
+				n, err := strconv.Atoi(k[1:])
+				if err != nil || n < 0 || n > 30 {
+					return nil, fmt.Errorf("register %q", k)
+				}
+				cw.state.X[n] = val
+			default:
+				return nil, fmt.Errorf("expect token %q", tok)
+			}
+		}
+	}
+	return cw, nil
+}
+
 // runCase executes one fixture case and checks it, then undoes every step
 // and checks that the machine is back where it started.
 func runCase(t *testing.T, fc *fixtureCase) {
@@ -391,73 +466,14 @@ func runCase(t *testing.T, fc *fixtureCase) {
 		return
 	}
 	c.Trace = true
-	steps := len(fc.words)
-	fault := fc.fault
-	var branch string
-	var want machineState
-	var mems []memExpect
-	pcSet := false
-	for _, tok := range fc.expect {
-		k, v, _ := strings.Cut(tok, "=")
-		switch k {
-		case "steps":
-			steps, _ = strconv.Atoi(v)
-		}
-	}
-	// The expected state starts from the initial one.
 	initState := stateOf(c)
 	initMem := dump(m)
-	want = initState
-	want.PC = textBase + 4*uint64(steps)
-	want.BType = 0
-	for _, tok := range fc.expect {
-		k, v, _ := strings.Cut(tok, "=")
-		if a, size, isMem, err := memToken(k); isMem {
-			val, err2 := parseValue(v)
-			if err != nil || err2 != nil {
-				t.Errorf("%v: expect token %q", fc, tok)
-				return
-			}
-			mems = append(mems, memExpect{a, size, val})
-			continue
-		}
-		switch {
-		case k == "steps":
-		case k == "br":
-			branch = v
-		case k == "nzcv":
-			f, err := parseFlags(v)
-			if err != nil {
-				t.Errorf("%v: %v", fc, err)
-				return
-			}
-			want.NZCV = f
-		default:
-			val, err := parseValue(v)
-			if err != nil {
-				t.Errorf("%v: expect token %q: %v", fc, tok, err)
-				return
-			}
-			switch {
-			case k == "pc":
-				want.PC, pcSet = val, true
-			case k == "sp":
-				want.SP = val
-			case k == "btype":
-				want.BType = uint8(val)
-			case strings.HasPrefix(k, "x"):
-				n, err := strconv.Atoi(k[1:])
-				if err != nil || n < 0 || n > 30 {
-					t.Errorf("%v: register %q", fc, k)
-					return
-				}
-				want.X[n] = val
-			default:
-				t.Errorf("%v: expect token %q", fc, tok)
-				return
-			}
-		}
+	cw, err := parseExpect(fc, initState, textBase)
+	if err != nil {
+		t.Errorf("%v: %v", fc, err)
+		return
 	}
+	want, mems, steps, fault, branch, pcSet := cw.state, cw.mems, cw.steps, fc.fault, cw.branch, cw.pcSet
 	var effects []Effect
 	var last Effect
 	for i := 0; i < steps; i++ {

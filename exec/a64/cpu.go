@@ -2,24 +2,41 @@
 // JIT emits, one instruction at a time, on the emulated address space of
 // package mem, and can step backwards.
 //
-// The model is a single core at EL1 with 48-bit virtual addresses, all code
-// in guarded pages (when BTI is on), SCTLR_EL1.SA set (SP alignment checks),
-// SCTLR_EL1.BT1 set (PACIASP accepts only BTYPE 01 and 10, as in a Linux
-// kernel built with CONFIG_ARM64_BTI_KERNEL), and no FEAT_FPAC (a failed
-// AUTIASP corrupts x30 and the fault comes when x30 is used).
+// The model is one core at EL1 with 48-bit virtual addresses and
+//   - SCTLR_EL1.SA set: a load or store whose base is SP faults unless SP is
+//     16-byte aligned; other accesses may be unaligned, except exclusives,
+//     load-acquire/store-release and atomics, which must be naturally aligned;
+//   - BTI (CPU.BTI): every page guarded, SCTLR_EL1.BT1 set as in a kernel
+//     built with CONFIG_ARM64_BTI_KERNEL, so paciasp is a landing pad for
+//     BTYPE 01 and 10 (br x16/x17, blr) but not 11 (br through another
+//     register, the JIT's tail call), which needs bti j or bti jc;
+//   - pointer authentication (CPU.PAC) without FEAT_FPAC: paciasp puts a
+//     7-bit MAC of (x30, sp) into bits 54:48 of x30, autiasp checks and
+//     strips it or leaves x30 non-canonical (error code 0b01 in bits 54:53),
+//     and the br/blr/ret that uses such an address faults (ErrPAC);
+//   - a local exclusive monitor: ldxr/ldaxr set it for an address and size,
+//     stxr/stlxr succeed (status 0) only with the monitor set for the same
+//     address and size, and clear it; clrex clears it; other stores do not;
+//   - mrs of sp_el0, tpidr_el1, tpidr_el2 (the CPU fields) and nzcv.
 //
 // Every instruction form the JIT emits is implemented (see insn.go of
-// jit/arm64), plus close relatives (all shift types, extended-register
-// add/sub, BIC/EON/BICS, pre/post-index and unscaled loads and stores,
-// ldar/stlr, all LSE atomic operations, csel family, tbz/tbnz, the
-// multiply-long and multiply-high forms, rbit/clz/cls). Anything else,
-// including every encoding the Arm ARM calls unallocated or CONSTRAINED
-// UNPREDICTABLE, stops with a *Fault instead of doing something plausible.
+// jit/arm64), and close relatives: all shift types, extended-register
+// add/sub, bic/orn/eon/bics, pre/post-index and unscaled loads and stores,
+// ldar/stlr/ldapr, every LSE atomic operation and size, cas of every size,
+// csel/csinc/csinv/csneg, tbz/tbnz, the multiply-long and multiply-high
+// forms, rbit/clz/cls, prfm (a NOP), and the other hints and barriers as
+// NOPs. Anything else (floating point and SIMD, system instructions, pair
+// exclusives, casp, ldraa, pointer authentication other than paciasp and
+// autiasp when PAC is on, ...), every unallocated encoding, and the
+// CONSTRAINED UNPREDICTABLE register combinations of loads and stores
+// (writeback into a transfer register, ldp into one register twice, an stxr
+// status register equal to Rt or Rn, should-be-one fields that are not) stop
+// with a *Fault rather than doing something plausible.
 //
-// Decoding happens once per address: the decoded instruction is cached per
-// 4 KiB page. Stores the CPU itself makes into cached code invalidate the
-// cache; writes made behind its back (mem.WriteBytes, text_poke) must be
-// reported with InvalidateCode.
+// Decoding happens once per address: decoded instructions are cached per
+// 4 KiB page. Stores the CPU makes into cached code invalidate the cache;
+// writes made behind its back (mem.WriteBytes: loading an image, text_poke)
+// must be reported with InvalidateCode.
 package a64
 
 import (
@@ -285,9 +302,20 @@ var xNames = func() (n [31]string) {
 	return
 }()
 
+// Undoable reports whether Undo can revert e: whether it was made with
+// Trace on (the only way Effect records the registers and memory).
+func (e Effect) Undoable() bool { return e.traced }
+
+// ExclusiveMonitor returns the address and size the local exclusive monitor
+// holds, and whether it is set (by ldxr, until stxr/stlxr or clrex).
+func (c *CPU) ExclusiveMonitor() (addr uint64, size int, ok bool) {
+	return c.mon.Addr, int(c.mon.Size), c.mon.Valid
+}
+
 // Undo reverts the step that produced e (the most recent one not yet
 // undone): registers, flags, BTYPE, the exclusive monitor and memory. e
-// must come from a Step made with Trace on.
+// must come from a Step made with Trace on (see Effect.Undoable); of any
+// other Effect only pc, BTYPE and the monitor can be restored.
 func (c *CPU) Undo(m *mem.Memory, e Effect) {
 	for i := len(e.Regs) - 1; i >= 0; i-- {
 		r := e.Regs[i]
