@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/term"
+
+	"github.com/jitscope/jitscope/ui"
 )
 
 // DefaultScenario is what `jitscope` shows with no arguments: seed 000's story.
@@ -67,8 +69,10 @@ func oneLine(s string) string {
 
 func run(args []string, env Env) error {
 	if len(args) == 0 {
-		// The TUI arrives with the ui package; until then, and always
-		// without a terminal, the default scenario's listing is printed.
+		if env.IsTerminal {
+			return ui.Run(ui.Options{Target: DefaultScenario}, os.Stdin, env.Stdout)
+		}
+		// Without a terminal the default scenario's listing is printed.
 		return cmdDump([]string{DefaultScenario}, env)
 	}
 	switch args[0] {

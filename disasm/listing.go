@@ -3,6 +3,8 @@ package disasm
 import (
 	"encoding/binary"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -93,6 +95,22 @@ func ListFunc(arch kernel.Arch, fi *jit.FuncImage) (*Func, error) {
 func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 	f := &Func{Image: fi}
 	notes := map[int][]string{}
+	// Source lines first (BTF line info), as bpftool's "linum" shows them.
+	for _, li := range fi.Lines {
+		i := li.Insn - fi.FirstInsn
+		if i < 0 || i >= len(fi.Insns) || li.Line == 0 {
+			continue
+		}
+		at := fi.BPFOffsets[i]
+		src := fmt.Sprintf("line %d", li.Line)
+		if li.File != "" {
+			src = fmt.Sprintf("%s:%d", li.File, li.Line)
+		}
+		if li.Text != "" {
+			src += ": " + strings.TrimSpace(li.Text)
+		}
+		notes[at] = append(notes[at], src)
+	}
 	for _, n := range fi.Notes {
 		notes[n.Offset] = append(notes[n.Offset], n.Text)
 	}
@@ -112,7 +130,7 @@ func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 			f.Lines = append(f.Lines, Line{
 				Addr: pc, Offset: off, Bytes: fi.Code[off : off+4], Text: in.Text, Op: in.Op,
 				Kind: in.Kind, Target: in.Target, HasTarget: in.HasTarget,
-				BPF: fi.BPFAt(off), Region: fi.RegionAt(off), Notes: notes[off],
+				BPF: fi.BPFAt(off), Notes: notes[off],
 			})
 		}
 	case kernel.X86_64:
@@ -129,14 +147,29 @@ func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 			f.Lines = append(f.Lines, Line{
 				Addr: pc, Offset: off, Bytes: fi.Code[off : off+in.Len], Text: text, Op: in.Op,
 				Kind: in.Kind, Target: in.Target, HasTarget: in.HasTarget,
-				BPF: fi.BPFAt(off), Region: fi.RegionAt(off), Notes: notes[off],
+				BPF: fi.BPFAt(off), Notes: notes[off],
 			})
 			off += in.Len
 		}
 	default:
 		return nil, fmt.Errorf("no disassembler for %s", arch)
 	}
+	f.paintRegions()
 	return f, nil
+}
+
+// paintRegions sets each line's region. Regions may overlap (a patch site
+// inside the prologue); the first one listed wins, as in RegionAt, so they
+// are painted last to first. Linear in lines plus region sizes.
+func (f *Func) paintRegions() {
+	rs := f.Image.Regions
+	for i := len(rs) - 1; i >= 0; i-- {
+		r := rs[i]
+		j := sort.Search(len(f.Lines), func(k int) bool { return f.Lines[k].Offset >= r.Start })
+		for ; j < len(f.Lines) && f.Lines[j].Offset < r.End; j++ {
+			f.Lines[j].Region = r.Kind
+		}
+	}
 }
 
 // LineAt returns the index of the line at byte offset off, or -1.

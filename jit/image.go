@@ -30,8 +30,13 @@ type FuncImage struct {
 	Index     int // func_idx: 0 is the main program
 	Address   uint64
 	Code      []byte
-	// Insns are the BPF instructions this image was compiled from.
-	Insns []kernel.Insn
+	// Insns are the BPF instructions this image was compiled from; Lines
+	// maps some of them to source lines (BTF line info), LineInfo.Insn
+	// counting from the program's first instruction, FirstInsn being
+	// Insns[0]'s number.
+	Insns     []kernel.Insn
+	Lines     []kernel.LineInfo
+	FirstInsn int
 	// BPFOffsets[i] is the byte offset in Code where Insns[i] starts;
 	// BPFOffsets[len(Insns)] is where the body ends (the epilogue starts).
 	BPFOffsets []int

@@ -98,6 +98,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			Address:    addrs.fn(prog.Name, f.Name),
 			StackDepth: f.StackDepth,
 			Lines:      f.Lines,
+			Start:      f.Start,
 		}
 		for i := f.Start; i < end; i++ {
 			in, err := resolve(set, prog, funcs, addrs, pl, l, prog.Insns[i], slots[i])

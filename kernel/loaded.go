@@ -73,8 +73,11 @@ type LoadedFunc struct {
 	// Insns holds this function's instructions; Insns[i].Index numbers them
 	// in the whole program.
 	Insns []Insn
-	// Lines maps instruction slots to source lines, where known.
+	// Lines maps instructions to source lines, where known; LineInfo.Insn
+	// indexes the program's instructions (Start is this function's first).
 	Lines []LineInfo
+	// Start is the index of the function's first instruction in the program.
+	Start int
 }
 
 // LoadedProgArray is a prog array with its filled slots resolved.

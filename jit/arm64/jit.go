@@ -220,6 +220,8 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, layout 
 		Address:       f.Address,
 		Code:          code,
 		Insns:         f.Insns,
+		Lines:         f.Lines,
+		FirstInsn:     f.Start,
 		Regions:       c.regions,
 		Relocs:        c.relocs,
 		Notes:         c.notes,

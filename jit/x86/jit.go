@@ -285,6 +285,8 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		Address:       f.Address,
 		Code:          c.code,
 		Insns:         f.Insns,
+		Lines:         f.Lines,
+		FirstInsn:     f.Start,
 		Regions:       c.regions,
 		Relocs:        c.relocs,
 		Notes:         c.notes,

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package session
+
+import (
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jitscope/jitscope/disasm"
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
+)
+
+// RowKind says what a listing row shows.
+type RowKind uint8
+
+// Row kinds: a machine instruction, a function header (the C prototype as
+// seed 000 prints it), or the blank line between functions.
+const (
+	RowInsn RowKind = iota
+	RowHeader
+	RowBlank
+)
+
+// Row is one displayed line of a listing.
+type Row struct {
+	Kind RowKind
+	Func int32 // index into Listing.Funcs
+	Line int32 // index into the function's lines (RowInsn)
+	// BPF is the id (see BPFIDs) of the BPF instruction or code region the
+	// line belongs to, the same id for the same instruction in every
+	// listing of the session; -1 for none.
+	BPF int32
+}
+
+// Listing is one architecture's compiled target, laid out in rows with the
+// arrows of its control flow assigned to lanes.
+type Listing struct {
+	Arch     kernel.Arch
+	Profile  *jit.Profile   // nil when no profile could be chosen
+	Profiles []*jit.Profile // the architecture's profiles, for pickers
+	Syntax   Syntax
+	Err      error // why there is no listing (a refused program...)
+
+	Programs []*disasm.Program
+	Funcs    []*disasm.Func // all functions, program order
+	FuncProg []int          // program index of each function
+	FuncRow  []int          // row of each function's header
+	Rows     []Row
+
+	// Arrows are the static control-flow edges (disasm.Flow) with lanes
+	// assigned over rows; Groups merges those drawn as one line.
+	Arrows []disasm.Arrow
+	Groups []Group
+	Lanes  int // lanes used by Groups
+
+	ids      *BPFIDs
+	firstRow map[int32]int // BPF id -> first row
+
+	cellsOnce sync.Once
+	cells     []uint32 // rows x GutterLanes: group+1 << 2 | end flags
+	cellLanes int
+}
+
+// Group is a set of arrows drawn as one line in one lane: branches to the
+// same target (GNU objdump merges them so), or a single call, tail call or
+// return edge.
+type Group struct {
+	Lane    int
+	Lo, Hi  int // rows spanned
+	Target  int // row of the target
+	Kind    disasm.ArrowKind
+	Sources []int // rows of the branches
+	Label   string
+	// Color is a stable hash of the target, so every edge into one place
+	// shares a colour (objdump --visualize-jumps=color).
+	Color uint32
+}
+
+// Local reports whether the group is a branch inside a function.
+func (g *Group) Local() bool {
+	return g.Kind == disasm.ArrowJump || g.Kind == disasm.ArrowCondJump
+}
+
+// Line returns the instruction shown on row r, or nil.
+func (l *Listing) Line(r int) *disasm.Line {
+	if r < 0 || r >= len(l.Rows) || l.Rows[r].Kind != RowInsn {
+		return nil
+	}
+	row := l.Rows[r]
+	return &l.Funcs[row.Func].Lines[row.Line]
+}
+
+// Func returns the function row r belongs to.
+func (l *Listing) Func(r int) *disasm.Func {
+	if r < 0 || r >= len(l.Rows) {
+		return nil
+	}
+	return l.Funcs[l.Rows[r].Func]
+}
+
+// BPFInsn returns the BPF instruction row r was compiled from, if any.
+func (l *Listing) BPFInsn(r int) (kernel.Insn, bool) {
+	ln := l.Line(r)
+	if ln == nil || ln.BPF < 0 {
+		return kernel.Insn{}, false
+	}
+	return l.Funcs[l.Rows[r].Func].Image.Insns[ln.BPF], true
+}
+
+// FirstRowOfBPF returns the first row with BPF id id, or -1.
+func (l *Listing) FirstRowOfBPF(id int32) int {
+	if r, ok := l.firstRow[id]; ok && id >= 0 {
+		return r
+	}
+	return -1
+}
+
+// layout flattens the programs into rows and assigns arrow lanes.
+func (l *Listing) layout() {
+	l.firstRow = map[int32]int{}
+	for pi, p := range l.Programs {
+		for _, f := range p.Funcs {
+			fi := len(l.Funcs)
+			l.Funcs = append(l.Funcs, f)
+			l.FuncProg = append(l.FuncProg, pi)
+			if fi > 0 {
+				l.Rows = append(l.Rows, Row{Kind: RowBlank, Func: int32(fi), BPF: -1})
+			}
+			l.FuncRow = append(l.FuncRow, len(l.Rows))
+			l.Rows = append(l.Rows, Row{Kind: RowHeader, Func: int32(fi), BPF: -1})
+			prog := p.Image.Program
+			for li := range f.Lines {
+				ln := &f.Lines[li]
+				key := BPFKey{Prog: prog, Func: f.Image.Name, Index: -1}
+				if ln.BPF >= 0 {
+					key.Index = f.Image.Insns[ln.BPF].Index
+				} else {
+					key.Region = ln.Region
+				}
+				id := l.ids.ID(key)
+				if _, ok := l.firstRow[id]; !ok {
+					l.firstRow[id] = len(l.Rows)
+				}
+				l.Rows = append(l.Rows, Row{Kind: RowInsn, Func: int32(fi), Line: int32(li), BPF: id})
+			}
+		}
+	}
+	rowOf := func(p disasm.Pos) int { return l.FuncRow[p.Func] + 1 + p.Line }
+	l.Arrows = disasm.Flow(l.Funcs)
+	l.Lanes = disasm.AssignLanes(l.Arrows, rowOf)
+	type gkey struct{ lane, target int }
+	byKey := map[gkey]int{}
+	for _, a := range l.Arrows {
+		from, to := rowOf(a.From), rowOf(a.To)
+		k := gkey{a.Lane, to}
+		gi, ok := byKey[k]
+		if !ok {
+			h := fnv.New32a()
+			h.Write([]byte(strconv.Itoa(to)))
+			gi = len(l.Groups)
+			byKey[k] = gi
+			l.Groups = append(l.Groups, Group{Lane: a.Lane, Lo: to, Hi: to, Target: to, Kind: a.Kind, Label: a.Label, Color: h.Sum32()})
+		}
+		g := &l.Groups[gi]
+		g.Lo, g.Hi = min(g.Lo, from), max(g.Hi, from)
+		g.Sources = append(g.Sources, from)
+	}
+}
+
+// GutterLanes caps the lanes a gutter draws (radare2's asm.lines.width):
+// edges in outer lanes are not drawn, and Folded counts them.
+const GutterLanes = 12
+
+// Cell flags in Cells' values.
+const (
+	CellSource uint32 = 1 << 0 // the row is a branch of the group
+	CellTarget uint32 = 1 << 1 // the row is the group's target
+)
+
+// Cells returns, for row r, one value per drawn lane (lane 0 first): 0 for
+// an empty cell, else (group index + 1) << 2 with CellSource/CellTarget
+// set where the row is an end of the group's line. The table is built on
+// first use, in time linear in rows x lanes.
+func (l *Listing) Cells(r int) []uint32 {
+	l.cellsOnce.Do(l.buildCells)
+	if r < 0 || r >= len(l.Rows) || l.cellLanes == 0 {
+		return nil
+	}
+	return l.cells[r*l.cellLanes : (r+1)*l.cellLanes]
+}
+
+// DrawnLanes is the number of lanes Cells describes.
+func (l *Listing) DrawnLanes() int { return min(l.Lanes, GutterLanes) }
+
+// Folded counts the groups in lanes beyond GutterLanes.
+func (l *Listing) Folded() int {
+	n := 0
+	for i := range l.Groups {
+		if l.Groups[i].Lane >= GutterLanes {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *Listing) buildCells() {
+	nl := l.DrawnLanes()
+	l.cellLanes = nl
+	if nl == 0 {
+		return
+	}
+	l.cells = make([]uint32, len(l.Rows)*nl)
+	for gi := range l.Groups {
+		g := &l.Groups[gi]
+		if g.Lane >= nl {
+			continue
+		}
+		v := uint32(gi+1) << 2
+		for r := g.Lo; r <= g.Hi; r++ {
+			l.cells[r*nl+g.Lane] = v
+		}
+		for _, s := range g.Sources {
+			l.cells[s*nl+g.Lane] |= CellSource
+		}
+		l.cells[g.Target*nl+g.Lane] |= CellTarget
+	}
+}
+
+// RowOfAddr returns the row of the instruction containing addr, or -1.
+func (l *Listing) RowOfAddr(addr uint64) int {
+	for fi, f := range l.Funcs {
+		img := f.Image
+		if addr < img.Address || addr >= img.Address+uint64(len(img.Code)) {
+			continue
+		}
+		i := sort.Search(len(f.Lines), func(i int) bool { return f.Lines[i].Addr > addr }) - 1
+		if i < 0 {
+			return -1
+		}
+		return l.FuncRow[fi] + 1 + i
+	}
+	return -1
+}
+
+// RowOfFunc returns the header row of the function named name, or -1.
+func (l *Listing) RowOfFunc(name string) int {
+	for fi, f := range l.Funcs {
+		if f.Image.Name == name || f.Image.Ksym == name {
+			return l.FuncRow[fi]
+		}
+	}
+	return -1
+}
+
+// Matches reports whether row r matches a search for q: its instruction
+// text, its notes, or on a header row the function's name and prototype.
+// An all-lowercase q matches case-insensitively (smart case).
+func (l *Listing) Matches(r int, q string) bool {
+	if q == "" || r < 0 || r >= len(l.Rows) {
+		return false
+	}
+	fold := strings.ToLower(q) == q
+	has := func(s string) bool {
+		if fold {
+			return strings.Contains(strings.ToLower(s), q)
+		}
+		return strings.Contains(s, q)
+	}
+	row := l.Rows[r]
+	switch row.Kind {
+	case RowHeader:
+		f := l.Funcs[row.Func]
+		return has(f.Image.Name) || has(f.Image.Ksym) || has(f.Header())
+	case RowInsn:
+		ln := l.Line(r)
+		if has(ln.Text) {
+			return true
+		}
+		for _, n := range ln.Notes {
+			if has(n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Search returns the next row after from (dir > 0) or before it (dir < 0)
+// that matches q, wrapping around, or -1.
+func (l *Listing) Search(q string, from, dir int) int {
+	n := len(l.Rows)
+	if n == 0 || q == "" {
+		return -1
+	}
+	step := 1
+	if dir < 0 {
+		step = -1
+	}
+	for i := 1; i <= n; i++ {
+		r := ((from+step*i)%n + n) % n
+		if l.Matches(r, q) {
+			return r
+		}
+	}
+	return -1
+}
+
+// Target returns the row a control-flow edge from row r leads to: the
+// branch target, the called function, the tail call's landing pad, or -1.
+func (l *Listing) Target(r int) int {
+	for gi := range l.Groups {
+		g := &l.Groups[gi]
+		if g.Target == r || r < g.Lo || r > g.Hi {
+			continue
+		}
+		for _, s := range g.Sources {
+			if s == r {
+				return g.Target
+			}
+		}
+	}
+	if ln := l.Line(r); ln != nil && ln.HasTarget {
+		return l.RowOfAddr(ln.Target)
+	}
+	return -1
+}
+
+// BPFKey names a BPF instruction (Index >= 0) or, for machine code outside
+// the body, a region of a function, independently of the architecture.
+type BPFKey struct {
+	Prog, Func string
+	Index      int
+	Region     jit.RegionKind
+}
+
+// BPFIDs interns BPFKeys so rows of different listings compare by int.
+type BPFIDs struct {
+	mu  sync.Mutex
+	ids map[BPFKey]int32
+}
+
+// NewBPFIDs returns an empty table.
+func NewBPFIDs() *BPFIDs { return &BPFIDs{ids: map[BPFKey]int32{}} }
+
+// ID returns k's id, assigning the next one on first sight.
+func (b *BPFIDs) ID(k BPFKey) int32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id, ok := b.ids[k]
+	if !ok {
+		id = int32(len(b.ids))
+		b.ids[k] = id
+	}
+	return id
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+// Package session is the one non-UI path from a TARGET to what jitscope
+// shows: it loads a built-in scenario, a scenario file, a BPF ELF object or
+// a kernel capture directory, picks a JIT profile per architecture, compiles
+// every program and lists the machine code with its control-flow arrows.
+//
+// Errors that concern one architecture or profile (a profile that refuses
+// the program, as arm64 before 6.0 refuses tail calls mixed with bpf2bpf
+// calls) are kept as values in that architecture's Listing, so a viewer can
+// show them in place of the listing; only a target that cannot be read at
+// all makes Load fail.
+package session
+
+import (
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/jitscope/jitscope/capture"
+	"github.com/jitscope/jitscope/disasm"
+	"github.com/jitscope/jitscope/jit"
+	_ "github.com/jitscope/jitscope/jit/arm64" // register the arm64 backend
+	_ "github.com/jitscope/jitscope/jit/x86"   // register the x86-64 backend
+	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/scenarios"
+)
+
+// Syntax selects how x86 instructions are printed.
+type Syntax string
+
+// Syntaxes. The zero value is the profile's default: AT&T, in the spelling
+// binutils used in the profile's era (jmpq/callq for 5.10, as seed 001).
+const (
+	SyntaxDefault   Syntax = ""
+	SyntaxATT       Syntax = "att"
+	SyntaxATTLegacy Syntax = "att-legacy"
+	SyntaxIntel     Syntax = "intel"
+)
+
+// Options choose what Load compiles.
+type Options struct {
+	// Arches lists the architectures to compile, in display order
+	// (default: arm64, x86_64).
+	Arches []kernel.Arch
+	// Profiles names the profile per architecture; a missing entry means
+	// what the target pins for that architecture, else the newest profile.
+	Profiles map[kernel.Arch]string
+	// Syntax is the x86 printing syntax.
+	Syntax Syntax
+}
+
+// DefaultArches is the side-by-side pair jitscope shows.
+var DefaultArches = []kernel.Arch{kernel.ARM64, kernel.X86_64}
+
+// Target is a loaded TARGET argument.
+type Target struct {
+	Name    string
+	Set     *kernel.Set
+	Capture *capture.Capture // set for kernel capture directories
+}
+
+// LoadTarget resolves TARGET: a kernel capture directory, or anything
+// scenarios.Load understands (built-in name, scenario file, BPF object).
+func LoadTarget(name string) (*Target, error) {
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		if !capture.IsCapture(name) {
+			return nil, fmt.Errorf("%s: a directory, but not a kernel capture (no capture.json of format jitscope-capture/1)", name)
+		}
+		c, err := capture.Load(name)
+		if err != nil {
+			return nil, err
+		}
+		return &Target{Name: name, Set: c.Set, Capture: c}, nil
+	}
+	s, err := scenarios.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{Name: name, Set: s}, nil
+}
+
+// PickProfile chooses the profile for arch: name when given, else what the
+// target pins for the architecture (a capture's kernel, a scenario's
+// placement), else the newest profile of the architecture.
+func (t *Target) PickProfile(arch kernel.Arch, name string) (*jit.Profile, error) {
+	if name == "" && t.Capture != nil {
+		if t.Capture.Kernel.Arch != arch {
+			return nil, fmt.Errorf("%s: capture of an %s kernel, not %s", t.Name, t.Capture.Kernel.Arch, arch)
+		}
+		name = t.Capture.ProfileName()
+	}
+	if name == "" {
+		if pl := t.Set.Placements[arch]; pl != nil && pl.Profile != "" {
+			name = pl.Profile
+		}
+	}
+	if name == "" {
+		ps := jit.Profiles(arch)
+		if len(ps) == 0 {
+			return nil, fmt.Errorf("no JIT backend for architecture %s yet", arch)
+		}
+		return ps[len(ps)-1], nil
+	}
+	return jit.LookupProfile(arch, name)
+}
+
+// CompileAll JITs every program of the target's set with profile p.
+func (t *Target) CompileAll(arch kernel.Arch, p *jit.Profile) ([]*jit.Image, error) {
+	var imgs []*jit.Image
+	for _, prog := range t.Set.Programs {
+		l, err := kernel.Load(t.Set, prog.Name, arch, kernel.Options{Layout: p.Layout})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		img, err := jit.Compile(l, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs, nil
+}
+
+// ListOptions maps a syntax to disasm's printing options for profile p.
+func ListOptions(p *jit.Profile, syntax Syntax) (disasm.Options, error) {
+	switch syntax {
+	case SyntaxDefault:
+		return disasm.Options{Legacy: p.Arch == kernel.X86_64 && p.Kernel == "5.10"}, nil
+	case SyntaxATT:
+		return disasm.Options{}, nil
+	case SyntaxATTLegacy:
+		return disasm.Options{Legacy: true}, nil
+	case SyntaxIntel:
+		if p.Arch != kernel.X86_64 {
+			return disasm.Options{}, fmt.Errorf("intel syntax applies to x86_64 only")
+		}
+		return disasm.Options{Intel: true}, nil
+	}
+	return disasm.Options{}, fmt.Errorf("syntax must be att, att-legacy or intel, not %q", syntax)
+}
+
+// Session is a target compiled for a few architectures.
+type Session struct {
+	Target   *Target
+	Listings []*Listing // one per Options.Arches entry, in order
+	ids      *BPFIDs
+}
+
+// Load reads target and compiles it for each architecture of opt. The
+// error is about the target itself; per-architecture failures are in the
+// listings' Err.
+func Load(target string, opt Options) (*Session, error) {
+	t, err := LoadTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	return FromTarget(t, opt), nil
+}
+
+// FromTarget compiles an already loaded target.
+func FromTarget(t *Target, opt Options) *Session {
+	arches := opt.Arches
+	if len(arches) == 0 {
+		arches = DefaultArches
+	}
+	s := &Session{Target: t, ids: NewBPFIDs()}
+	for _, a := range arches {
+		s.Listings = append(s.Listings, s.Compile(a, opt.Profiles[a], opt.Syntax))
+	}
+	return s
+}
+
+// Compile builds one architecture's listing with the named profile ("" for
+// the default). It never fails: errors are in the listing's Err.
+//
+// The syntax applies to x86 only; other architectures print their one
+// syntax whatever it says, so one setting can serve every pane.
+func (s *Session) Compile(arch kernel.Arch, profile string, syntax Syntax) *Listing {
+	if arch != kernel.X86_64 {
+		syntax = SyntaxDefault
+	}
+	l := &Listing{Arch: arch, Syntax: syntax, Profiles: jit.Profiles(arch), ids: s.ids}
+	p, err := s.Target.PickProfile(arch, profile)
+	if err != nil {
+		l.Err = err
+		return l
+	}
+	l.Profile = p
+	imgs, err := s.Target.CompileAll(arch, p)
+	if err != nil {
+		l.Err = err
+		return l
+	}
+	opt, err := ListOptions(p, syntax)
+	if err != nil {
+		l.Err = err
+		return l
+	}
+	for _, img := range imgs {
+		lp, err := disasm.ListOpts(img, opt)
+		if err != nil {
+			l.Err = fmt.Errorf("%s: %w", s.Target.Name, err)
+			return l
+		}
+		l.Programs = append(l.Programs, lp)
+	}
+	l.layout()
+	return l
+}
+
+// Relist prints an existing listing again with another syntax, without
+// compiling again.
+func (s *Session) Relist(l *Listing, syntax Syntax) *Listing {
+	if l.Arch != kernel.X86_64 {
+		syntax = SyntaxDefault
+	}
+	if l.Err != nil || l.Profile == nil {
+		return s.Compile(l.Arch, "", syntax)
+	}
+	opt, err := ListOptions(l.Profile, syntax)
+	if err != nil {
+		return &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Err: err}
+	}
+	n := &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids}
+	for _, lp := range l.Programs {
+		q, err := disasm.ListOpts(lp.Image, opt)
+		if err != nil {
+			n.Err = fmt.Errorf("%s: %w", s.Target.Name, err)
+			return n
+		}
+		n.Programs = append(n.Programs, q)
+	}
+	n.layout()
+	return n
+}
+
+// ProfileNames lists the profile names of arch.
+func ProfileNames(arch kernel.Arch) []string {
+	var out []string
+	for _, p := range jit.Profiles(arch) {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// Arches lists the architectures with a JIT backend.
+func Arches() []kernel.Arch { return slices.Clone(jit.Arches()) }

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+// Package ui is jitscope's terminal interface, a Bubble Tea v2 program:
+// two listings of the same scenario side by side (arm64 | x86-64 by
+// default), each with its arrow gutter and BPF column, linked so that the
+// cursor on one BPF instruction highlights its machine code in the other;
+// pickers for profiles, layouts and scenarios; search; a help overlay made
+// from the keymap.
+//
+// The structure follows soft-serve: a Common (size, styles, keymap) shared
+// by the components, one KeyMap, one Styles struct built from the theme;
+// the root Update only routes (glow's order: resize, theme, mouse, modal
+// input, then keys for the panes). No JIT logic lives here: everything
+// comes from the session package.
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/scenarios"
+	"github.com/jitscope/jitscope/session"
+	"github.com/jitscope/jitscope/themes"
+)
+
+// Minimum terminal size: below it the screen says what it needs.
+const (
+	MinWidth  = 60
+	MinHeight = 15
+)
+
+// Options configure the program.
+type Options struct {
+	Target   string // built-in name, scenario file, BPF object or capture dir; "" for the default
+	Theme    string // auto, dark, light, high-contrast, mono
+	Profiles map[kernel.Arch]string
+	Syntax   session.Syntax
+}
+
+// Common is shared by the components.
+type Common struct {
+	Styles        *Styles
+	Keys          *KeyMap
+	Width, Height int
+}
+
+type mode int
+
+const (
+	modeNormal mode = iota
+	modeSearch
+	modeGoto
+	modePicker
+	modeHelp
+)
+
+// layouts are the architecture pairs `a` cycles through; a pair of the
+// same architecture compares two profiles (a version diff).
+var layouts = [][2]kernel.Arch{
+	{kernel.ARM64, kernel.X86_64},
+	{kernel.X86_64, kernel.ARM64},
+	{kernel.ARM64, kernel.ARM64},
+	{kernel.X86_64, kernel.X86_64},
+}
+
+// Model is the root model.
+type Model struct {
+	c      *Common
+	opt    Options
+	sess   *session.Session
+	panes  [2]*Pane
+	prof   [2]string // profile name per pane, "" for the target's default
+	focus  int
+	zoom   bool
+	layout int
+	syntax session.Syntax
+
+	themeName string
+	mode      mode
+	input     textinput.Model
+	query     string
+	picker    *picker
+	help      help.Model
+	msg       string
+	msgErr    bool
+	state     stateView
+	shortHelp struct {
+		key statusKey
+		s   string
+	}
+}
+
+// New loads opt.Target and builds the model. dark is the initial guess
+// of the terminal's background (auto themes correct it when the terminal
+// answers tea.RequestBackgroundColor).
+func New(opt Options, dark bool) (*Model, error) {
+	if opt.Target == "" {
+		opt.Target = scenarios.Default
+	}
+	th, err := themes.ByName(opt.Theme, dark)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := session.Load(opt.Target, session.Options{Profiles: opt.Profiles, Syntax: opt.Syntax})
+	if err != nil {
+		return nil, err
+	}
+	return newModel(opt, th, sess), nil
+}
+
+// NewFromSession builds the model on an already compiled session (tests,
+// benchmarks).
+func NewFromSession(opt Options, th *themes.Theme, sess *session.Session) *Model {
+	if opt.Target == "" {
+		opt.Target = sess.Target.Name
+	}
+	return newModel(opt, th, sess)
+}
+
+func newModel(opt Options, th *themes.Theme, sess *session.Session) *Model {
+	m := &Model{
+		c:         &Common{Styles: NewStyles(th), Keys: DefaultKeyMap(), Width: 80, Height: 24},
+		opt:       opt,
+		sess:      sess,
+		syntax:    opt.Syntax,
+		themeName: opt.Theme,
+		help:      help.New(),
+	}
+	m.input = textinput.New()
+	m.applyTheme()
+	for i := range m.panes {
+		l := sess.Listings[min(i, len(sess.Listings)-1)]
+		m.prof[i] = opt.Profiles[l.Arch]
+		m.panes[i] = NewPane(m.c, l)
+	}
+	m.panes[0].focused = true
+	m.resize()
+	m.sync()
+	return m
+}
+
+// Init asks the terminal for its background colour (for --theme auto).
+func (m *Model) Init() tea.Cmd {
+	return tea.RequestBackgroundColor
+}
+
+// Update routes a message: resize, background colour, mouse, modal input,
+// then the keys.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		m.resize()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		if m.themeName == "" || m.themeName == "auto" {
+			if th, err := themes.ByName("auto", msg.IsDark()); err == nil {
+				m.setTheme(th)
+			}
+		}
+		return m, nil
+	case tea.MouseWheelMsg:
+		m.wheel(msg.Mouse())
+		return m, nil
+	case tea.MouseClickMsg:
+		m.click(msg.Mouse())
+		return m, nil
+	case tea.KeyPressMsg:
+		switch m.mode {
+		case modeSearch, modeGoto:
+			return m, m.updateInput(msg)
+		case modePicker:
+			cmd, done := m.picker.update(msg)
+			if done {
+				m.mode, m.picker = modeNormal, nil
+			}
+			return m, cmd
+		case modeHelp:
+			m.mode = modeNormal
+			if msg.String() == "q" || msg.String() == "ctrl+c" {
+				return m, nil
+			}
+			return m, nil
+		}
+		return m, m.handleKey(msg)
+	}
+	if m.mode == modeSearch || m.mode == modeGoto {
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+func (m *Model) focused() *Pane { return m.panes[m.focus] }
+func (m *Model) other() *Pane   { return m.panes[1-m.focus] }
+
+// visible lists the panes on screen.
+func (m *Model) visible() []*Pane {
+	if m.zoom {
+		return []*Pane{m.focused()}
+	}
+	return m.panes[:]
+}
+
+// chrome rows: the title, the state lines and the status line.
+const stateLines = 2
+
+func (m *Model) resize() {
+	w, h := m.c.Width, m.c.Height
+	ph := max(h-2-stateLines, 2)
+	if m.zoom {
+		m.focused().SetSize(w, ph)
+	} else {
+		lw := (w - 1) / 2
+		m.panes[0].SetSize(lw, ph)
+		m.panes[1].SetSize(w-1-lw, ph)
+	}
+	m.help.SetWidth(w - 4)
+	m.input.SetWidth(min(max(w-60, 10), 40))
+}
+
+func (m *Model) setTheme(th *themes.Theme) {
+	m.c.Styles = NewStyles(th)
+	m.applyTheme()
+}
+
+// applyTheme hands the theme to the bubbles components.
+func (m *Model) applyTheme() {
+	th := m.c.Styles.Theme
+	m.help.Styles = help.Styles{
+		ShortKey: th.StatusKey, ShortDesc: th.Status, ShortSeparator: th.Status,
+		Ellipsis: th.Status, FullKey: th.HelpKey.Inherit(th.Overlay), FullDesc: th.HelpDesc.Inherit(th.Overlay),
+		FullSeparator: th.Overlay,
+	}
+	ts := m.input.Styles()
+	ts.Focused.Prompt = th.StatusKey
+	ts.Focused.Text = th.Status
+	ts.Blurred.Prompt = th.StatusKey
+	ts.Blurred.Text = th.Status
+	m.input.SetStyles(ts)
+}
+
+// sync carries the focused pane's BPF instruction over to the other pane:
+// its cursor moves to the first line compiled from the same instruction
+// (or the same region of the same function), Compiler Explorer style.
+func (m *Model) sync() {
+	f, o := m.focused(), m.other()
+	if len(f.l.Rows) == 0 || len(o.l.Rows) == 0 {
+		return
+	}
+	id := f.l.Rows[f.cursor].BPF
+	if id < 0 {
+		if r := o.l.RowOfFunc(f.l.Funcs[f.l.Rows[f.cursor].Func].Image.Name); r >= 0 && f.l.Rows[f.cursor].Kind == session.RowHeader {
+			o.SetCursor(r)
+		}
+		return
+	}
+	if r := o.l.FirstRowOfBPF(id); r >= 0 {
+		o.cursor = r
+		o.reveal(r)
+		o.scrollToCursor()
+	}
+}
+
+func (m *Model) say(format string, args ...any) {
+	m.msg, m.msgErr = fmt.Sprintf(format, args...), false
+}
+
+func (m *Model) fail(format string, args ...any) {
+	m.msg, m.msgErr = fmt.Sprintf(format, args...), true
+}
+
+// recompile builds pane i's listing with its architecture and profile.
+func (m *Model) recompile(i int, arch kernel.Arch) {
+	l := m.sess.Compile(arch, m.prof[i], m.syntax)
+	m.panes[i].SetListing(l)
+	if l.Err != nil {
+		m.fail("%s: %s", arch, oneLine(l.Err.Error()))
+	}
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+// profilePicker opens the profile list for pane i.
+func (m *Model) profilePicker(i int) {
+	p := m.panes[i]
+	arch := p.l.Arch
+	var items []item
+	for _, pr := range p.l.Profiles {
+		items = append(items, item{value: pr.Name, label: fmt.Sprintf("%-17s", pr.Name), desc: pr.Summary})
+	}
+	cur := ""
+	if p.l.Profile != nil {
+		cur = p.l.Profile.Name
+	}
+	m.picker = newPicker(m.c, fmt.Sprintf("%s profile (pane %d)", arch, i+1), items, cur, func(v string) tea.Cmd {
+		m.prof[i] = v
+		m.recompile(i, arch)
+		if m.panes[i].l.Err == nil {
+			m.say("%s: %s", arch, v)
+		}
+		m.sync()
+		return nil
+	})
+	m.mode = modePicker
+}
+
+// scenarioPicker lists the built-in scenarios and the command line's target.
+func (m *Model) scenarioPicker() {
+	var items []item
+	for _, b := range scenarios.Builtins() {
+		items = append(items, item{value: b.Name, label: b.Name, desc: b.Description})
+	}
+	if m.opt.Target != "" && !scenarios.IsBuiltin(m.opt.Target) {
+		items = append(items, item{value: m.opt.Target, label: m.opt.Target, desc: "(command line)"})
+	}
+	m.picker = newPicker(m.c, "scenario", items, m.sess.Target.Name, func(v string) tea.Cmd {
+		m.loadScenario(v)
+		return nil
+	})
+	m.mode = modePicker
+}
+
+func (m *Model) loadScenario(name string) {
+	arches := []kernel.Arch{m.panes[0].l.Arch, m.panes[1].l.Arch}
+	t, err := session.LoadTarget(name)
+	if err != nil {
+		m.fail("%s", oneLine(err.Error()))
+		return
+	}
+	m.sess = session.FromTarget(t, session.Options{Arches: arches, Syntax: m.syntax})
+	m.prof = [2]string{}
+	m.msg = ""
+	for i, l := range m.sess.Listings {
+		m.panes[i].SetListing(l)
+		if l.Err != nil {
+			m.fail("%s: %s", l.Arch, oneLine(l.Err.Error()))
+		}
+	}
+	m.sync()
+	if !m.msgErr {
+		m.say("scenario %s", name)
+	}
+}
+
+// cycleLayout switches to the next architecture pair.
+func (m *Model) cycleLayout() {
+	m.layout = (m.layout + 1) % len(layouts)
+	pair := layouts[m.layout]
+	m.prof = [2]string{}
+	if pair[0] == pair[1] {
+		// A version diff: the second pane shows another profile.
+		names := session.ProfileNames(pair[1])
+		def, _ := m.sess.Target.PickProfile(pair[0], "")
+		if len(names) > 1 && def != nil {
+			m.prof[1] = names[len(names)-1]
+			if m.prof[1] == def.Name {
+				m.prof[1] = names[0]
+			}
+		}
+	}
+	m.msg = ""
+	for i := range m.panes {
+		m.recompile(i, pair[i])
+	}
+	m.sync()
+	if !m.msgErr {
+		m.say("layout: %s | %s", pair[0], pair[1])
+	}
+}
+
+func (m *Model) cycleTheme() {
+	order := []string{"dark", "light", "high-contrast", "mono"}
+	i := slices.Index(order, m.c.Styles.Theme.Name)
+	m.themeName = order[(i+1)%len(order)]
+	th, err := themes.ByName(m.themeName, m.c.Styles.Theme.Dark)
+	if err != nil {
+		m.fail("%v", err)
+		return
+	}
+	m.setTheme(th)
+	m.say("theme: %s", th.Name)
+}

@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jitscope/jitscope/disasm"
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/session"
+	"github.com/jitscope/jitscope/themes"
+)
+
+// Pane shows one listing: a title line, then rows of
+//
+//	marker │ BPF column │ address │ [bytes] │ arrow gutter │ instruction // notes
+//
+// It renders only the rows on screen; the per-row strings (tokens, BPF
+// text, address) are computed on first display and cached, so a frame
+// costs the same on a 100,000-instruction program as on seed 000.
+type Pane struct {
+	c       *Common
+	l       *session.Listing
+	cursor  int
+	top     int
+	w, h    int // h counts listing rows, without the title
+	focused bool
+	bytes   bool
+	back    []int // rows to return to after following arrows
+
+	lay   paneLayout
+	cache []*rowCache
+	textW int // widest instruction text, capped
+}
+
+type paneLayout struct {
+	bpfW, addrDigits, bytesW, lanes, gutterW int
+}
+
+type rowCache struct {
+	bpf    string // BPF column text ("" on continuation rows)
+	bpfW   int
+	band   int // band index, -1 for none
+	addr   string
+	bytes  string
+	tokens []segment
+	notes  string
+	notesW int
+}
+
+// NewPane shows listing l.
+func NewPane(c *Common, l *session.Listing) *Pane {
+	p := &Pane{c: c}
+	p.SetListing(l)
+	return p
+}
+
+// SetListing replaces the listing, keeping the cursor on the same address
+// (or function) when the new listing has it.
+func (p *Pane) SetListing(l *session.Listing) {
+	var addr uint64
+	var fn string
+	if p.l != nil {
+		if ln := p.l.Line(p.cursor); ln != nil {
+			addr = ln.Addr
+		}
+		if f := p.l.Func(p.cursor); f != nil {
+			fn = f.Image.Name
+		}
+	}
+	p.l = l
+	p.cache = make([]*rowCache, len(l.Rows))
+	p.textW = 0
+	for fi := range l.Funcs {
+		for li := range l.Funcs[fi].Lines {
+			p.textW = max(p.textW, len(l.Funcs[fi].Lines[li].Text))
+		}
+	}
+	p.textW = min(p.textW, 40)
+	p.back = nil
+	r := -1
+	if addr != 0 {
+		r = l.RowOfAddr(addr)
+	}
+	if r < 0 && fn != "" {
+		r = l.RowOfFunc(fn)
+	}
+	if r < 0 {
+		r = min(p.cursor, len(l.Rows)-1)
+	}
+	p.cursor = max(r, 0)
+	p.relayout()
+	p.scrollToCursor()
+}
+
+// Listing returns the pane's listing.
+func (p *Pane) Listing() *session.Listing { return p.l }
+
+// SetSize sets the pane's size, title line included.
+func (p *Pane) SetSize(w, h int) {
+	p.w, p.h = w, max(h-1, 1)
+	p.relayout()
+	p.scrollToCursor()
+}
+
+func (p *Pane) relayout() {
+	old := p.lay
+	w := p.w
+	lay := paneLayout{addrDigits: 16}
+	switch {
+	case w >= 150:
+		lay.bpfW = 34
+	case w >= 90:
+		lay.bpfW = 24
+	case w >= 70:
+		lay.bpfW = 18
+	}
+	if w < 90 {
+		lay.addrDigits = 8
+	}
+	if p.bytes {
+		lay.bytesW = 8 // arm64: the instruction word
+		if p.l.Arch != "arm64" {
+			lay.bytesW = 20 // x86: up to 7 bytes, then "…"
+		}
+	}
+	lay.lanes = p.l.DrawnLanes()
+	if w < 90 {
+		lay.lanes = min(lay.lanes, 4)
+	}
+	lay.gutterW = 2*lay.lanes + 2
+	if lay.lanes == 0 {
+		lay.gutterW = 1
+	}
+	p.lay = lay
+	if old != lay {
+		clear(p.cache)
+	}
+}
+
+// ToggleBytes shows or hides the opcode bytes column.
+func (p *Pane) ToggleBytes() {
+	p.bytes = !p.bytes
+	p.relayout()
+}
+
+// Cursor is the row under the cursor.
+func (p *Pane) Cursor() int { return p.cursor }
+
+// SetCursor moves the cursor to row r and scrolls it into view.
+func (p *Pane) SetCursor(r int) {
+	if len(p.l.Rows) == 0 {
+		return
+	}
+	p.cursor = max(0, min(r, len(p.l.Rows)-1))
+	p.scrollToCursor()
+}
+
+// Move moves the cursor by d rows.
+func (p *Pane) Move(d int) { p.SetCursor(p.cursor + d) }
+
+// Scroll moves the view by d rows, dragging the cursor along when it
+// would leave the screen (mouse wheel).
+func (p *Pane) Scroll(d int) {
+	maxTop := max(0, len(p.l.Rows)-p.h)
+	p.top = max(0, min(p.top+d, maxTop))
+	p.cursor = max(p.top, min(p.cursor, p.top+p.h-1))
+}
+
+// Center scrolls so row r is in the middle, unless it is already visible.
+func (p *Pane) reveal(r int) {
+	if r >= p.top && r < p.top+p.h {
+		return
+	}
+	maxTop := max(0, len(p.l.Rows)-p.h)
+	p.top = max(0, min(r-p.h/3, maxTop))
+}
+
+const scrollOff = 3
+
+func (p *Pane) scrollToCursor() {
+	off := min(scrollOff, (p.h-1)/2)
+	if p.cursor < p.top+off {
+		p.top = p.cursor - off
+	}
+	if p.cursor > p.top+p.h-1-off {
+		p.top = p.cursor - p.h + 1 + off
+	}
+	maxTop := max(0, len(p.l.Rows)-p.h)
+	p.top = max(0, min(p.top, maxTop))
+}
+
+// Follow moves the cursor along the arrow leaving the cursor line.
+func (p *Pane) Follow() bool {
+	t := p.l.Target(p.cursor)
+	if t < 0 {
+		return false
+	}
+	p.back = append(p.back, p.cursor)
+	p.SetCursor(t)
+	return true
+}
+
+// Back returns to where the last Follow started.
+func (p *Pane) Back() bool {
+	if len(p.back) == 0 {
+		return false
+	}
+	r := p.back[len(p.back)-1]
+	p.back = p.back[:len(p.back)-1]
+	p.SetCursor(r)
+	return true
+}
+
+// FuncStep moves to the header of the next (d > 0) or previous function;
+// from inside a function, "previous" is its own header first.
+func (p *Pane) FuncStep(d int) {
+	fr := p.l.FuncRow
+	if len(fr) == 0 {
+		return
+	}
+	fi := int(p.l.Rows[p.cursor].Func)
+	switch {
+	case d > 0 && fi+1 < len(fr):
+		p.SetCursor(fr[fi+1])
+	case d < 0 && p.cursor > fr[fi]:
+		p.SetCursor(fr[fi])
+	case d < 0 && fi > 0:
+		p.SetCursor(fr[fi-1])
+	}
+}
+
+// frame is what a pane needs from the rest of the screen to draw itself.
+type frame struct {
+	linked int32  // BPF id under the other pane's cursor, -1 for none
+	query  string // active search
+}
+
+// Title is the pane's title line.
+func (p *Pane) Title() string {
+	l := p.l
+	prof := "no profile"
+	if l.Profile != nil {
+		prof = l.Profile.Name
+	}
+	t := fmt.Sprintf(" %s · %s", l.Arch, prof)
+	if l.Arch == "x86_64" && l.Err == nil {
+		switch l.Syntax {
+		case session.SyntaxIntel:
+			t += " · intel"
+		default:
+			t += " · at&t"
+		}
+	}
+	if f := l.Func(p.cursor); f != nil {
+		t += " · " + f.Image.Name
+		if ln := l.Line(p.cursor); ln != nil {
+			t += fmt.Sprintf("+%#x", ln.Offset)
+		}
+	}
+	if n := l.Folded(); n > 0 {
+		t += fmt.Sprintf(" · «%d arrows folded»", n)
+	}
+	return t
+}
+
+// View renders the title and the visible rows as p.h+1 lines of width p.w.
+func (p *Pane) View(f frame) []string {
+	st := p.c.Styles
+	th := st.Theme
+	out := make([]string, 0, p.h+1)
+	ts := th.PaneTitle
+	if p.focused {
+		ts = th.PaneTitleFocused
+	}
+	title, tw := truncate(p.Title(), p.w)
+	out = append(out, ts.Render(title+spaces(p.w-tw)))
+	if p.l.Err != nil {
+		return append(out, p.errorView()...)
+	}
+	hot := p.hotGroups()
+	var ln line
+	for i := range p.h {
+		r := p.top + i
+		ln.reset(st, p.w)
+		if r < len(p.l.Rows) {
+			p.row(&ln, r, f, hot)
+		}
+		ln.pad(p.w, bgNone)
+		out = append(out, ln.String())
+	}
+	return out
+}
+
+// errorView says why there is no listing: the refusal in the kernel's words.
+func (p *Pane) errorView() []string {
+	st := p.c.Styles
+	lines := []string{"", "  cannot show this listing:", ""}
+	for _, s := range wrap(p.l.Err.Error(), p.w-4) {
+		lines = append(lines, "  "+s)
+	}
+	lines = append(lines, "", "  p: choose another profile")
+	out := make([]string, 0, p.h)
+	var ln line
+	for i := range p.h {
+		ln.reset(st, p.w)
+		if i < len(lines) {
+			s := sText
+			if i >= 3 && i < len(lines)-2 {
+				s = sError
+			}
+			ln.text(lines[i], s, bgNone)
+		}
+		ln.pad(p.w, bgNone)
+		out = append(out, ln.String())
+	}
+	return out
+}
+
+// hotGroups lists the arrow groups with an end on the cursor line.
+func (p *Pane) hotGroups() []uint32 {
+	var hot []uint32
+	for _, v := range p.l.Cells(p.cursor) {
+		if v&(session.CellSource|session.CellTarget) != 0 {
+			hot = append(hot, v>>2)
+		}
+	}
+	return hot
+}
+
+func (p *Pane) rowBG(r int, f frame) bgid {
+	row := p.l.Rows[r]
+	switch {
+	case r == p.cursor && p.focused:
+		return bgCursor
+	case r == p.cursor:
+		return bgCursorBlur
+	case f.query != "" && p.l.Matches(r, f.query):
+		return bgMatch
+	case row.BPF >= 0 && row.BPF == f.linked && !p.focused:
+		return bgLinked
+	case row.BPF >= 0 && p.focused && row.Kind == session.RowInsn && row.BPF == p.l.Rows[p.cursor].BPF:
+		return bgSibling
+	}
+	return bgNone
+}
+
+func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
+	row := p.l.Rows[r]
+	bg := p.rowBG(r, f)
+	switch row.Kind {
+	case session.RowBlank:
+		ln.pad(p.w, bg)
+		return
+	case session.RowHeader:
+		ln.put(" ", 1, sText, bg)
+		ln.text(p.l.Funcs[row.Func].Header(), sHeader, bg)
+		ln.pad(p.w, bg)
+		return
+	}
+	rc := p.rowCache(r)
+	l := p.l.Line(r)
+	// Marker: the code region, in its colour; a tail call's landing pad
+	// gets its own glyph so it reads without colour.
+	mark := " "
+	if l.Region != jit.RegionBody && l.Region != "" {
+		mark = "▌"
+		if l.Region == jit.RegionLandingPad {
+			mark = "»"
+		}
+	}
+	ln.put(mark, 1, p.c.Styles.regionStyle(l.Region), bg)
+	if p.lay.bpfW > 0 {
+		bbg := bg
+		if bg == bgNone || bg == bgSibling {
+			if rc.band >= 0 {
+				bbg = p.c.Styles.band(rc.band)
+			}
+		}
+		s := sBPF
+		if l.BPF < 0 {
+			s = p.c.Styles.regionStyle(l.Region)
+		}
+		ln.put(rc.bpf, rc.bpfW, s, bbg)
+		ln.pad(1+p.lay.bpfW, bbg)
+		ln.put(" ", 1, sText, bg)
+	}
+	ln.put(rc.addr, len(rc.addr), sAddr, bg)
+	ln.put(" ", 1, sText, bg)
+	if p.lay.bytesW > 0 {
+		ln.put(rc.bytes, width(rc.bytes), sBytes, bg)
+		ln.pad(ln.width+p.lay.bytesW-width(rc.bytes)+1, bg)
+	}
+	p.gutter(ln, r, bg, hot)
+	start := ln.width
+	for _, s := range rc.tokens {
+		ln.put(s.text, len(s.text), sTok0+sid(s.tok), bg)
+	}
+	if rc.notes != "" {
+		ln.pad(start+p.textW+1, bg)
+		ln.put("// ", 3, sTok0+sid(themes.TokComment), bg)
+		ln.put(rc.notes, rc.notesW, sTok0+sid(themes.TokComment), bg)
+	}
+	ln.pad(p.w, bg)
+}
+
+// Gutter glyphs: light for branches inside a function, heavy for calls,
+// tail calls and returns; dotted verticals for backward edges (radare2
+// draws those with ':'), so direction does not depend on colour.
+var (
+	lightGlyphs = glyphs{top: "╭", bottom: "╰", joint: "├", down: "│", up: "┊", horiz: "─"}
+	heavyGlyphs = glyphs{top: "┏", bottom: "┗", joint: "┣", down: "┃", up: "┇", horiz: "━"}
+)
+
+type glyphs struct{ top, bottom, joint, down, up, horiz string }
+
+type gcell struct {
+	s  string
+	st sid
+}
+
+// gutter draws the arrow lanes of row r: lane 0 nearest the instruction.
+func (p *Pane) gutter(ln *line, r int, bg bgid, hot []uint32) {
+	nl := p.lay.lanes
+	gw := p.lay.gutterW
+	if nl == 0 {
+		ln.put(" ", 1, sText, bg)
+		return
+	}
+	var buf [2*session.GutterLanes + 2]gcell
+	cells := buf[:gw]
+	for i := range cells {
+		cells[i] = gcell{" ", sText}
+	}
+	vals := p.l.Cells(r)
+	styleOf := func(gi uint32) sid {
+		for _, h := range hot {
+			if h == gi {
+				return sHot
+			}
+		}
+		return p.c.Styles.arrow(p.l.Groups[gi-1].Color)
+	}
+	col := func(lane int) int { return 2 * (nl - 1 - lane) }
+	for lane := 0; lane < nl; lane++ {
+		v := vals[lane]
+		if v == 0 || v&3 != 0 {
+			continue
+		}
+		g := &p.l.Groups[v>>2-1]
+		gl := lightGlyphs
+		if !g.Local() {
+			gl = heavyGlyphs
+		}
+		s := gl.down
+		if r > g.Target {
+			s = gl.up
+		}
+		cells[col(lane)] = gcell{s, styleOf(v >> 2)}
+	}
+	head := -1
+	for lane := nl - 1; lane >= 0; lane-- {
+		v := vals[lane]
+		if v&3 == 0 {
+			continue
+		}
+		g := &p.l.Groups[v>>2-1]
+		gl := lightGlyphs
+		if !g.Local() {
+			gl = heavyGlyphs
+		}
+		st := styleOf(v >> 2)
+		c := col(lane)
+		switch {
+		case g.Lo == g.Hi:
+			cells[c] = gcell{gl.horiz, st}
+		case r == g.Lo:
+			cells[c] = gcell{gl.top, st}
+		case r == g.Hi:
+			cells[c] = gcell{gl.bottom, st}
+		default:
+			cells[c] = gcell{gl.joint, st}
+		}
+		for x := c + 1; x < gw-1; x++ {
+			if x%2 == 0 && x < 2*nl {
+				if w := vals[nl-1-x/2]; w != 0 && w&3 == 0 {
+					continue // the horizontal passes under a vertical
+				}
+			}
+			cells[x] = gcell{gl.horiz, st}
+		}
+		if v&session.CellTarget != 0 {
+			head = int(st)
+		}
+	}
+	if head >= 0 {
+		cells[gw-2] = gcell{">", sid(head)}
+	}
+	for _, c := range cells {
+		ln.put(c.s, 1, c.st, bg)
+	}
+}
+
+func (p *Pane) rowCache(r int) *rowCache {
+	if rc := p.cache[r]; rc != nil {
+		return rc
+	}
+	l := p.l.Line(r)
+	rc := &rowCache{band: -1}
+	first := r == 0 || p.l.Rows[r-1].BPF != p.l.Rows[r].BPF
+	if in, ok := p.l.BPFInsn(r); ok {
+		rc.band = in.Index
+		if first {
+			rc.bpf = fmt.Sprintf("%3d: %s", in.Index, disasm.BPFText(in))
+		}
+	} else if first && l.Region != "" {
+		rc.bpf = regionName(l.Region)
+	}
+	rc.bpf, rc.bpfW = truncate(rc.bpf, p.lay.bpfW)
+	a := fmt.Sprintf("%016x", l.Addr)
+	rc.addr = a[16-p.lay.addrDigits:]
+	if p.lay.bytesW > 0 {
+		rc.bytes = opcodeBytes(p.l.Arch == "arm64", l.Bytes, p.lay.bytesW)
+	}
+	rc.tokens = tokenize(l.Text)
+	if len(l.Notes) > 0 {
+		rc.notes = strings.Join(l.Notes, "; ")
+		rc.notesW = width(rc.notes)
+	}
+	p.cache[r] = rc
+	return rc
+}
+
+// opcodeBytes prints arm64 instructions as their 32-bit word (as objdump
+// does) and x86 ones as bytes.
+func opcodeBytes(word bool, b []byte, w int) string {
+	if word && len(b) == 4 {
+		return fmt.Sprintf("%02x%02x%02x%02x", b[3], b[2], b[1], b[0])
+	}
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		fmt.Fprintf(&sb, "%02x", c)
+	}
+	s, _ := truncate(sb.String(), w)
+	return s
+}
+
+func regionName(k jit.RegionKind) string {
+	switch k {
+	case jit.RegionTCCInit:
+		return "tcc init"
+	case jit.RegionLandingPad:
+		return "tail call landing pad"
+	case jit.RegionStackSetup:
+		return "stack set-up"
+	case jit.RegionTailCall:
+		return "tail call"
+	case jit.RegionPatchSite:
+		return "fentry patch site"
+	case jit.RegionPokeTarget:
+		return "poke: tailcall_target"
+	case jit.RegionPokeBypass:
+		return "poke: tailcall_bypass"
+	}
+	return string(k)
+}
+
+// wrap breaks s into lines of at most w columns at spaces.
+func wrap(s string, w int) []string {
+	if w < 10 {
+		w = 10
+	}
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		cur := ""
+		for _, word := range strings.Fields(para) {
+			if cur != "" && len(cur)+1+len(word) > w {
+				out = append(out, cur)
+				cur = ""
+			}
+			if cur != "" {
+				cur += " "
+			}
+			cur += word
+		}
+		out = append(out, cur)
+	}
+	return out
+}
