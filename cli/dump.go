@@ -5,85 +5,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"strings"
+	"github.com/jitscope/jitscope/session"
 
-	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/jit"
 	_ "github.com/jitscope/jitscope/jit/arm64" // register the arm64 backend
 	_ "github.com/jitscope/jitscope/jit/x86"   // register the x86-64 backend
 	"github.com/jitscope/jitscope/kernel"
-	"github.com/jitscope/jitscope/scenarios"
 )
-
-// target is a loaded TARGET argument.
-type target struct {
-	name    string
-	set     *kernel.Set
-	capture *capture.Capture // set for kernel capture directories
-}
-
-// loadTarget resolves TARGET: a kernel capture directory, or anything
-// scenarios.Load understands (built-in name, scenario file, BPF object).
-func loadTarget(name string) (*target, error) {
-	if st, err := os.Stat(name); err == nil && st.IsDir() {
-		if !capture.IsCapture(name) {
-			return nil, fmt.Errorf("%s: a directory, but not a kernel capture (no capture.json of format jitscope-capture/1)", name)
-		}
-		c, err := capture.Load(name)
-		if err != nil {
-			return nil, err
-		}
-		return &target{name: name, set: c.Set, capture: c}, nil
-	}
-	s, err := scenarios.Load(name)
-	if err != nil {
-		return nil, err
-	}
-	return &target{name: name, set: s}, nil
-}
-
-// pickProfile chooses the profile: the flag, else what the target pins for
-// the architecture, else the newest profile of the architecture.
-func pickProfile(t *target, arch kernel.Arch, name string) (*jit.Profile, error) {
-	if name == "" && t.capture != nil {
-		if t.capture.Kernel.Arch != arch {
-			return nil, fmt.Errorf("%s: capture of an %s kernel, not %s", t.name, t.capture.Kernel.Arch, arch)
-		}
-		name = t.capture.ProfileName()
-	}
-	if name == "" {
-		if pl := t.set.Placements[arch]; pl != nil && pl.Profile != "" {
-			name = pl.Profile
-		}
-	}
-	if name == "" {
-		ps := jit.Profiles(arch)
-		if len(ps) == 0 {
-			return nil, fmt.Errorf("no JIT backend for architecture %s yet", arch)
-		}
-		return ps[len(ps)-1], nil
-	}
-	return jit.LookupProfile(arch, name)
-}
-
-// compileAll JITs every program of the target's set.
-func compileAll(t *target, arch kernel.Arch, p *jit.Profile) ([]*jit.Image, error) {
-	var imgs []*jit.Image
-	for _, prog := range t.set.Programs {
-		l, err := kernel.Load(t.set, prog.Name, arch, kernel.Options{Layout: p.Layout})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
-		}
-		img, err := jit.Compile(l, p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
-		}
-		imgs = append(imgs, img)
-	}
-	return imgs, nil
-}
 
 func cmdDump(args []string, env Env) error {
 	fs := newFlagSet("dump", env)
@@ -109,26 +38,26 @@ func cmdDump(args []string, env Env) error {
 	if err != nil {
 		return usagef("dump: %v", err)
 	}
-	t, err := loadTarget(pos[0])
+	t, err := session.LoadTarget(pos[0])
 	if err != nil {
 		return err
 	}
 	if len(slots) > 0 {
-		if t.capture != nil {
-			return fmt.Errorf("%s: --slot does not apply to a kernel capture (its slots are recorded)", t.name)
+		if t.Capture != nil {
+			return fmt.Errorf("%s: --slot does not apply to a kernel capture (its slots are recorded)", t.Name)
 		}
-		if err := applySlots(t.set, slots); err != nil {
+		if err := applySlots(t.Set, slots); err != nil {
 			return err
 		}
 	}
-	if *compare && t.capture == nil {
-		return fmt.Errorf("%s: --compare needs a kernel capture directory", t.name)
+	if *compare && t.Capture == nil {
+		return fmt.Errorf("%s: --compare needs a kernel capture directory", t.Name)
 	}
-	p, err := pickProfile(t, arch, *profFlag)
+	p, err := t.PickProfile(arch, *profFlag)
 	if err != nil {
 		return err
 	}
-	imgs, err := compileAll(t, arch, p)
+	imgs, err := t.CompileAll(arch, p)
 	if err != nil {
 		return err
 	}
@@ -143,7 +72,7 @@ func cmdDump(args []string, env Env) error {
 	for _, img := range imgs {
 		lp, err := disasm.ListOpts(img, lopt)
 		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+			return fmt.Errorf("%s: %w", t.Name, err)
 		}
 		progs = append(progs, lp)
 	}
@@ -153,29 +82,19 @@ func cmdDump(args []string, env Env) error {
 	return disasm.WriteText(env.Stdout, progs, disasm.TextOptions{Plain: *plain})
 }
 
-// listOptions maps --syntax to printing options. x86 listings of 5.10-era
-// kernels default to the spelling binutils used then (jmpq, callq), as
-// seed 001 shows it.
+// listOptions maps --syntax to printing options (session.ListOptions),
+// reporting a bad value as a usage error.
 func listOptions(p *jit.Profile, syntax string) (disasm.Options, error) {
-	switch syntax {
-	case "":
-		return disasm.Options{Legacy: p.Arch == kernel.X86_64 && strings.HasPrefix(p.Kernel, "5.")}, nil
-	case "att":
-		return disasm.Options{}, nil
-	case "att-legacy":
-		return disasm.Options{Legacy: true}, nil
-	case "intel":
-		if p.Arch != kernel.X86_64 {
-			return disasm.Options{}, usagef("--syntax intel applies to x86_64 only")
-		}
-		return disasm.Options{Intel: true}, nil
+	o, err := session.ListOptions(p, session.Syntax(syntax))
+	if err != nil {
+		return o, usagef("--%v", err)
 	}
-	return disasm.Options{}, usagef("--syntax must be att, att-legacy or intel, not %q", syntax)
+	return o, nil
 }
 
 // compareCapture checks every function against the kernel's bytes.
-func compareCapture(env Env, t *target, imgs []*jit.Image) error {
-	c := t.capture
+func compareCapture(env Env, t *session.Target, imgs []*jit.Image) error {
+	c := t.Capture
 	var diffs []string
 	for _, img := range imgs {
 		for i, f := range img.Funcs {
@@ -196,7 +115,7 @@ func compareCapture(env Env, t *target, imgs []*jit.Image) error {
 		}
 	}
 	if len(diffs) > 0 {
-		return fmt.Errorf("%s: %d of the functions differ from the kernel's image (first: %s)", t.name, len(diffs), diffs[0])
+		return fmt.Errorf("%s: %d of the functions differ from the kernel's image (first: %s)", t.Name, len(diffs), diffs[0])
 	}
 	fmt.Fprintln(env.Stdout, "identical")
 	return nil

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/jitscope/jitscope/session"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -37,21 +38,21 @@ func cmdRun(args []string, env Env) error {
 	if err != nil {
 		return usagef("run: %v", err)
 	}
-	t, err := loadTarget(pos[0])
+	t, err := session.LoadTarget(pos[0])
 	if err != nil {
 		return err
 	}
-	if t.capture != nil {
-		return fmt.Errorf("%s: kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model; run the scenario or object instead", t.name)
+	if t.Capture != nil {
+		return fmt.Errorf("%s: kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model; run the scenario or object instead", t.Name)
 	}
-	if err := applySlots(t.set, slots); err != nil {
+	if err := applySlots(t.Set, slots); err != nil {
 		return err
 	}
-	p, err := pickProfile(t, arch, *profFlag)
+	p, err := t.PickProfile(arch, *profFlag)
 	if err != nil {
 		return err
 	}
-	if pl := t.set.Placements[arch]; pl != nil {
+	if pl := t.Set.Placements[arch]; pl != nil {
 		p = p.WithConfig(pl.Config)
 	}
 	res, err := runTarget(t, arch, p, *entry, *limit, then)
@@ -65,7 +66,7 @@ func cmdRun(args []string, env Env) error {
 	}
 	writeRunText(env, res)
 	if res.Error != "" {
-		return fmt.Errorf("%s: %s", t.name, res.Error)
+		return fmt.Errorf("%s: %s", t.Name, res.Error)
 	}
 	return nil
 }
@@ -88,8 +89,8 @@ type runResult struct {
 	Update string `json:"update,omitempty"`
 }
 
-func runTarget(t *target, arch kernel.Arch, p *jit.Profile, entry string, limit int, then []string) (*runResult, error) {
-	imgs, err := compileAll(t, arch, p)
+func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit int, then []string) (*runResult, error) {
+	imgs, err := t.CompileAll(arch, p)
 	if err != nil {
 		return nil, err
 	}
@@ -98,18 +99,18 @@ func runTarget(t *target, arch kernel.Arch, p *jit.Profile, entry string, limit 
 		byName[img.Program] = img
 	}
 	if entry == "" {
-		entry = t.set.Programs[0].Name
+		entry = t.Set.Programs[0].Name
 	}
 	if byName[entry] == nil {
-		return nil, fmt.Errorf("%s: no program %q (have %s)", t.name, entry, programNames(t.set))
+		return nil, fmt.Errorf("%s: no program %q (have %s)", t.Name, entry, programNames(t.Set))
 	}
-	k, err := machine.New(t.set, arch, p.Layout, byName, machine.Options{})
+	k, err := machine.New(t.Set, arch, p.Layout, byName, machine.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t.name, err)
+		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	r, err := machine.NewRunner(k, p)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t.name, err)
+		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	once := func() (*runResult, error) {
 		cpu, err := machine.NewCPU(k, p.BTI, p.PAC, false)
@@ -140,7 +141,7 @@ func runTarget(t *target, arch kernel.Arch, p *jit.Profile, entry string, limit 
 		key, _ := strconv.ParseUint(m[2], 10, 32)
 		pokes, err := k.UpdateProgArray(m[1], uint32(key), m[3])
 		if err != nil {
-			return nil, fmt.Errorf("%s: --then %s: %w", t.name, u, err)
+			return nil, fmt.Errorf("%s: --then %s: %w", t.Name, u, err)
 		}
 		res, err := once()
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/disasm"
@@ -126,7 +127,9 @@ func (t *Target) CompileAll(arch kernel.Arch, p *jit.Profile) ([]*jit.Image, err
 func ListOptions(p *jit.Profile, syntax Syntax) (disasm.Options, error) {
 	switch syntax {
 	case SyntaxDefault:
-		return disasm.Options{Legacy: p.Arch == kernel.X86_64 && p.Kernel == "5.10"}, nil
+		// x86 listings of 5.x kernels use the spelling binutils had then
+		// (jmpq, callq), as seed 001 shows it.
+		return disasm.Options{Legacy: p.Arch == kernel.X86_64 && strings.HasPrefix(p.Kernel, "5.")}, nil
 	case SyntaxATT:
 		return disasm.Options{}, nil
 	case SyntaxATTLegacy:
