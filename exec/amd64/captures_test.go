@@ -18,36 +18,36 @@ type captureFunc struct {
 	JitedLen    int    `json:"jited_len"`
 }
 
-// objdumpLine matches an instruction line of jited.txt: offset in the
-// function, address, bytes.
-var objdumpLine = regexp.MustCompile(`^\s+([0-9a-f]+)\s+([0-9a-f]{16}):\s+((?:[0-9a-f]{2} )+)`)
+// objdumpLine matches an instruction line of jited.txt in the 6.18
+// format (offset in the function, address, bytes) and objdumpPlain the
+// 6.1 format (address, tab, bytes, tab, mnemonic; a line with no mnemonic
+// continues the bytes of the previous one).
+var (
+	objdumpLine  = regexp.MustCompile(`^\s+[0-9a-f]+\s+([0-9a-f]{16}):\s+(?:[0-9a-f]{2} )+`)
+	objdumpPlain = regexp.MustCompile(`^([0-9a-f]{16}):\t(?:[0-9a-f]{2} )+\s*\t\S`)
+)
 
-// listingStarts reads jited.txt: for each function start address, the set
-// of instruction offsets objdump found.
-func listingStarts(t *testing.T, path string) map[uint64]map[int]bool {
+// listingStarts reads jited.txt: the addresses where objdump found an
+// instruction.
+func listingStarts(path string) map[uint64]bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	out := map[uint64]map[int]bool{}
-	var cur map[int]bool
+	out := map[uint64]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		m := objdumpLine.FindStringSubmatch(sc.Text())
 		if m == nil {
+			m = objdumpPlain.FindStringSubmatch(sc.Text())
+		}
+		if m == nil {
 			continue
 		}
-		off, _ := strconv.ParseUint(m[1], 16, 64)
-		addr, _ := strconv.ParseUint(m[2], 16, 64)
-		if off == 0 {
-			cur = map[int]bool{}
-			out[addr] = cur
-		}
-		if cur != nil {
-			cur[int(off)] = true
-		}
+		addr, _ := strconv.ParseUint(m[1], 16, 64)
+		out[addr] = true
 	}
 	return out
 }
@@ -78,30 +78,33 @@ func TestCaptures(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			starts := listingStarts(t, filepath.Join(dir, strings.TrimSuffix(img, ".bin")+".txt"))
+			starts := listingStarts(filepath.Join(dir, strings.TrimSuffix(img, ".bin")+".txt"))
+			if len(starts) == 0 {
+				t.Errorf("%s/%s: no objdump listing", dir, img)
+			}
 			for _, fn := range c.Functions {
 				addr, err := strconv.ParseUint(strings.TrimPrefix(fn.Address, "0x"), 16, 64)
 				if err != nil {
 					t.Fatalf("%s: %s: address %q", cj, fn.Name, fn.Address)
 				}
 				code := bin[fn.JitedOffset : fn.JitedOffset+fn.JitedLen]
-				want := starts[addr]
 				for off := 0; off < len(code); {
-					n, err := Decode(code[off:], addr+uint64(off))
+					pc := addr + uint64(off)
+					n, err := Decode(code[off:], pc)
 					if err != nil {
 						t.Errorf("%s/%s %s+%#x: % x: %v", dir, img, fn.Name, off, code[off:min(off+15, len(code))], err)
 						break
 					}
-					if want != nil && !want[off] {
+					if !starts[pc] {
 						t.Errorf("%s/%s %s+%#x: objdump has no instruction here", dir, img, fn.Name, off)
 					}
-					delete(want, off)
+					delete(starts, pc)
 					total++
 					off += n
 				}
-				for off := range want {
-					t.Errorf("%s/%s %s+%#x: objdump instruction not reached", dir, img, fn.Name, off)
-				}
+			}
+			for pc := range starts {
+				t.Errorf("%s/%s: objdump instruction at %#x not reached", dir, img, pc)
 			}
 		}
 	}

@@ -20,7 +20,25 @@
 //
 // Single CPU: lock-prefixed read-modify-write instructions are trivially
 // atomic. Every instruction either completes or faults leaving registers,
-// flags and memory unchanged.
+// flags and memory unchanged. Where the SDM leaves a result undefined,
+// bswap of a 16-bit register clears it (as CPUs do).
+//
+// Implemented: the integer instructions a 64-bit JIT uses, in all operand
+// sizes and with every prefix and REX form: mov (incl. movabs, movzx,
+// movsx, movsxd), lea, add/or/adc/sbb/and/sub/xor/cmp, test, inc, dec,
+// neg, not, mul, imul (1, 2, 3 operands), div, idiv, cbw/cwde/cdqe,
+// cwd/cdq/cqo, rol/ror/rcl/rcr/shl/shr/sar, BMI2 shlx/shrx/sarx, bswap,
+// xchg, xadd, cmpxchg (lock where allowed, #UD elsewhere), cmovcc, setcc,
+// push/pop (register, memory, immediate), call/jmp (rel8/rel32, register,
+// memory), jcc, ret (and ret imm16), leave, the nop family (90, 66 90, 0f
+// 1f /r, 0f 18-1e hints, endbr64, pause, lfence/mfence/sfence), fs/gs
+// segment bases, rip-relative and 32-bit addressing, and the traps int3,
+// ud0/ud1/ud2 and hlt as faults. Not implemented (an "unimplemented
+// instruction" fault): x87, SSE and AVX (but for the BMI2 shifts), other
+// BMI1/BMI2 instructions, string instructions, bt*/bsf/bsr/popcnt/lzcnt/
+// tzcnt, shld/shrd, pushf/popf and other flag-register moves, moffs
+// moves (a0-a3), enter, loop/jrcxz, far branches and segment moves, 16-bit
+// near branches, and system instructions.
 package amd64
 
 import (
@@ -313,18 +331,27 @@ func (c *CPU) Step(m *mem.Memory) (Effect, error) {
 		return c.stepTrace(m)
 	}
 	pc := c.RIP
-	in, err := c.lookup(m, pc)
+	var in *inst
+	if dc := c.cache; dc != nil {
+		if s := &dc.fast[fastSlot(pc)]; s.pc == pc {
+			in = s.in
+		}
+	}
+	if in == nil {
+		var err error
+		if in, err = c.lookup(m, pc); err != nil {
+			return Effect{PC: pc}, err
+		}
+	}
+	if in.fast {
+		c.execRegALU(in)
+		return Effect{PC: pc, Len: int(in.len), Bytes: in.raw[:in.len:in.len]}, nil
+	}
+	kind, target, err := c.exec(m, in)
 	if err != nil {
-		return Effect{PC: pc}, err
+		return Effect{PC: pc, Len: int(in.len), Bytes: in.raw[:in.len:in.len]}, &Fault{PC: pc, Bytes: in.raw[:in.len:in.len], Err: err}
 	}
-	var e Effect
-	e.PC = pc
-	e.Len = int(in.len)
-	e.Bytes = in.raw[:in.len:in.len]
-	if err := c.exec(m, in, &e.Branch); err != nil {
-		return e, &Fault{PC: pc, Bytes: e.Bytes, Err: err}
-	}
-	return e, nil
+	return Effect{PC: pc, Len: int(in.len), Bytes: in.raw[:in.len:in.len], Branch: branchInfo(kind, target)}, nil
 }
 
 func (c *CPU) stepTrace(m *mem.Memory) (Effect, error) {
@@ -336,10 +363,12 @@ func (c *CPU) stepTrace(m *mem.Memory) (Effect, error) {
 	e := Effect{PC: pc, Len: int(in.len), Bytes: in.raw[:in.len:in.len]}
 	oldR, oldRIP, oldFlags := c.R, c.RIP, c.Flags
 	c.writes = c.writes[:0]
-	if err := c.exec(m, in, &e.Branch); err != nil {
+	kind, target, err := c.exec(m, in)
+	if err != nil {
 		c.R, c.RIP, c.Flags = oldR, oldRIP, oldFlags
 		return e, &Fault{PC: pc, Bytes: e.Bytes, Err: err}
 	}
+	e.Branch = branchInfo(kind, target)
 	for i := range c.R {
 		if c.R[i] != oldR[i] {
 			e.Regs = append(e.Regs, RegChange{Reg: RegNames[i], Old: oldR[i], New: c.R[i]})

@@ -89,6 +89,7 @@ type inst struct {
 	lock   bool
 	cl     bool  // shift count in cl
 	endbr  bool  // endbr64
+	fast   bool  // register-only 32/64-bit ALU op or shift: execRegALU
 	vreg   uint8 // VEX.vvvv register
 	disp   int64 // displacement; for rip-relative it includes the next RIP
 	imm    uint64
@@ -262,6 +263,10 @@ func decode(b []byte, pc uint64, in *inst) error {
 	}
 	if in.lock && !lockable(in) {
 		return undef("lock prefix not allowed here")
+	}
+	switch in.op {
+	case opAluRmReg, opAluRmImm, opAluRegRm, opShift:
+		in.fast = !in.mem && in.size >= 4
 	}
 	return nil
 }
@@ -625,7 +630,15 @@ func (d *decoder) decode0f(osz uint8, opsize16, rep, repne bool, rexR, rexX, rex
 	}
 	switch {
 	case op == 0x0b:
-		in.op = opUd2
+		in.op, in.sub = opUd2, 2
+		return nil
+	case op == 0xb9 || op == 0xff: // ud1, ud0 (with a ModRM)
+		d.modrm(rexR, rexX, rexB)
+		in.mem = false
+		in.op, in.sub = opUd2, 1
+		if op == 0xff {
+			in.sub = 0
+		}
 		return nil
 	case op == 0x0d || (op >= 0x18 && op <= 0x1f):
 		// prefetch / hint nops with a ModRM; f3 0f 1e fa is endbr64.

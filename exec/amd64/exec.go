@@ -44,69 +44,75 @@ func szp(r uint64, size uint8) uint64 {
 	return f
 }
 
-func addFlags(a, b, cin uint64, size uint8) (uint64, uint64) {
-	var r, cf uint64
-	if size == 8 {
-		r, cf = bits.Add64(a, b, cin)
-	} else {
-		t := a + b + cin
-		r = t & sizeMask[size]
-		cf = t >> (8 * size)
-	}
-	f := szp(r, size) | (a^b^r)&AF
-	if cf != 0 {
-		f |= CF
-	}
-	if (a^r)&(b^r)&signBit[size] != 0 {
-		f |= OF
-	}
-	return r, f
-}
-
-func subFlags(a, b, cin uint64, size uint8) (uint64, uint64) {
-	var r, bo uint64
-	if size == 8 {
-		r, bo = bits.Sub64(a, b, cin)
-	} else {
-		t := a - b - cin
-		r = t & sizeMask[size]
-		bo = t >> 63
-	}
-	f := szp(r, size) | (a^b^r)&AF
-	if bo != 0 {
-		f |= CF
-	}
-	if (a^b)&(a^r)&signBit[size] != 0 {
-		f |= OF
-	}
-	return r, f
+type unsigned interface {
+	~uint8 | ~uint16 | ~uint32 | ~uint64
 }
 
 // alu computes a op b (op: add or adc sbb and sub xor cmp) and the new
 // flags word.
 func alu(op uint8, a, b uint64, size uint8, flags uint64) (uint64, uint64) {
-	m := sizeMask[size]
-	a &= m
-	b &= m
-	var r, f uint64
+	switch size {
+	case 8:
+		return aluT(op, a, b, flags)
+	case 4:
+		r, f := aluT(op, uint32(a), uint32(b), flags)
+		return uint64(r), f
+	case 2:
+		r, f := aluT(op, uint16(a), uint16(b), flags)
+		return uint64(r), f
+	}
+	r, f := aluT(op, uint8(a), uint8(b), flags)
+	return uint64(r), f
+}
+
+// aluT is alu at one operand width (instantiated per width, so the masks
+// and sign bits are constants).
+func aluT[T unsigned](op uint8, a, b T, flags uint64) (T, uint64) {
+	sign := ^(^T(0) >> 1)
+	var r T
+	var f uint64
 	switch op {
-	case 0:
-		r, f = addFlags(a, b, 0, size)
+	case 0, 2: // add, adc
+		r = a + b
+		cf := r < a
+		if op == 2 && flags&CF != 0 {
+			r++
+			cf = cf || r == 0
+		}
+		if cf {
+			f = CF
+		}
+		if (a^r)&(b^r)&sign != 0 {
+			f |= OF
+		}
+		f |= uint64(a^b^r) & AF
 	case 1:
 		r = a | b
-		f = szp(r, size)
-	case 2:
-		r, f = addFlags(a, b, flags&CF, size)
-	case 3:
-		r, f = subFlags(a, b, flags&CF, size)
 	case 4:
 		r = a & b
-		f = szp(r, size)
 	case 6:
 		r = a ^ b
-		f = szp(r, size)
-	default: // 5 sub, 7 cmp
-		r, f = subFlags(a, b, 0, size)
+	default: // 3 sbb, 5 sub, 7 cmp
+		r = a - b
+		cf := a < b
+		if op == 3 && flags&CF != 0 {
+			cf = cf || r == 0
+			r--
+		}
+		if cf {
+			f = CF
+		}
+		if (a^b)&(a^r)&sign != 0 {
+			f |= OF
+		}
+		f |= uint64(a^b^r) & AF
+	}
+	f |= parityTab[uint8(r)]
+	if r == 0 {
+		f |= ZF
+	}
+	if r&sign != 0 {
+		f |= SF
 	}
 	return r, flags&^ArithFlags | f
 }
@@ -512,8 +518,63 @@ func (c *CPU) multiply(v uint64, size uint8, signed bool) {
 	c.Flags = mulFlags(c.Flags, overflow)
 }
 
-// exec executes in at c.RIP. On error nothing has changed.
-func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
+// Branch kinds as exec reports them (indices into kindNames).
+const (
+	brNone uint8 = iota
+	brCall
+	brCallInd
+	brReturn
+	brJump
+	brIndirect
+	brCondTaken
+	brCondNotTaken
+)
+
+var kindNames = [...]string{"", KindCall, KindCall, KindReturn, KindJump, KindIndirect, KindCondTaken, KindCondNotTaken}
+
+func branchInfo(kind uint8, target uint64) BranchInfo {
+	return BranchInfo{Kind: kindNames[kind], Target: target, Indirect: kind == brCallInd || kind == brIndirect}
+}
+
+// execRegALU executes the register-only 32/64-bit ALU operations, shifts
+// and rotates (in.fast), the bulk of JIT code, without exec's generality.
+// The traced path runs the same instructions through exec.
+func (c *CPU) execRegALU(in *inst) {
+	dst := &c.R[in.rm]
+	if in.op == opAluRegRm {
+		dst = &c.R[in.reg]
+	}
+	var b uint64
+	switch in.op {
+	case opAluRmReg:
+		b = c.R[in.reg]
+	case opAluRegRm:
+		b = c.R[in.rm]
+	default:
+		b = in.imm
+		if in.cl {
+			b = c.R[RCX] & 0xff
+		}
+	}
+	var r, f uint64
+	if in.op == opShift {
+		r, f, _ = shift(in.sub, *dst, b, in.size, c.Flags)
+	} else if in.size == 8 {
+		r, f = aluT(in.sub, *dst, b, c.Flags)
+	} else {
+		r32, f32 := aluT(in.sub, uint32(*dst), uint32(b), c.Flags)
+		r, f = uint64(r32), f32
+	}
+	if in.sub != 7 || in.op == opShift {
+		*dst = r & sizeMask[in.size]
+	}
+	c.Flags = f
+	c.RIP += uint64(in.len)
+}
+
+// exec executes in at c.RIP and reports how it branched. On error
+// nothing has changed.
+func (c *CPU) exec(m *mem.Memory, in *inst) (kind uint8, target uint64, err error) {
 	next := c.RIP + uint64(in.len)
 	size := in.size
 	switch in.op {
@@ -535,12 +596,12 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 		addr := c.ea(in)
 		a, err := m.Load(addr, int(size))
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		r, f := alu(in.sub, a, b, size, c.Flags)
 		if in.sub != 7 {
 			if err := c.store(m, addr, size, r); err != nil {
-				return err
+				return 0, 0, err
 			}
 		}
 		c.Flags = f
@@ -548,7 +609,7 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opAluRegRm:
 		b, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		r, f := alu(in.sub, c.getReg(in.reg, size), b, size, c.Flags)
 		if in.sub != 7 {
@@ -559,7 +620,7 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opTestRmReg, opTestRmImm:
 		a, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		b := in.imm
 		if in.op == opTestRmReg {
@@ -569,25 +630,25 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 
 	case opMovRmReg:
 		if err := c.writeRM(m, in, size, c.getReg(in.reg, size)); err != nil {
-			return err
+			return 0, 0, err
 		}
 
 	case opMovRegRm:
 		v, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.setReg(in.reg, size, v)
 
 	case opMovRmImm:
 		if err := c.writeRM(m, in, size, in.imm); err != nil {
-			return err
+			return 0, 0, err
 		}
 
 	case opMovzx, opMovsx:
 		v, err := c.readRM(m, in, in.size2)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if in.op == opMovsx {
 			v = uint64(sext(v, in.size2))
@@ -600,24 +661,24 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opXchg:
 		a, addr, err := c.rmw(m, in)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		b := c.getReg(in.reg, size)
 		if err := c.rmwBack(m, in, addr, b); err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.setReg(in.reg, size, a)
 
 	case opXadd:
 		dst, addr, err := c.rmw(m, in)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		src := c.getReg(in.reg, size)
 		sum, f := alu(0, dst, src, size, c.Flags)
 		if in.mem {
 			if err := c.store(m, addr, size, sum); err != nil {
-				return err
+				return 0, 0, err
 			}
 			c.setReg(in.reg, size, dst)
 		} else {
@@ -629,18 +690,18 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opCmpxchg:
 		dst, addr, err := c.rmw(m, in)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		acc := c.getReg(RAX, size)
 		_, f := alu(7, acc, dst, size, c.Flags)
 		if acc == dst {
 			if err := c.rmwBack(m, in, addr, c.getReg(in.reg, size)); err != nil {
-				return err
+				return 0, 0, err
 			}
 		} else {
 			// The destination is written back with its own value.
 			if err := c.rmwBack(m, in, addr, dst); err != nil {
-				return err
+				return 0, 0, err
 			}
 			c.setReg(RAX, size, dst)
 		}
@@ -649,7 +710,7 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opShift:
 		v, addr, err := c.rmw(m, in)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		count := in.imm
 		if in.cl {
@@ -660,7 +721,7 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 			// A 32-bit register destination is zero-extended even for
 			// a zero count.
 			if err := c.rmwBack(m, in, addr, r); err != nil {
-				return err
+				return 0, 0, err
 			}
 		}
 		c.Flags = f
@@ -668,7 +729,7 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opShiftX:
 		v, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		cnt := c.R[in.vreg] & 0x1f
 		if size == 8 {
@@ -688,27 +749,27 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opNot:
 		v, addr, err := c.rmw(m, in)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if err := c.rmwBack(m, in, addr, ^v); err != nil {
-			return err
+			return 0, 0, err
 		}
 
 	case opNeg:
 		v, addr, err := c.rmw(m, in)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		r, f := alu(5, 0, v, size, c.Flags)
 		if err := c.rmwBack(m, in, addr, r); err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.Flags = f
 
 	case opInc, opDec:
 		v, addr, err := c.rmw(m, in)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		op := uint8(0)
 		if in.op == opDec {
@@ -716,30 +777,30 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 		}
 		r, f := alu(op, v, 1, size, c.Flags)
 		if err := c.rmwBack(m, in, addr, r); err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.Flags = f&^CF | c.Flags&CF
 
 	case opMul, opImul1:
 		v, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.multiply(v, size, in.op == opImul1)
 
 	case opDiv, opIdiv:
 		v, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if err := c.divide(v, size, in.op == opIdiv); err != nil {
-			return err
+			return 0, 0, err
 		}
 
 	case opImul2, opImul3:
 		v, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		a := in.imm
 		if in.op == opImul2 {
@@ -764,22 +825,22 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opPush:
 		v, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if err := c.push(m, size, v); err != nil {
-			return err
+			return 0, 0, err
 		}
 
 	case opPushImm:
 		if err := c.push(m, size, in.imm); err != nil {
-			return err
+			return 0, 0, err
 		}
 
 	case opPop:
 		sp := c.R[RSP]
 		v, err := m.Load(sp, int(size))
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		nsp := sp + uint64(size)
 		if in.mem {
@@ -788,7 +849,7 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 			addr := c.ea(in)
 			c.R[RSP] = sp
 			if err := c.store(m, addr, size, v); err != nil {
-				return err
+				return 0, 0, err
 			}
 			c.R[RSP] = nsp
 		} else {
@@ -798,68 +859,62 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 
 	case opCall:
 		if err := c.push(m, 8, next); err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.RIP = in.imm
-		*br = BranchInfo{Kind: KindCall, Target: in.imm}
-		return nil
+		return brCall, in.imm, nil
 
 	case opCallInd:
 		t, err := c.readRM(m, in, 8)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if err := c.checkIBT(m, t); err != nil {
-			return err
+			return 0, 0, err
 		}
 		if err := c.push(m, 8, next); err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.RIP = t
-		*br = BranchInfo{Kind: KindCall, Target: t, Indirect: true}
-		return nil
+		return brCallInd, t, nil
 
 	case opJmp:
 		c.RIP = in.imm
-		*br = BranchInfo{Kind: KindJump, Target: in.imm}
-		return nil
+		return brJump, in.imm, nil
 
 	case opJmpInd:
 		t, err := c.readRM(m, in, 8)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if err := c.checkIBT(m, t); err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.RIP = t
-		*br = BranchInfo{Kind: KindIndirect, Target: t, Indirect: true}
-		return nil
+		return brIndirect, t, nil
 
 	case opJcc:
 		if cond(in.sub, c.Flags) {
 			c.RIP = in.imm
-			*br = BranchInfo{Kind: KindCondTaken, Target: in.imm}
-			return nil
+			return brCondTaken, in.imm, nil
 		}
-		*br = BranchInfo{Kind: KindCondNotTaken, Target: in.imm}
+		kind, target = brCondNotTaken, in.imm
 
 	case opRet:
 		sp := c.R[RSP]
 		t, err := m.Load(sp, 8)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.R[RSP] = sp + 8 + in.imm
 		c.RIP = t
-		*br = BranchInfo{Kind: KindReturn, Target: t}
-		return nil
+		return brReturn, t, nil
 
 	case opLeave:
 		bp := c.R[RBP]
 		v, err := m.Load(bp, 8)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		c.R[RSP] = bp + 8
 		c.R[RBP] = v
@@ -878,7 +933,7 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 	case opCmov:
 		v, err := c.readRM(m, in, size)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if !cond(in.sub, c.Flags) {
 			v = c.getReg(in.reg, size) // a 32-bit destination is still zero-extended
@@ -891,18 +946,18 @@ func (c *CPU) exec(m *mem.Memory, in *inst, br *BranchInfo) error {
 			v = 1
 		}
 		if err := c.writeRM(m, in, 1, v); err != nil {
-			return err
+			return 0, 0, err
 		}
 
 	case opInt3:
-		return ErrBreakpoint
+		return 0, 0, ErrBreakpoint
 	case opUd2:
-		return fmt.Errorf("%w (ud2)", ErrInvalidOpcode)
+		return 0, 0, fmt.Errorf("%w (ud%d)", ErrInvalidOpcode, in.sub)
 	case opHlt:
-		return ErrHalt
+		return 0, 0, ErrHalt
 	default:
-		return fmt.Errorf("%w: op %d", ErrUnimplemented, in.op)
+		return 0, 0, fmt.Errorf("%w: op %d", ErrUnimplemented, in.op)
 	}
 	c.RIP = next
-	return nil
+	return kind, target, nil
 }
