@@ -57,6 +57,11 @@ type Profile struct {
 	// bpf_get_current_task(_btf) (arm64 6.12 bpf_jit_inlines_helper_call).
 	InlineHelpers bool
 
+	// StackDepthUnrounded: the verifier records the deepest stack offset
+	// as is (5.10 update_stack_depth: stack_depth = -off); from 5.11 on
+	// grow_stack_state records it rounded up to 8 bytes.
+	StackDepthUnrounded bool
+
 	// Layout holds the default struct offsets (a placement may override them).
 	Layout kernel.Layout
 }
@@ -93,6 +98,12 @@ func (p *Profile) WithConfig(cfg map[string]string) *Profile {
 		q.LSE = (lse || !okc) && (cpu || !hasCPU)
 	}
 	return &q
+}
+
+// LoadOptions are the kernel.Load options that reproduce this profile's
+// verifier (struct layout, how it records stack depth).
+func (p *Profile) LoadOptions() kernel.Options {
+	return kernel.Options{Layout: p.Layout, UnroundedStackDepth: p.StackDepthUnrounded}
 }
 
 // WithLayout returns the profile's layout with a placement's overrides.

@@ -25,6 +25,9 @@ type Options struct {
 	// Layout supplies struct offsets when the placement does not pin them;
 	// value addresses of array maps depend on offsetof(struct bpf_array, value).
 	Layout Layout
+	// UnroundedStackDepth computes stack depths as 5.10's verifier did
+	// (the deepest offset as is), not rounded up to 8 bytes.
+	UnroundedStackDepth bool
 }
 
 // Load prepares program name of set for arch the way the verifier and
@@ -111,7 +114,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			lf.Insns = append(lf.Insns, in)
 		}
 		if lf.StackDepth < 0 {
-			lf.StackDepth = stackDepth(lf.Insns)
+			lf.StackDepth = stackDepth(lf.Insns, !opt.UnroundedStackDepth)
 		}
 		if lf.StackDepth > 512 {
 			return nil, fmt.Errorf("%s: function %s: combined stack size %d exceeds the kernel's 512 bytes", prog.Name, f.Name, lf.StackDepth)
@@ -490,7 +493,7 @@ func resolveLoad(set *Set, prog *Program, funcs []Func, addrs *placement, in Ins
 // stackDepth computes a function's stack use as the verifier reports it:
 // the deepest frame-pointer-relative access, rounded up to 8 bytes. Pointers
 // derived from r10 by constant adds are followed within straight-line code.
-func stackDepth(insns []Insn) int {
+func stackDepth(insns []Insn, round bool) int {
 	var fpOff [11]int
 	var isFP [11]bool
 	isFP[asm.R10] = true
@@ -533,6 +536,9 @@ func stackDepth(insns []Insn) int {
 				isFP[r] = false
 			}
 		}
+	}
+	if !round {
+		return depth
 	}
 	return (depth + 7) &^ 7
 }

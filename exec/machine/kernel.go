@@ -379,7 +379,7 @@ func (k *Kernel) layoutContext(set *kernel.Set, base uint64, packet []byte) erro
 type memText struct{ k *Kernel }
 
 func (t memText) ReadText(addr uint64, n int) ([]byte, error) { return t.k.Mem.ReadBytes(addr, n) }
-func (t memText) WriteText(addr uint64, b []byte) error      { return t.k.Mem.WriteBytes(addr, b) }
+func (t memText) WriteText(addr uint64, b []byte) error       { return t.k.Mem.WriteBytes(addr, b) }
 
 // PokeRecord is one text poke the kernel made during a map update.
 type PokeRecord struct {

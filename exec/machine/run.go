@@ -287,6 +287,11 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		switch {
 		case st.BranchKind == "call" && to != nil && cpu.PC() == to.img.Address:
 			emit(trace.Event{Kind: trace.Call, From: r.name(from), To: r.name(to), Addr: st.PC})
+		case st.BranchKind == "return" && from != nil && to != nil && to.img.Index == 0 && to.img.TailCallEntry >= 0 &&
+			cpu.PC() == to.img.Address+uint64(to.img.TailCallEntry):
+			// 5.10's inline retpoline tail-calls with "mov %rcx,(%rsp);
+			// ret": a ret into a landing pad is a tail call, not a return.
+			r.tailCallEvent(run, emit, from, to, cpu.PC(), st.PC)
 		case st.BranchKind == "return" && from != nil && to != nil:
 			emit(trace.Event{Kind: trace.Return, From: r.name(from), To: r.name(to), Addr: st.PC})
 		case (st.BranchKind == "indirect" || st.BranchKind == "jump") && from != nil && to != nil:

@@ -27,7 +27,7 @@ func build(t *testing.T, name string, arch kernel.Arch, profile string) (*machin
 	}
 	imgs := map[string]*jit.Image{}
 	for _, pr := range set.Programs {
-		l, err := kernel.Load(set, pr.Name, arch, kernel.Options{Layout: p.Layout})
+		l, err := kernel.Load(set, pr.Name, arch, p.LoadOptions())
 		if err != nil {
 			t.Fatal(err)
 		}

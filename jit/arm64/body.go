@@ -45,6 +45,9 @@ func (c *ctx) immOffsets() bool { return c.p.FPBottom || c.p.TCCPtr }
 // positive: on x27 (fp bottom, 5.19-6.10) or on sp (6.11+).
 func (c *ctx) fpAdjust(r Reg, off int) (Reg, int) {
 	switch {
+	case c.privSP && r == bpf2a64[10]:
+		// 6.17: ctx->priv_sp_used ? priv_sp : A64_SP.
+		return privSP, off + c.stackSize
 	case c.p.TCCPtr && r == bpf2a64[10]:
 		return SP, off + c.stackSize
 	case c.fpbOffset > 0 && r == bpf2a64[10]:
@@ -190,7 +193,7 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 	r := in.Raw
 	code := r.Code
 	class := r.Class()
-	if r.Dst > 10 || r.Src > 10 {
+	if r.Dst > regAX || r.Src > regAX {
 		return fmt.Errorf("invalid register r%d/r%d", r.Dst, r.Src)
 	}
 	dst, src := bpf2a64[r.Dst], bpf2a64[r.Src]
@@ -309,7 +312,20 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 
 	case kernel.ClassST:
 		if code == kernel.CodeNOSPEC {
-			// Nothing: arm64 relies on the firmware's SSBD mitigation.
+			if !c.v.nospecBarrier {
+				// Nothing: arm64 relies on the firmware's SSBD mitigation.
+				return nil
+			}
+			// 6.17: a barrier against Spectre v1 and v4,
+			// alternative_has_cap_likely(ARM64_HAS_SB) ? sb : dsb nsh; isb.
+			at := c.idx()
+			if c.l.Config["cpu:sb"] == "y" {
+				c.emit(a64SB)
+			} else {
+				c.emit(a64DSBNSH)
+				c.emit(a64ISB)
+			}
+			c.note(at, "speculation barrier (BPF_NOSPEC)")
 			return nil
 		}
 		if r.Mode() != kernel.ModeMem {
@@ -348,10 +364,13 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 			}
 			return nil
 		case kernel.ModeAtomic:
+			if c.v.loadAcqStoreRel && (r.Imm == kernel.AtomicLoadAcq || r.Imm == kernel.AtomicStoreRel) {
+				return c.atomicLdSt(r)
+			}
 			if r.Size() != kernel.SizeW && r.Size() != kernel.SizeDW {
 				return fmt.Errorf("unknown opcode %02x", code)
 			}
-			if !c.p.FPBottom && r.Imm != kernel.OpADD {
+			if !c.p.FPBottom && !c.p.TCCPtr && r.Imm != kernel.OpADD {
 				// 5.10 knows only BPF_XADD.
 				return fmt.Errorf("unknown atomic op code %02x", r.Imm)
 			}
@@ -588,7 +607,13 @@ func (c *ctx) call(in *kernel.Insn) error {
 		blr = c.idx()
 		c.emit(a64BLR(tmp1))
 	}
-	c.emit(a64MOV(true, bpf2a64[0], 0))
+	if c.v.timedMayGoto && in.Ref == "arch_bpf_timed_may_goto" {
+		// 6.18: arch_bpf_timed_may_goto takes and returns its value in
+		// BPF_REG_AX (x9), so the result is not moved to r0.
+		c.note(blr, "timed may_goto: the count comes back in x9 (BPF_REG_AX)")
+	} else {
+		c.emit(a64MOV(true, bpf2a64[0], 0))
+	}
 	if c.emitting {
 		size := 4 * (blr - at)
 		if kind == "bl" {
@@ -739,12 +764,7 @@ func (c *ctx) tailCallX26(idx0 int) (int, error) {
 // lseAtomic models emit_lse_atomic (CPUs with ARMv8.1 LSE atomics).
 func (c *ctx) lseAtomic(r kernel.BPFInsn, dst, src Reg) error {
 	isdw := r.Size() == kernel.SizeDW
-	reg := dst
-	if r.Off != 0 {
-		c.movImm(true, tmp1, int32(r.Off))
-		c.emit(a64ADD(true, tmp1, tmp1, dst))
-		reg = tmp1
-	}
+	reg := c.atomicAddr(dst, r.Off)
 	switch r.Imm {
 	case kernel.OpADD:
 		c.emit(a64STOP(isdw, atomicADD, reg, src))
@@ -777,12 +797,7 @@ func (c *ctx) lseAtomic(r kernel.BPFInsn, dst, src Reg) error {
 // llscAtomic models emit_ll_sc_atomic (load-exclusive/store-exclusive loops).
 func (c *ctx) llscAtomic(r kernel.BPFInsn, dst, src Reg) error {
 	isdw := r.Size() == kernel.SizeDW
-	reg := dst
-	if r.Off != 0 {
-		c.movImm(true, tmp1, int32(r.Off))
-		c.emit(a64ADD(true, tmp1, tmp1, dst))
-		reg = tmp1
-	}
+	reg := c.atomicAddr(dst, r.Off)
 	op := func(rd, rn, rm Reg) uint32 {
 		switch r.Imm &^ kernel.AtomicFetch {
 		case kernel.OpADD:
@@ -825,5 +840,52 @@ func (c *ctx) llscAtomic(r kernel.BPFInsn, dst, src Reg) error {
 	default:
 		return fmt.Errorf("unknown atomic op code %02x", r.Imm)
 	}
+	return nil
+}
+
+// atomicAddr returns the register holding dst + off for an atomic
+// instruction, emitting the addition into tmp1 when off is not zero.
+func (c *ctx) atomicAddr(dst Reg, off int16) Reg {
+	if off == 0 {
+		return dst
+	}
+	if c.v.addImmAtomics {
+		// 6.14+: emit_a64_add_i(1, tmp, reg, tmp, off, ctx).
+		c.addImm(true, tmp1, dst, tmp1, int32(off))
+		return tmp1
+	}
+	// Up to 6.13: emit_a64_mov_i(1, tmp, off); A64_ADD(1, tmp, tmp, dst).
+	c.movImm(true, tmp1, int32(off))
+	c.emit(a64ADD(true, tmp1, tmp1, dst))
+	return tmp1
+}
+
+// addImm models emit_a64_add_i (6.14): Rd = Rn + imm with add/sub #imm12
+// (optionally shifted) when imm or -imm fits, else through tmp.
+func (c *ctx) addImm(is64 bool, rd, rn, tmp Reg, imm int32) {
+	switch {
+	case isAddSubImm(imm):
+		w, _ := a64ADDI(is64, rd, rn, uint32(imm))
+		c.emit(w)
+	case isAddSubImm(int32(-uint32(imm))):
+		w, _ := a64SUBI(is64, rd, rn, -uint32(imm))
+		c.emit(w)
+	default:
+		c.movImm(is64, tmp, imm)
+		c.emit(a64ADD(is64, rd, rn, tmp))
+	}
+}
+
+// atomicLdSt models emit_atomic_ld_st (6.15): BPF_LOAD_ACQ is
+// "ldar{b,h} dst, [src + off]", BPF_STORE_REL "stlr{b,h} src, [dst + off]",
+// the offset added first with emit_a64_add_i.
+func (c *ctx) atomicLdSt(r kernel.BPFInsn) error {
+	dst, src := bpf2a64[r.Dst], bpf2a64[r.Src]
+	size, _ := lsSize(r.Code)
+	if r.Imm == kernel.AtomicLoadAcq {
+		c.emit(a64LDAR(size, dst, c.atomicAddr(src, r.Off)))
+		return nil
+	}
+	c.emit(a64STLR(size, src, c.atomicAddr(dst, r.Off)))
 	return nil
 }

@@ -427,3 +427,28 @@ const (
 
 // mrs: 1101010100 1 1 o0 op1 CRn CRm op2 Rt.
 func mrs(rt Reg, sysreg uint32) uint32 { return 0xd5000000 | sysreg | reg(rt) }
+
+// loadAcqStoreRel: LDAR/STLR (no offset), size 001000 1 L 0 11111 1 11111
+// Rn Rt: aarch64_insn_gen_load_acq_store_rel (6.15, "arm64: insn: Add
+// load-acquire and store-release instructions"), whose load_acq value is
+// 0x08DFFC00 and store_rel value 0x089FFC00 under mask 0x3FDFFC00, with
+// the size in bits 31-30.
+func loadAcqStoreRel(size uint32, load bool, rt, rn Reg) uint32 {
+	ins := size<<30 | 0x089ffc00 | reg(rn)<<5 | reg(rt)
+	if load {
+		ins |= 1 << 22
+	}
+	return ins
+}
+
+// Speculation barriers of arch/arm64/include/asm/insn.h, as bpf_jit.h
+// (6.17, "bpf, arm64, powerpc: Change nospec to include v1 barrier") uses
+// them: A64_SB is aarch64_insn_get_sb_value() (0xD50330FF), A64_DSB_NSH is
+// aarch64_insn_get_dsb_base_value() | 0x7 << 8 (0xD503309F | 0x700) and
+// A64_ISB is aarch64_insn_get_isb_value(), the isb value 0xD50330DF: CRm 0,
+// not the assembler's default "isb" (CRm 0xf).
+const (
+	a64SB     uint32 = 0xd50330ff
+	a64DSBNSH uint32 = 0xd503309f | 0x7<<8
+	a64ISB    uint32 = 0xd50330df
+)

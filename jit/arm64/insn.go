@@ -246,3 +246,8 @@ func a64MRS(rt Reg, sysreg uint32) uint32 { return mrs(rt, sysreg) }
 
 /* bl with a word offset */
 func a64BL(words int) (uint32, error) { return branchImm(true, words) }
+
+/* Load-acquire & store-release (6.15 bpf_jit.h): A64_LDAR{B,H,32,64},
+ * A64_STLR{B,H,32,64}; size is size8..size64. */
+func a64LDAR(size uint32, rt, rn Reg) uint32 { return loadAcqStoreRel(size, true, rt, rn) }
+func a64STLR(size uint32, rt, rn Reg) uint32 { return loadAcqStoreRel(size, false, rt, rn) }

@@ -9,8 +9,10 @@ import (
 )
 
 // BPF registers and JIT temporaries mapped to A64 registers: bpf2a64[] of
-// arch/arm64/net/bpf_jit_comp.c (identical from v5.10 to v6.1).
-var bpf2a64 = [11]Reg{
+// arch/arm64/net/bpf_jit_comp.c (identical from v5.10 to v6.18). Index 11
+// is BPF_REG_AX, which only verifier rewrites use (constant blinding, the
+// 6.18 timed may_goto sequence).
+var bpf2a64 = [12]Reg{
 	0:  7,  // R0: return value
 	1:  0,  // R1-R5: arguments
 	2:  1,  //
@@ -22,7 +24,11 @@ var bpf2a64 = [11]Reg{
 	8:  21, //
 	9:  22, //
 	10: 25, // R10: read-only frame pointer
+	11: 9,  // BPF_REG_AX
 }
+
+// regAX is BPF_REG_AX (MAX_BPF_REG) in the kernel's register numbering.
+const regAX = 11
 
 const (
 	tmp1 Reg = 10 // TMP_REG_1
@@ -30,7 +36,10 @@ const (
 	tmp3 Reg = 12 // TMP_REG_3
 	tcc  Reg = 26 // TCALL_CNT
 	ax   Reg = 9  // BPF_REG_AX
-	fpb  Reg = 27 // FP_BOTTOM
+	fpb  Reg = 27 // FP_BOTTOM (5.19-6.10)
+	// privSP is PRIVATE_SP (6.17+): the private stack pointer, x27 again
+	// since "bpf, arm64: Get rid of fpb" freed it.
+	privSP Reg = 27
 )
 
 // RegNames gives the BPF name of A64 registers the JIT assigns, for
@@ -100,14 +109,34 @@ func (backend) Compile(l *kernel.Loaded, prof *jit.Profile) (*jit.Image, error) 
 		layout.ProgBPFFunc = p.Layout.ProgBPFFunc
 	}
 	img := &jit.Image{Arch: kernel.ARM64, Profile: p, Program: l.Name, Type: l.Type}
+	v := versionOf(p)
+	privOK := v.privateStack && privStackTypes[l.Type] && !l.UsesTailCalls()
 	for _, f := range l.Funcs {
-		fi, err := compileFunc(l, f, p, layout)
+		fi, err := compileFunc(l, f, p, v, privOK && usesPrivStack(f), layout)
 		if err != nil {
 			return nil, err
 		}
 		img.Funcs = append(img.Funcs, fi)
 	}
 	return img, nil
+}
+
+// privStackTypes are the program types whose functions the verifier may
+// give a private stack: bpf_enable_priv_stack (6.13, a76ab5731e32) returns
+// PRIV_STACK_ADAPTIVE for kprobe, tracepoint, perf_event and raw_tracepoint,
+// and for tracing programs when bpf_prog_check_recur() holds, that is
+// unless they are iterators (BPF_TRACE_ITER): the expected attach type is
+// not modelled, so every tracing program is taken for a non-iterator. LSM
+// programs never get one; struct_ops ones only on request (not modelled).
+var privStackTypes = map[string]bool{"kprobe": true, "tracepoint": true, "perf_event": true, "raw_tracepoint": true, "tracing": true}
+
+// usesPrivStack models check_max_stack_depth_subprog's choice for one
+// function of an eligible program: a private stack when the function's own
+// stack, rounded up to 16 bytes, is at least BPF_PRIV_STACK_MIN_SIZE (64).
+// jit_subprogs then sets aux->jits_use_priv_stack per function. Async
+// callbacks (which keep the kernel stack) are not told apart.
+func usesPrivStack(f *kernel.LoadedFunc) bool {
+	return (f.StackDepth+15)&^15 >= 64
 }
 
 func firstTailCall(l *kernel.Loaded) int {
@@ -124,6 +153,7 @@ func firstTailCall(l *kernel.Loaded) int {
 // ctx is the kernel's struct jit_ctx plus what jitscope records about the code.
 type ctx struct {
 	p      *jit.Profile
+	v      version
 	l      *kernel.Loaded
 	f      *kernel.LoadedFunc
 	layout kernel.Layout
@@ -147,6 +177,10 @@ type ctx struct {
 	// it uses the BPF frame pointer at all (find_used_callee_regs).
 	usedCallee []Reg
 	fpUsed     bool
+	// 6.17+: the function runs on a private stack (ctx->priv_sp_used) at
+	// the per-CPU address privStackPtr (prog->aux->priv_stack_ptr).
+	privSP       bool
+	privStackPtr uint64
 }
 
 func (c *ctx) idx() int { return len(c.code) }
@@ -175,7 +209,7 @@ func (c *ctx) note(at int, format string, args ...any) {
 	}
 }
 
-func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, layout kernel.Layout) (*jit.FuncImage, error) {
+func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v version, privSP bool, layout kernel.Layout) (*jit.FuncImage, error) {
 	slots := 0
 	if n := len(f.Insns); n > 0 {
 		last := f.Insns[n-1]
@@ -184,7 +218,11 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, layout 
 			slots++
 		}
 	}
-	c := &ctx{p: p, l: l, f: f, layout: layout, offset: make([]int, slots+1), outOffset: -1, entry: -1}
+	c := &ctx{p: p, v: v, l: l, f: f, layout: layout, offset: make([]int, slots+1), outOffset: -1, entry: -1}
+	if privSP {
+		c.privSP = true
+		c.privStackPtr = privStackPtr(l, f)
+	}
 	if p.FPBottom && !p.TCCPtr {
 		c.fpbOffset = findFPBOffset(f)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
 )
 
 // The 6.11+ design ("bpf, arm64: Fix tailcall hierarchy", then
@@ -11,7 +12,11 @@ import (
 // counter, which lives in the main program's frame; only the callee-saved
 // registers a function uses are saved, after the landing pad, so a tail call
 // pops them before it branches. Modelled on arch/arm64/net/bpf_jit_comp.c
-// of 6.12 (Debian linux-source-6.12).
+// of 6.12 (Debian linux-source-6.12); the prologue, epilogue and tail call
+// are the same in the 6.16 file (search index file id 17771758) and in the
+// context of later patches (Leon Hwang's January 2026 "bpf, arm64:
+// tailcall: Eliminate max_entries and bpf_func access at runtime" still
+// patches this emit_bpf_tail_call). 6.17 adds the private stack (x27).
 
 // findUsedCalleeRegs models find_used_callee_regs.
 func (c *ctx) findUsedCalleeRegs() {
@@ -39,6 +44,55 @@ func (c *ctx) findUsedCalleeRegs() {
 			c.usedCallee = append(c.usedCallee, r)
 		}
 	}
+	if used&16 != 0 && c.privSP {
+		// 6.17: the private stack pointer is saved right after fp.
+		c.usedCallee = append(c.usedCallee, privSP)
+	}
+}
+
+// privStackGuardSz is PRIV_STACK_GUARD_SZ (6.17): 16 bytes of guard
+// below and above each CPU's private stack.
+const privStackGuardSz = 16
+
+// defaultPrivStackPtr stands in for prog->aux->priv_stack_ptr, the per-CPU
+// pointer __alloc_percpu_gfp returns when bpf_int_jit_compile runs: a
+// first-chunk per-CPU address in the kernel image's range. The real value
+// differs per load; a placement can pin it with a symbol named
+// "priv_stack_ptr" (every function) or "priv_stack_ptr:<function>".
+const defaultPrivStackPtr uint64 = 0xffff800083000000
+
+// privStackPtr returns the per-CPU private stack pointer of function f.
+func privStackPtr(l *kernel.Loaded, f *kernel.LoadedFunc) uint64 {
+	ptr, found := defaultPrivStackPtr, false
+	for a, name := range l.Symbols {
+		switch name {
+		case "priv_stack_ptr:" + f.Name:
+			return a
+		case "priv_stack_ptr":
+			if !found || a < ptr {
+				ptr, found = a, true
+			}
+		}
+	}
+	return ptr
+}
+
+// percpuPtr models emit_percpu_ptr (6.17): dst = this CPU's copy of the
+// per-CPU pointer ptr, through TPIDR_EL2 on VHE hosts, else TPIDR_EL1.
+func (c *ctx) percpuPtr(dst Reg, ptr uint64) {
+	at := c.idx()
+	c.movImm64(dst, ptr)
+	if c.emitting {
+		c.relocs = append(c.relocs, jit.Reloc{Offset: 4 * at, Field: 4 * at, Size: 4 * (c.idx() - at), Kind: "imm64",
+			Target: ptr, What: "percpu", Name: "priv_stack_ptr"})
+	}
+	if c.l.Config["cpu:vhe"] == "y" {
+		c.emit(a64MRS(tmp1, sysregTPIDREL2))
+	} else {
+		c.emit(a64MRS(tmp1, sysregTPIDREL1))
+	}
+	c.emit(a64ADD(true, dst, dst, tmp1))
+	c.note(at, "private stack: x27 = this CPU's prog->aux->priv_stack_ptr + %d (per-CPU address %#x, allocated at load time)", privStackGuardSz, ptr)
 }
 
 // pushCalleeRegs models push_callee_regs: pairs, the odd one with xzr to
@@ -112,11 +166,19 @@ func (c *ctx) prologueTCCPtr() error {
 	}
 	setup := c.idx()
 	c.pushCalleeRegs()
-	if c.fpUsed {
-		c.emit(a64MOV(true, bpf2a64[10], SP))
-	}
 	c.stackSize = (c.f.StackDepth + 15) &^ 15
-	if c.stackSize != 0 {
+	if c.fpUsed {
+		if c.privSP {
+			// 6.17: fp is the top of the private stack; sp is left
+			// alone.
+			c.percpuPtr(privSP, c.privStackPtr+privStackGuardSz)
+			w, err := a64ADDI(true, bpf2a64[10], privSP, uint32(c.stackSize))
+			c.emitE(w, err)
+		} else {
+			c.emit(a64MOV(true, bpf2a64[10], SP))
+		}
+	}
+	if c.stackSize != 0 && !c.privSP {
 		w, err := a64SUBI(true, SP, SP, uint32(c.stackSize))
 		c.emitE(w, err)
 	}
@@ -127,7 +189,7 @@ func (c *ctx) prologueTCCPtr() error {
 // epilogueTCCPtr models build_epilogue (6.12).
 func (c *ctx) epilogueTCCPtr() {
 	start := c.idx()
-	if c.stackSize != 0 {
+	if c.stackSize != 0 && !c.privSP {
 		w, err := a64ADDI(true, SP, SP, uint32(c.stackSize))
 		c.emitE(w, err)
 	}
@@ -184,7 +246,7 @@ func (c *ctx) tailCallTCCPtr(idx0 int) (br int) {
 	w, _ = a64STRI(size64, cnt, tcc, 0)
 	c.emit(w)
 	c.note(st, "*x26 = TCC (only when the slot is filled)")
-	if c.stackSize != 0 {
+	if c.stackSize != 0 && !c.privSP {
 		drop := c.idx()
 		w, err := a64ADDI(true, SP, SP, uint32(c.stackSize))
 		c.emitE(w, err)

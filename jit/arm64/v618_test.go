@@ -60,6 +60,12 @@ func hasSeq(got []string, want ...string) int {
 // arch/arm64/net/bpf_jit_comp.c @ v6.12 (Debian linux-source-6.12): the
 // "generated main prog prologue" comment above prepare_bpf_tail_call_cnt,
 // push_callee_regs/pop_callee_regs, emit_bpf_tail_call and build_epilogue.
+// These are unchanged in the 6.16 bpf_jit_comp.c (search index file id
+// 17771758); 6.17's private stack only changes them for tracing programs
+// with a 64-byte stack and no tail calls (v618_changes_test.go), and the
+// tail call sequence is still 6.12's in the context of the January 2026
+// patch "bpf, arm64: tailcall: Eliminate max_entries and bpf_func access at
+// runtime" (Leon Hwang, bpf-next, not in 6.18).
 func TestV618Sequences(t *testing.T) {
 	got := listing(t, seedSet(), "v6.18")
 	cases := []struct {
@@ -83,10 +89,10 @@ func TestV618Sequences(t *testing.T) {
 		// emit_bpf_tail_call: the count through the pointer, stored back
 		// only once the slot proved non-empty, callee regs popped first.
 		{"subprog_tail", []string{"mov w10, #0x21", "ldr x12, [x26]", "cmp x12, x10"}, -1},
-		{"subprog_tail", []string{"add x12, x12, #0x1", "mov w10, #0x110", "add x10, x1, x10", "lsl x11, x2, #3",
+		{"subprog_tail", []string{"add x12, x12, #0x1", "mov w10, #0x138", "add x10, x1, x10", "lsl x11, x2, #3",
 			"ldr x11, [x10, x11]"}, -1},
 		{"subprog_tail", []string{"str x12, [x26]", "add sp, sp, #0x10", "ldp x25, xzr, [sp], #16", "ldp x19, x20, [sp], #16",
-			"mov w10, #0x30", "ldr x10, [x11, x10]", "add x10, x10, #0x20", "br x10"}, -1},
+			"mov w10, #0x48", "ldr x10, [x11, x10]", "add x10, x10, #0x20", "br x10"}, -1},
 		// build_epilogue: pop callee regs, then the tcc pointer slot.
 		{"subprog_tail", []string{"ldp x25, xzr, [sp], #16", "ldp x19, x20, [sp], #16", "ldp xzr, x26, [sp], #16",
 			"ldp x29, x30, [sp], #16", "add x0, x7, #0x0", "autiasp", "ret"}, -1},

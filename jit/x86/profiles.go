@@ -239,10 +239,11 @@ var profiles = []*jit.Profile{
 			"include/linux/bpf.h @ v5.10: MAX_TAIL_CALL_CNT 32, checked with ja (count > MAX)",
 			"seed 001 (2020-07, v1 of \"bpf, x64: rework pro/epilogue and tailcall handling in JIT\"): the tailcall_bypass poke and its states",
 		},
-		MaxTailCallCnt:   32,
-		TailCallCountGT:  true,
-		SubprogTailCalls: true,
-		Layout:           layout61,
+		MaxTailCallCnt:      32,
+		TailCallCountGT:     true,
+		SubprogTailCalls:    true,
+		StackDepthUnrounded: true, // kernel/bpf/verifier.c @ 5.10: update_stack_depth stores -off as is
+		Layout:              layout61,
 	},
 	{
 		Name:    "bpf-next-2020-07",
@@ -253,10 +254,11 @@ var profiles = []*jit.Profile{
 			"seed 001: \"[PATCH bpf-next] bpf, x64: rework pro/epilogue and tailcall handling in JIT\" v1 (2020-07-16) and its listing (add $0x0,%rsp with no stack)",
 			"arch/x86/net/bpf_jit_comp.c @ v5.10 for everything the patch did not change",
 		},
-		MaxTailCallCnt:   32,
-		TailCallCountGT:  true,
-		SubprogTailCalls: true,
-		Layout:           layout61,
+		MaxTailCallCnt:      32,
+		TailCallCountGT:     true,
+		SubprogTailCalls:    true,
+		StackDepthUnrounded: true, // kernel/bpf/verifier.c @ 5.10: update_stack_depth stores -off as is
+		Layout:              layout61,
 	},
 	{
 		Name:    "v6.1",
@@ -285,6 +287,7 @@ var profiles = []*jit.Profile{
 		},
 		MaxTailCallCnt:   33,
 		SubprogTailCalls: true,
+		TCCPtr:           true,
 		Layout:           layout618,
 	},
 }
