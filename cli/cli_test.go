@@ -398,3 +398,29 @@ func TestRunThenPokes(t *testing.T) {
 		}
 	}
 }
+
+// TestPushAfterNop5 shows seed 001's counter-example broken: with the
+// layout the thread rejects, an empty slot rebuilds the frame from the
+// caller's registers and the load through r6 (rbx) faults; the kernel's
+// bypass layout returns skb->len.
+func TestPushAfterNop5(t *testing.T) {
+	out, errOut, st := runCLI(t, "run", "push-after-nop5", "--arch", "x86_64", "--profile", "bpf-next-2020-07")
+	if st != 0 || !strings.Contains(out, "retval 64") {
+		t.Errorf("kernel layout: status %d, %s%s", st, out, errOut)
+	}
+	out, errOut, st = runCLI(t, "run", "push-after-nop5", "--arch", "x86_64", "--profile", "counterexample-push-after-nop5")
+	if st != 1 || !strings.Contains(errOut, "read of 4 bytes at 0x0") {
+		t.Errorf("counter-example: status %d, want 1 with a fault reading through the clobbered rbx: %s%s", st, out, errOut)
+	}
+	out, _, _ = runCLI(t, "dump", "push-after-nop5", "--arch", "x86_64", "--plain")
+	seq := []string{"pop %rbx", "pop %rax", "add $0x0,%rsp", "nopl 0x0(%rax,%rax,1)", "sub $0x0,%rsp", "push %rax", "push %rbx", "mov 0x0(%rbx),%eax"}
+	i := 0
+	for _, l := range strings.Split(out, "\n") {
+		if i < len(seq) && strings.HasSuffix(l, seq[i]) {
+			i++
+		}
+	}
+	if i != len(seq) {
+		t.Errorf("counter-example listing lacks the thread's sequence (matched %d of %d):\n%s", i, len(seq), out)
+	}
+}

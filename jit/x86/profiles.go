@@ -58,6 +58,12 @@ type version struct {
 	// depth (v1 of the 2020 prologue rework, seed 001; 5.10 merged the
 	// "if (stack_depth)" the review asked for).
 	stackAlways bool
+	// pushAfterTarget is not a kernel: it is the layout seed 001 rejects
+	// ("why simply can not be pushes after the nop5?"): no bypass; the
+	// unwind always runs, and with an empty slot the frame is rebuilt after
+	// the target nop5 — by pushing the callee-saved registers the unwind
+	// just restored to the caller's values.
+	pushAfterTarget bool
 	// probeMem selects the BPF_PROBE_MEM address check: 0 none (5.10),
 	// 1 src+off >= TASK_SIZE_MAX + PAGE_SIZE (5.15-6.1), 2 the
 	// VSYSCALL_ADDR-relative range check (6.8+).
@@ -146,6 +152,20 @@ var versions = map[string]*version{
 		tccRoundedReload: false,
 		tccAllCalls:      true,
 		stackAlways:      true,
+		def: Config{
+			Retpoline:     true,
+			IndirectThunk: inlineRetpoline,
+		},
+	},
+	// The counter-example of seed 001: bpf-next-2020-07 with the pushes after
+	// the nop5 instead of the tailcall_bypass. Broken on purpose.
+	"counterexample-push-after-nop5": {
+		tailCallBase:    11,
+		imm8Limit:       127,
+		tccAllCalls:     true,
+		stackAlways:     true,
+		labels:          true,
+		pushAfterTarget: true,
 		def: Config{
 			Retpoline:     true,
 			IndirectThunk: inlineRetpoline,
@@ -258,6 +278,20 @@ var profiles = []*jit.Profile{
 		TailCallCountGT:     true,
 		SubprogTailCalls:    true,
 		StackDepthUnrounded: true, // kernel/bpf/verifier.c @ 5.10: update_stack_depth stores -off as is
+		Layout:              layout61,
+	},
+	{
+		Name:    "counterexample-push-after-nop5",
+		Arch:    kernel.X86_64,
+		Kernel:  "none (seed 001's rejected layout)",
+		Summary: "NOT A KERNEL: the layout seed 001 rejects, pops + nop5 + re-push instead of tailcall_bypass; shows why it is broken",
+		Sources: []string{
+			"seed 001: \"One might ask why there simply can not be pushes after the nop5?\" — the snippet at ffffffffc0370332 (pop %rbx; pop %rax; add $0x0,%rsp; nopl; sub $0x0,%rsp; push %rax; push %rbx; mov %rbx,%rdi)",
+		},
+		MaxTailCallCnt:      32,
+		TailCallCountGT:     true,
+		SubprogTailCalls:    true,
+		StackDepthUnrounded: true,
 		Layout:              layout61,
 	},
 	{

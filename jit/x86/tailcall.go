@@ -138,6 +138,10 @@ func (c *ctx) unwind() {
 // the unwind and the nop5 target); fixupTailCalls then patches the filled
 // slots as bpf_tail_call_direct_fixup does ("nop, unwind, tail").
 func (c *ctx) tailCallDirect(in *kernel.Insn, s slot) {
+	if c.v.pushAfterTarget {
+		c.tailCallDirectPushAfter(in, s)
+		return
+	}
 	start := c.pos()
 	pops := c.popBytes()
 	var outRel func(after int) int
@@ -315,5 +319,45 @@ func (c *ctx) fixupTailCalls() {
 		c.notes = append(c.notes, jit.Note{Offset: p.target, Text: fmt.Sprintf("tail call: jump to %s + %d (X86_TAIL_CALL_OFFSET)", ref.Name, c.tcOffset)})
 		c.edges = append(c.edges, jit.Edge{From: p.target, To: dest, Kind: jit.EdgeTailCall, Target: ref.Name,
 			Detail: fmt.Sprintf("%s[%d] = %s, landing %d bytes past its start (X86_TAIL_CALL_OFFSET)", s.pa.Name, s.key, ref.Name, c.tcOffset)})
+	}
+}
+
+// tailCallDirectPushAfter emits seed 001's rejected alternative: the unwind
+// always runs, the target nop5 follows, and an empty slot falls through to
+// "sub rsp; push rax; push <callee-saved>" — which pushes the values the
+// pops just restored (the caller's), not this program's: after it, rbx no
+// longer holds the context the program kept there.
+func (c *ctx) tailCallDirectPushAfter(in *kernel.Insn, s slot) {
+	start := c.pos()
+	c.tccCheck(func(after int) int { return c.tcDirectLabel - (after - start) })
+	at := c.pos()
+	c.tccInc()
+	c.unwind()
+	c.region(at, jit.RegionTailCall)
+	tgt := c.pos()
+	c.emit(nop5...) // nop5: the tail call target, patched to a jmp when the slot is filled
+	c.region(tgt, jit.RegionPokeTarget)
+	c.note(tgt, "poke site: tailcall_target (no bypass in this layout)")
+	re := c.pos()
+	c.emit(0x48, 0x81, 0xEC) // sub rsp, rounded_stack_depth
+	c.emit32(int32(roundUp8(c.f.StackDepth)))
+	c.emit(0x50) // push rax
+	c.pushCalleeRegs()
+	c.region(re, jit.RegionTailCall)
+	c.note(re, "BROKEN: rebuilds the frame with the registers the pops above restored to the caller's values")
+	// out:
+	c.tcDirectLabel = c.pos() - start
+	if c.emitting {
+		if s.pa != nil {
+			c.note(tgt, "%s[%d]", s.pa.Name, s.key)
+		}
+		if ref, ok := s.filled(); ok {
+			dest := ref.Address + uint64(c.tcOffset)
+			if b, fits := jmpRel32(c.addr(tgt), dest); fits {
+				copy(c.code[tgt:], b[:])
+				c.edges = append(c.edges, jit.Edge{From: tgt, To: dest, Kind: jit.EdgeTailCall, Target: ref.Name,
+					Detail: fmt.Sprintf("%s[%d] = %s", s.pa.Name, s.key, ref.Name)})
+			}
+		}
 	}
 }
