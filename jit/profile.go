@@ -57,6 +57,11 @@ type Profile struct {
 	// bpf_get_current_task(_btf) (arm64 6.12 bpf_jit_inlines_helper_call).
 	InlineHelpers bool
 
+	// Counterexample marks a profile that is not a kernel but a layout a
+	// document rejects, kept to show why (seed 001's pushes after the nop5).
+	// Tests that check kernel behaviour across profiles leave it out.
+	Counterexample bool
+
 	// StackDepthUnrounded: the verifier records the deepest stack offset
 	// as is (5.10 update_stack_depth: stack_depth = -off); from 5.11 on
 	// grow_stack_state records it rounded up to 8 bytes.

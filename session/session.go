@@ -17,6 +17,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/disasm"
@@ -110,7 +111,7 @@ func (t *Target) PickProfile(arch kernel.Arch, name string) (*jit.Profile, error
 func (t *Target) CompileAll(arch kernel.Arch, p *jit.Profile) ([]*jit.Image, error) {
 	var imgs []*jit.Image
 	for _, prog := range t.Set.Programs {
-		l, err := kernel.Load(t.Set, prog.Name, arch, kernel.Options{Layout: p.Layout})
+		l, err := kernel.Load(t.Set, prog.Name, arch, p.LoadOptions())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
 		}
@@ -148,6 +149,9 @@ type Session struct {
 	Target   *Target
 	Listings []*Listing // one per Options.Arches entry, in order
 	ids      *BPFIDs
+
+	runMu sync.Mutex
+	runs  map[runKey]*Run
 }
 
 // Load reads target and compiles it for each architecture of opt. The

@@ -61,3 +61,41 @@ func BenchmarkView(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkViewStepping measures one frame at 200x50 with the state pane,
+// stepping back and forth in the middle of the run (registers rebuilt
+// from the nearest checkpoint each frame, the PC followed by the cursor).
+func BenchmarkViewStepping(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("insns=%d", n), func(b *testing.B) {
+			s := bigSession(b, n)
+			m := NewFromSession(Options{}, themes.Dark(), s)
+			m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+			if !m.stateShown() {
+				b.Fatal("no state pane at 200x50")
+			}
+			p := m.focused()
+			r := m.ensureRun(p)
+			if !r.Ran || r.Err != nil {
+				b.Fatalf("run: %v", r.Err)
+			}
+			m.moveTo(p, r.Len()/2+checkpointMid)
+			b.Logf("%d steps", r.Len())
+			m.View()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if i%2 == 0 {
+					m.step(stepInto, 1)
+				} else {
+					m.step(stepInto, -1)
+				}
+				_ = m.View()
+			}
+		})
+	}
+}
+
+// checkpointMid puts the benchmark's position between two register
+// checkpoints, the worst case for Regs.
+const checkpointMid = 63

@@ -14,6 +14,14 @@ type KeyMap struct {
 	Bytes, Syntax, Profile, OtherProfile    key.Binding
 	Scenario, Theme                         key.Binding
 	Help, Quit                              key.Binding
+
+	// Stepping through the run, gdb SingleKey style; the upper case runs
+	// backwards.
+	Step, StepBack, Over, OverBack key.Binding
+	NextTCC, PrevTCC               key.Binding
+	NextTail, PrevTail             key.Binding
+	NextCall, PrevCall             key.Binding
+	Restart, Lock, State           key.Binding
 }
 
 // DefaultKeyMap follows common TUI habits: arrows and hjkl, PgUp/PgDn,
@@ -44,16 +52,36 @@ func DefaultKeyMap() *KeyMap {
 		Syntax:       b([]string{"i"}, "i", "x86 AT&T / Intel"),
 		Profile:      b([]string{"p"}, "p", "profile (this pane)"),
 		OtherProfile: b([]string{"P"}, "P", "profile (other pane)"),
-		Scenario:     b([]string{"s"}, "s", "scenario"),
+		Scenario:     b([]string{"f"}, "f", "scenario (file)"),
 		Theme:        b([]string{"T"}, "T", "theme"),
 		Help:         b([]string{"?"}, "?", "help"),
 		Quit:         b([]string{"q", "ctrl+c"}, "q", "quit"),
+
+		Step:     b([]string{"s"}, "s", "step one instruction"),
+		StepBack: b([]string{"S"}, "S", "step back one instruction"),
+		Over:     b([]string{"o"}, "o", "step over a BPF instruction"),
+		OverBack: b([]string{"O"}, "O", "back over a BPF instruction"),
+		NextTCC:  b([]string{"c"}, "c/C", "run to next/prev TCC change"),
+		PrevTCC:  b([]string{"C"}, "C", "back to previous TCC change"),
+		NextTail: b([]string{"x"}, "x/X", "run to next/prev tail call"),
+		PrevTail: b([]string{"X"}, "X", "back to previous tail call"),
+		NextCall: b([]string{"e"}, "e/E", "run to next/prev call or return"),
+		PrevCall: b([]string{"E"}, "E", "back to previous call or return"),
+		Restart:  b([]string{"R"}, "R", "restart the run"),
+		Lock:     b([]string{"L"}, "L", "lock both panes' steps"),
+		State:    b([]string{"r"}, "r", "registers and run state"),
 	}
 }
 
 // ShortHelp is the status line's reminder.
 func (k *KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Down, k.Pane, k.Follow, k.Search, k.Profile, k.Layout, k.Help, k.Quit}
+	short := func(b key.Binding, k, desc string) key.Binding {
+		b.SetHelp(k, desc)
+		return b
+	}
+	return []key.Binding{k.Down, k.Pane, k.Follow, short(k.Step, "s/S", "step"), short(k.Over, "o/O", "step over"),
+		short(k.NextTail, "x", "next tail call"), short(k.State, "r", "registers"),
+		short(k.Search, "/", "search"), short(k.Profile, "p", "profile"), short(k.Layout, "a", "layout"), k.Help, k.Quit}
 }
 
 // FullHelp is the help overlay, in columns.
@@ -63,5 +91,6 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Follow, k.Back, k.Search, k.Next, k.Prev, k.Goto},
 		{k.Pane, k.Zoom, k.Layout, k.Profile, k.OtherProfile, k.Scenario},
 		{k.Bytes, k.Syntax, k.Theme, k.Help, k.Quit},
+		{k.Step, k.StepBack, k.Over, k.OverBack, k.NextTCC, k.NextTail, k.NextCall, k.Restart, k.Lock, k.State},
 	}
 }

@@ -82,6 +82,45 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Theme):
 		m.cycleTheme()
+	case key.Matches(msg, k.Step):
+		m.step(stepInto, 1)
+		return nil
+	case key.Matches(msg, k.StepBack):
+		m.step(stepInto, -1)
+		return nil
+	case key.Matches(msg, k.Over):
+		m.step(stepOver, 1)
+		return nil
+	case key.Matches(msg, k.OverBack):
+		m.step(stepOver, -1)
+		return nil
+	case key.Matches(msg, k.NextTCC):
+		m.step(stepTCC, 1)
+		return nil
+	case key.Matches(msg, k.PrevTCC):
+		m.step(stepTCC, -1)
+		return nil
+	case key.Matches(msg, k.NextTail):
+		m.step(stepTail, 1)
+		return nil
+	case key.Matches(msg, k.PrevTail):
+		m.step(stepTail, -1)
+		return nil
+	case key.Matches(msg, k.NextCall):
+		m.step(stepCall, 1)
+		return nil
+	case key.Matches(msg, k.PrevCall):
+		m.step(stepCall, -1)
+		return nil
+	case key.Matches(msg, k.Restart):
+		m.step(stepRestart, 0)
+		return nil
+	case key.Matches(msg, k.Lock):
+		m.toggleLock()
+		return nil
+	case key.Matches(msg, k.State):
+		m.toggleState()
+		return nil
 	default:
 		return nil
 	}
@@ -217,6 +256,7 @@ func (m *Model) toggleSyntax() {
 	for _, p := range m.panes {
 		if p.l.Arch == kernel.X86_64 {
 			p.SetListing(m.sess.Relist(p.l, m.syntax))
+			m.listingChanged(p)
 			n++
 		}
 	}
@@ -269,4 +309,16 @@ func (m *Model) click(ms tea.Mouse) {
 	}
 	p.SetCursor(p.top + row)
 	m.sync()
+}
+
+// toggleState shows or hides the state pane.
+func (m *Model) toggleState() {
+	m.stateOn = !m.stateOn
+	m.resize()
+	switch {
+	case !m.stateOn:
+		m.say("state pane off (r shows it)")
+	case !m.stateShown():
+		m.say("the state pane needs a terminal of %d rows (now %d)", minStateRows, m.c.Height)
+	}
 }

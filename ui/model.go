@@ -89,7 +89,10 @@ type Model struct {
 	help      help.Model
 	msg       string
 	msgErr    bool
-	state     stateView
+	// stateOn asks for the state pane (r); it shows when the terminal is
+	// tall enough. lock steps both panes together (L).
+	stateOn   bool
+	lock      bool
 	shortHelp struct {
 		key statusKey
 		s   string
@@ -131,6 +134,7 @@ func newModel(opt Options, th *themes.Theme, sess *session.Session) *Model {
 		syntax:    opt.Syntax,
 		themeName: opt.Theme,
 		help:      help.New(),
+		stateOn:   true,
 	}
 	m.input = textinput.New()
 	m.applyTheme()
@@ -209,12 +213,18 @@ func (m *Model) visible() []*Pane {
 	return m.panes[:]
 }
 
-// chrome rows: the title, the state lines and the status line.
-const stateLines = 2
+// below is the number of lines under the listings, status line aside:
+// the cursor line, then the state pane or the one-line run summary.
+func (m *Model) below() int {
+	if m.stateShown() {
+		return 1 + stateLines
+	}
+	return 2
+}
 
 func (m *Model) resize() {
 	w, h := m.c.Width, m.c.Height
-	ph := max(h-2-stateLines, 2)
+	ph := max(h-2-m.below(), 2)
 	if m.zoom {
 		m.focused().SetSize(w, ph)
 	} else {
@@ -281,6 +291,7 @@ func (m *Model) fail(format string, args ...any) {
 func (m *Model) recompile(i int, arch kernel.Arch) {
 	l := m.sess.Compile(arch, m.prof[i], m.syntax)
 	m.panes[i].SetListing(l)
+	m.listingChanged(m.panes[i])
 	if l.Err != nil {
 		m.fail("%s: %s", arch, oneLine(l.Err.Error()))
 	}
@@ -340,6 +351,7 @@ func (m *Model) loadScenario(name string) {
 	m.msg = ""
 	for i, l := range m.sess.Listings {
 		m.panes[i].SetListing(l)
+		m.panes[i].run = nil
 		if l.Err != nil {
 			m.fail("%s: %s", l.Arch, oneLine(l.Err.Error()))
 		}

@@ -29,9 +29,16 @@ type Pane struct {
 	bytes   bool
 	back    []int // rows to return to after following arrows
 
-	lay   paneLayout
-	cache []*rowCache
-	textW int // widest instruction text, capped
+	// run is the listing's run (nil until needed) and pos the position
+	// the pane is stopped at; marks is what that draws on the listing.
+	run   *session.Run
+	pos   int
+	marks runMarks
+
+	lay    paneLayout
+	cache  []*rowCache
+	textW  int // widest instruction text, capped
+	folded int // the listing's Folded(), counted once
 }
 
 type paneLayout struct {
@@ -70,6 +77,7 @@ func (p *Pane) SetListing(l *session.Listing) {
 		}
 	}
 	p.l = l
+	p.folded = l.Folded()
 	p.cache = make([]*rowCache, len(l.Rows))
 	p.textW = 0
 	for fi := range l.Funcs {
@@ -259,7 +267,7 @@ func (p *Pane) Title() string {
 			t += fmt.Sprintf("+%#x", ln.Offset)
 		}
 	}
-	if n := l.Folded(); n > 0 {
+	if n := p.folded; n > 0 {
 		t += fmt.Sprintf(" · «%d arrows folded»", n)
 	}
 	return t
@@ -280,6 +288,7 @@ func (p *Pane) View(f frame) []string {
 		return append(out, p.errorView()...)
 	}
 	hot := p.hotGroups()
+	p.marks = p.runMarks()
 	var ln line
 	for i := range p.h {
 		r := p.top + i
@@ -361,16 +370,25 @@ func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 	}
 	rc := p.rowCache(r)
 	l := p.l.Line(r)
-	// Marker: the code region, in its colour; a tail call's landing pad
-	// gets its own glyph so it reads without colour.
-	mark := " "
+	mk := &p.marks
+	skipped := mk.on && r >= mk.skipLo && r < mk.skipHi
+	// Marker: the run's next instruction (▶), the instructions a tail
+	// call just skipped (×), else the code region, in its colour; a tail
+	// call's landing pad gets its own glyph so it reads without colour.
+	mark, ms := " ", p.c.Styles.regionStyle(l.Region)
 	if l.Region != jit.RegionBody && l.Region != "" {
 		mark = "▌"
 		if l.Region == jit.RegionLandingPad {
 			mark = "»"
 		}
 	}
-	ln.put(mark, 1, p.c.Styles.regionStyle(l.Region), bg)
+	switch {
+	case mk.on && r == mk.pcRow:
+		mark, ms = "▶", sPC
+	case skipped:
+		mark, ms = "×", sSkipped
+	}
+	ln.put(mark, 1, ms, bg)
 	if p.lay.bpfW > 0 {
 		bbg := bg
 		if bg == bgNone || bg == bgSibling {
@@ -382,11 +400,20 @@ func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 		if l.BPF < 0 {
 			s = p.c.Styles.regionStyle(l.Region)
 		}
-		ln.put(rc.bpf, rc.bpfW, s, bbg)
+		if skipped && r == mk.skipLo {
+			t, tw := truncate(mk.skipNote, p.lay.bpfW)
+			ln.put(t, tw, sPC, bbg)
+		} else {
+			ln.put(rc.bpf, rc.bpfW, s, bbg)
+		}
 		ln.pad(1+p.lay.bpfW, bbg)
 		ln.put(" ", 1, sText, bg)
 	}
-	ln.put(rc.addr, len(rc.addr), sAddr, bg)
+	as := sAddr
+	if mk.on && r == mk.pcRow {
+		as = sPC
+	}
+	ln.put(rc.addr, len(rc.addr), as, bg)
 	ln.put(" ", 1, sText, bg)
 	if p.lay.bytesW > 0 {
 		ln.put(rc.bytes, width(rc.bytes), sBytes, bg)
@@ -395,9 +422,17 @@ func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 	p.gutter(ln, r, bg, hot)
 	start := ln.width
 	for _, s := range rc.tokens {
-		ln.put(s.text, len(s.text), sTok0+sid(s.tok), bg)
+		st := sTok0 + sid(s.tok)
+		if skipped {
+			st = sSkipped
+		}
+		ln.put(s.text, len(s.text), st, bg)
 	}
-	if rc.notes != "" {
+	switch {
+	case skipped && r == mk.skipLo && p.lay.bpfW == 0:
+		ln.pad(start+p.textW+1, bg)
+		ln.text("// "+mk.skipNote, sPC, bg)
+	case rc.notes != "":
 		ln.pad(start+p.textW+1, bg)
 		ln.put("// ", 3, sTok0+sid(themes.TokComment), bg)
 		ln.put(rc.notes, rc.notesW, sTok0+sid(themes.TokComment), bg)
@@ -411,6 +446,8 @@ func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 var (
 	lightGlyphs = glyphs{top: "╭", bottom: "╰", joint: "├", down: "│", up: "┊", horiz: "─"}
 	heavyGlyphs = glyphs{top: "┏", bottom: "┗", joint: "┣", down: "┃", up: "┇", horiz: "━"}
+	// The edge the run just took is drawn double, in any theme.
+	takenGlyphs = glyphs{top: "╔", bottom: "╚", joint: "╠", down: "║", up: "║", horiz: "═"}
 )
 
 type glyphs struct{ top, bottom, joint, down, up, horiz string }
@@ -434,7 +471,23 @@ func (p *Pane) gutter(ln *line, r int, bg bgid, hot []uint32) {
 		cells[i] = gcell{" ", sText}
 	}
 	vals := p.l.Cells(r)
+	taken := uint32(0)
+	if p.marks.on {
+		taken = p.marks.taken
+	}
+	glyphsOf := func(g *session.Group, gi uint32) glyphs {
+		switch {
+		case gi == taken:
+			return takenGlyphs
+		case !g.Local():
+			return heavyGlyphs
+		}
+		return lightGlyphs
+	}
 	styleOf := func(gi uint32) sid {
+		if gi == taken {
+			return sTaken
+		}
 		for _, h := range hot {
 			if h == gi {
 				return sHot
@@ -449,10 +502,7 @@ func (p *Pane) gutter(ln *line, r int, bg bgid, hot []uint32) {
 			continue
 		}
 		g := &p.l.Groups[v>>2-1]
-		gl := lightGlyphs
-		if !g.Local() {
-			gl = heavyGlyphs
-		}
+		gl := glyphsOf(g, v>>2)
 		s := gl.down
 		if r > g.Target {
 			s = gl.up
@@ -466,10 +516,7 @@ func (p *Pane) gutter(ln *line, r int, bg bgid, hot []uint32) {
 			continue
 		}
 		g := &p.l.Groups[v>>2-1]
-		gl := lightGlyphs
-		if !g.Local() {
-			gl = heavyGlyphs
-		}
+		gl := glyphsOf(g, v>>2)
 		st := styleOf(v >> 2)
 		c := col(lane)
 		switch {

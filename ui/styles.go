@@ -27,7 +27,13 @@ const (
 	sHeader
 	sError
 	sHot
-	sTok0 // themes.NumTokens token styles
+	sPC         // the ▶ of the run's next instruction
+	sSkipped    // instructions a tail call just skipped
+	sTaken      // the edge the run just took
+	sChanged    // a register the last step changed
+	sTitle      // a state block's title (the pane title's colours)
+	sTitleFocus // ... of the focused pane
+	sTok0       // themes.NumTokens token styles
 )
 
 // Row backgrounds; the BPF bands follow them.
@@ -72,7 +78,9 @@ func prefix(s lipgloss.Style) string {
 
 // NewStyles compiles t.
 func NewStyles(t *themes.Theme) *Styles {
-	fgs := []lipgloss.Style{t.Text, t.Dim, t.Addr, t.Bytes, t.BPF, t.Header, t.Error, t.ArrowHot}
+	fgs := []lipgloss.Style{t.Text, t.Dim, t.Addr, t.Bytes, t.BPF, t.Header, t.Error, t.ArrowHot,
+		t.ArrowHot.Bold(true), t.Dim.Strikethrough(true), t.ArrowHot.Bold(true), t.ArrowHot.Bold(true),
+		t.PaneTitle, t.PaneTitleFocused}
 	fgs = append(fgs, t.Tokens[:]...)
 	s := &Styles{Theme: t, region: map[jit.RegionKind]sid{}}
 	s.arrow0 = sid(len(fgs))

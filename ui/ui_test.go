@@ -91,7 +91,8 @@ func TestStartup(t *testing.T) {
 	for _, want := range []string{
 		"arm64 · bpf-next-2022-06", "x86_64 · v6.18",
 		"int entry(struct __sk_buff *skb):", "mov x26, #0x0", "bti j", "blr x10", "┏━━ blr x10",
-		"run: no run yet",
+		"arm64 run · step 0 of 86 · ▶ entry+0x0 · prologue", "x86_64 run · step 0 of 50",
+		" x7   r0 ", " rax    r0 ",
 	} {
 		if !strings.Contains(plain, want) {
 			t.Errorf("startup screen lacks %q", want)
@@ -176,6 +177,12 @@ func TestShapeAtManySizes(t *testing.T) {
 		press(m, "z", "b", "G")
 		requireShape(t, m)
 		press(m, "g")
+		// The help overlay and the stepping state fit too.
+		press(m, "?")
+		requireShape(t, m)
+		press(m, "?", "x", "s", "L", "e")
+		requireShape(t, m)
+		press(m, "L", "R")
 	}
 }
 
@@ -367,9 +374,9 @@ func TestMouse(t *testing.T) {
 
 func TestScenarioPicker(t *testing.T) {
 	m := newTest(t, themes.Dark(), 200, 50)
-	press(m, "s")
+	press(m, "f")
 	if m.mode != modePicker || len(m.picker.items) != len(scenarios.Builtins()) {
-		t.Fatalf("s: mode %d", m.mode)
+		t.Fatalf("f: mode %d", m.mode)
 	}
 	press(m, "esc")
 	if m.mode != modeNormal {

@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/jitscope/jitscope/disasm"
-	"github.com/jitscope/jitscope/session"
 )
 
 // View draws the screen.
@@ -28,10 +27,24 @@ func (m *Model) Render() string {
 	if w < MinWidth || h < MinHeight {
 		return m.tooSmall()
 	}
+	if m.stateShown() {
+		// The state pane shows the runs: compute them before the
+		// listings draw their PC.
+		for _, p := range m.visible() {
+			if p.l.Err == nil {
+				m.ensureRun(p)
+			}
+		}
+	}
 	lines := make([]string, 0, h)
 	lines = append(lines, m.titleLine())
 	lines = append(lines, m.panesView()...)
-	lines = append(lines, m.state.view(m)...)
+	lines = append(lines, m.describeLine())
+	if m.stateShown() {
+		lines = append(lines, m.statePane()...)
+	} else {
+		lines = append(lines, m.c.Styles.Theme.Dim.Render(pad(m.runLine(), m.c.Width)))
+	}
 	lines = append(lines, m.statusLine())
 	switch m.mode {
 	case modeHelp:
@@ -120,10 +133,31 @@ type statusKey struct {
 	st *Styles
 }
 
-// helpBox is the help overlay, generated from the keymap.
+// helpBox is the help overlay, generated from the keymap: the keymap's
+// columns side by side, in as many rows of columns as the width needs.
 func (m *Model) helpBox() []string {
 	th := m.c.Styles.Theme
-	body := strings.Split(m.help.FullHelpView(m.c.Keys.FullHelp()), "\n")
+	groups := m.c.Keys.FullHelp()
+	hm := m.help
+	hm.SetWidth(0) // measured here, not cut by bubbles
+	avail := m.c.Width - 8
+	var body []string
+	for per := len(groups); per >= 1; per-- {
+		body = body[:0]
+		fits := true
+		for i := 0; i < len(groups); i += per {
+			if i > 0 {
+				body = append(body, "")
+			}
+			for _, l := range strings.Split(hm.FullHelpView(groups[i:min(i+per, len(groups))]), "\n") {
+				fits = fits && ansi.StringWidth(l) <= avail
+				body = append(body, l)
+			}
+		}
+		if fits {
+			break
+		}
+	}
 	inner := 0
 	for _, l := range body {
 		inner = max(inner, ansi.StringWidth(l))
@@ -132,16 +166,27 @@ func (m *Model) helpBox() []string {
 	lines := []string{th.OverlayTitle.Render(pad(" jitscope keys", inner)), th.Overlay.Render(spaces(inner))}
 	for _, l := range body {
 		lw := ansi.StringWidth(l)
+		if lw > inner-2 {
+			l, lw = ansi.Truncate(l, inner-2, "…"), inner-2
+		}
 		l = th.Overlay.Render("  ") + l
 		if lw+2 < inner {
 			l += th.Overlay.Render(spaces(inner - lw - 2))
 		}
 		lines = append(lines, l)
 	}
-	lines = append(lines, th.Overlay.Render(spaces(inner)),
-		th.Overlay.Render(pad(" Arrows: ╭╰│ branch, ┊ backward, ┏┗┃ call/tail call/return, bold: on the cursor line", inner)),
-		th.Overlay.Render(pad(" Marker: ▌ prologue/epilogue/tail call, » tail call landing pad", inner)),
-		th.Overlay.Render(pad(" any key closes this help", inner)))
+	legend := func(s string) {
+		for _, w := range wrap(s, inner-3) {
+			lines = append(lines, th.Overlay.Render(pad(" "+w, inner)))
+		}
+	}
+	lines = append(lines, th.Overlay.Render(spaces(inner)))
+	legend("Arrows: ╭╰│ branch, ┊ backward, ┏┗┃ call/tail call/return, bold: on the cursor line")
+	legend("Marker: ▌ prologue/epilogue/tail call, » tail call landing pad")
+	lines = append(lines, th.Overlay.Render(spaces(inner)))
+	legend("Stepping runs the first program on the emulator; each pane has its own run, step keys act on the focused one.")
+	legend("▶ next instruction to run · × prologue the tail call just skipped · ╔═╚ edge just taken · * register the last step changed")
+	legend("any key closes this help")
 	return box(th.Overlay, lines, inner)
 }
 
@@ -162,25 +207,9 @@ func (m *Model) overlay(lines, box []string) {
 	}
 }
 
-// stateView is the strip under the listings: what is under the cursor,
-// and the run (stepping arrives with the emulators).
-type stateView struct {
-	trace session.Trace
-}
-
-func (s *stateView) view(m *Model) []string {
-	th := m.c.Styles.Theme
-	w := m.c.Width
-	p := m.focused()
-	info := describe(p)
-	run := " run: no run yet"
-	if s.trace != nil {
-		run = fmt.Sprintf(" run: %d steps", s.trace.Len())
-	}
-	return []string{
-		th.Text.Render(pad(info, w)),
-		th.Dim.Render(pad(run, w)),
-	}
+// describeLine says what the focused pane's cursor is on.
+func (m *Model) describeLine() string {
+	return m.c.Styles.Theme.Text.Render(pad(describe(m.focused()), m.c.Width))
 }
 
 // describe says what the cursor is on: where, which BPF instruction, which

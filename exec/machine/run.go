@@ -262,6 +262,9 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 					run.Err = err
 					return run
 				}
+				if to := r.funcAt(cpu.PC()); to != nil && lastFrom != nil {
+					emit(trace.Event{Kind: trace.Return, From: r.name(lastFrom), To: r.name(to), Addr: pc})
+				}
 			} else {
 				cpu.SetPC(cpu.Reg(t))
 				if to := r.funcAt(cpu.PC()); to != nil && lastFrom != nil {

@@ -342,6 +342,9 @@ func TestSelftestScenarios(t *testing.T) {
 	for _, c := range selftestCases {
 		for _, arch := range []kernel.Arch{kernel.ARM64, kernel.X86_64} {
 			for _, p := range jit.Profiles(arch) {
+				if p.Counterexample {
+					continue // not a kernel
+				}
 				t.Run(fmt.Sprintf("%s/%s/%s", c.name, arch, p.Name), func(t *testing.T) {
 					m, err := stLoad(t, c.name, arch, p)
 					if c.subprogTailCalls && refusesSubprogTailCalls(arch, p) {
@@ -743,6 +746,9 @@ func TestSelftestTailCallEvents(t *testing.T) {
 	for _, name := range []string{"selftest-tailcall3", "selftest-tailcall6"} {
 		for _, arch := range []kernel.Arch{kernel.ARM64, kernel.X86_64} {
 			for _, p := range jit.Profiles(arch) {
+				if p.Counterexample {
+					continue // not a kernel
+				}
 				t.Run(fmt.Sprintf("%s/%s/%s", name, arch, p.Name), func(t *testing.T) {
 					m, err := stLoad(t, name, arch, p)
 					if err != nil {
@@ -775,6 +781,9 @@ func TestSelftestTailCallEvents(t *testing.T) {
 func TestSelftestTCCTrace(t *testing.T) {
 	for _, arch := range []kernel.Arch{kernel.ARM64, kernel.X86_64} {
 		for _, p := range jit.Profiles(arch) {
+			if p.Counterexample {
+				continue // not a kernel
+			}
 			t.Run(fmt.Sprintf("%s/%s", arch, p.Name), func(t *testing.T) {
 				m, err := stLoad(t, "selftest-tailcall3", arch, p)
 				if err != nil {

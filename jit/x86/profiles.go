@@ -292,6 +292,7 @@ var profiles = []*jit.Profile{
 		TailCallCountGT:     true,
 		SubprogTailCalls:    true,
 		StackDepthUnrounded: true,
+		Counterexample:      true,
 		Layout:              layout61,
 	},
 	{
