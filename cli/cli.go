@@ -82,6 +82,8 @@ func run(args []string, env Env) error {
 		return cmdDump(args[1:], env)
 	case "run":
 		return cmdRun(args[1:], env)
+	case "show":
+		return cmdShow(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil
@@ -110,6 +112,17 @@ usage:
       --steps N                 stop after N instructions (default 1000000)
       --slot MAP[KEY]=PROG      fill/empty a prog array slot before loading (repeatable)
       --then MAP[KEY]=PROG      after the run, update the slot (text pokes) and run again (repeatable)
+      --packet NAME|0xHEX       the scenario's packet NAME (default: its first), or these bytes
+
+  jitscope show NAME [flags]    print a built-in scenario's source (save it, edit it, run the file)
+      --packets                 list the scenario's packets (for run --packet)
+      --tour                    its guided tour, every stop resolved (address, instruction, step)
+      --compat                  prog array compatibility per kernel (5.15, 6.6, 6.12, 6.12.117):
+                                each program load, freplace attach and slot update, allowed or
+                                refused with the rule and the values compared
+      --kernel K                with --compat: only kernel K
+      --format text|json        output format of --tour and --compat (default text)
+    NAME may also be a scenario file for --packets, --tour and --compat.
 
 TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object
 (clang -target bpf), or a kernel capture directory (jitscope-capture/1).

@@ -12,6 +12,7 @@ import (
 	"github.com/jitscope/jitscope/exec/trace"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/scenarios"
 )
 
 func cmdRun(args []string, env Env) error {
@@ -21,6 +22,7 @@ func cmdRun(args []string, env Env) error {
 	format := fs.String("format", "text", "")
 	entry := fs.String("entry", "", "")
 	limit := fs.Int("steps", 1_000_000, "")
+	packet := fs.String("packet", "", "")
 	var slots, then slotFlags
 	fs.Var(&slots, "slot", "")
 	fs.Var(&then, "then", "")
@@ -48,6 +50,10 @@ func cmdRun(args []string, env Env) error {
 	if err := applySlots(t.Set, slots); err != nil {
 		return err
 	}
+	pkt, err := scenarios.PacketFor(pos[0], *packet)
+	if err != nil {
+		return err
+	}
 	p, err := t.PickProfile(arch, *profFlag)
 	if err != nil {
 		return err
@@ -55,7 +61,7 @@ func cmdRun(args []string, env Env) error {
 	if pl := t.Set.Placements[arch]; pl != nil {
 		p = p.WithConfig(pl.Config)
 	}
-	res, err := runTarget(t, arch, p, *entry, *limit, then)
+	res, err := runTarget(t, arch, p, *entry, *limit, then, pkt)
 	if err != nil {
 		return err
 	}
@@ -89,7 +95,7 @@ type runResult struct {
 	Update string `json:"update,omitempty"`
 }
 
-func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit int, then []string) (*runResult, error) {
+func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit int, then []string, packet []byte) (*runResult, error) {
 	imgs, err := t.CompileAll(arch, p)
 	if err != nil {
 		return nil, err
@@ -104,7 +110,7 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 	if byName[entry] == nil {
 		return nil, fmt.Errorf("%s: no program %q (have %s)", t.Name, entry, programNames(t.Set))
 	}
-	k, err := machine.New(t.Set, arch, p.Layout, byName, machine.Options{})
+	k, err := machine.New(t.Set, arch, p.Layout, byName, machine.Options{Packet: packet})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}

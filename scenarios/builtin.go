@@ -13,7 +13,7 @@ import (
 	"github.com/jitscope/jitscope/kernel"
 )
 
-//go:embed builtin/*.scn
+//go:embed builtin/*.scn builtin/*.tour.toml
 var builtinFS embed.FS
 
 // Default is the built-in scenario jitscope shows when given no target: the
@@ -28,6 +28,13 @@ type Info struct {
 }
 
 func builtinFile(name string) string { return "builtin/" + name + ".scn" }
+
+// builtinTourFile is a built-in scenario's sidecar tour, for scenarios
+// whose .scn file has no [[tour]] of its own.
+func builtinTourFile(name string) string { return "builtin/" + name + ".tour.toml" }
+
+// builtinPath names an embedded file in error messages.
+func builtinPath(f string) string { return path.Join("scenarios", f) }
 
 // builtinNames returns the names of the built-in scenarios, sorted.
 func builtinNames() []string {
@@ -71,24 +78,34 @@ func notBuiltin(name string) error {
 	return fmt.Errorf("%s: not a built-in scenario (see `jitscope list`)", name)
 }
 
-// Show returns the source text of a built-in scenario.
+// Show returns the source text of a built-in scenario. A sidecar tour
+// (builtin/NAME.tour.toml) is appended to the scenario file, so the text is
+// one scenario file with its tour that parses back to the same scenario.
 func Show(name string) ([]byte, error) {
 	if !IsBuiltin(name) {
 		return nil, notBuiltin(name)
 	}
-	return builtinFS.ReadFile(builtinFile(name))
+	src, err := builtinFS.ReadFile(builtinFile(name))
+	if err != nil {
+		return nil, err
+	}
+	side, err := builtinFS.ReadFile(builtinTourFile(name))
+	if err != nil {
+		return src, nil
+	}
+	out := append([]byte(nil), src...)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	out = append(out, "\n# The guided tour (kept in "+builtinTourFile(name)+" beside the built-in scenario).\n"...)
+	return append(out, side...), nil
 }
 
 // Builtin parses a built-in scenario. Each call returns a new Set.
 func Builtin(name string) (*kernel.Set, error) {
-	src, err := Show(name)
+	sc, err := BuiltinScenario(name)
 	if err != nil {
 		return nil, err
 	}
-	s, err := Parse(path.Join("scenarios", builtinFile(name)), src)
-	if err != nil {
-		return nil, err
-	}
-	s.Source = "builtin:" + name
-	return s, nil
+	return sc.Set, nil
 }

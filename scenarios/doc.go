@@ -56,6 +56,37 @@
 //	layout = { "bpf_array.ptrs" = 0x110 }
 //	config = { CONFIG_ARM64_BTI_KERNEL = "y" }
 //
+// Beyond the code, a scenario may carry what a run and a story need:
+//
+//	[[program]]                      # an freplace program (BPF_PROG_TYPE_EXT)
+//	name = "acl"
+//	type = "ext"
+//	target = "dispatcher/subprog1"   # required for ext: the function it replaces
+//	attach = true                    # an freplace link attaches it after loading
+//	# also: jited = false, xdp_frags = true, dev_bound = true,
+//	# expected_attach_type = "xdp" (default: libbpf's for the type)
+//
+//	packet = "02 00 00 00 00 01 ..." # one packet (hex or an array of bytes), or
+//	[packets]                        # named packets, the first is the default:
+//	tcp = """020000000001 ..."""     # jitscope run NAME --packet tcp
+//	udp = """020000000001 ..."""
+//
+//	[[tour]]                         # a guided tour: one table per stop, in order
+//	text = """One paragraph saying what the stop shows."""
+//	arch = "arm64"                   # arch, profile, entry, packet and slots
+//	profile = "bpf-next-2022-06"     # are inherited by the stops that follow
+//	function = "entry"               # the cursor: function ("prog/func") + offset,
+//	offset = 0x24                    # or address = "0x...", or step = 58 (a run
+//	panes = ["listing", "registers"] # step) or step = "tail_call#2" (an event)
+//	# also: entry = "acl", packet = "udp", slots = ["jmp_table[0]=target"]
+//
+// Programs load in file order (the compatibility model of kernel/compat.go
+// plays that order: loads, attachments, then the prog array entries as
+// updates), so an extension's target comes before it. A built-in scenario
+// whose .scn has no [[tour]] may keep it beside it in builtin/NAME.tour.toml
+// ([[tour]] tables only); Show appends it, so the printed text is one file.
+// TourPanes lists the pane names.
+//
 // The assembly is the llvm-objdump syntax that package bpfasm reads. Labels
 // name functions: the program's first instruction is its main function
 // (named after the program; a first label must use that name), and every

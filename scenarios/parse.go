@@ -27,16 +27,41 @@ import (
 // (or, for assembly, a *bpfasm.Error) and prints as one line
 // "file:line: reason".
 func Parse(file string, data []byte) (*kernel.Set, error) {
+	sc, err := ParseScenario(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return sc.Set, nil
+}
+
+// ParseScenario reads a scenario file like Parse and also returns what only
+// a scenario carries: its packets, its tour and what the compatibility
+// model needs to know about its programs (see Scenario).
+func ParseScenario(file string, data []byte) (*Scenario, error) {
+	raw, p, err := decode(file, data)
+	if err != nil {
+		return nil, err
+	}
+	p.sc = &Scenario{Progs: map[string]*ProgInfo{}}
+	s, err := p.set(raw)
+	if err != nil {
+		return nil, err
+	}
+	p.sc.Set = s
+	return p.sc, nil
+}
+
+// decode checks and decodes TOML text and prepares a parser for it.
+func decode(file string, data []byte) (map[string]any, *parser, error) {
 	if !utf8.Valid(data) {
-		return nil, notUTF8(file, data)
+		return nil, nil, notUTF8(file, data)
 	}
 	src := string(data)
 	var raw map[string]any
 	if _, err := toml.Decode(src, &raw); err != nil {
-		return nil, tomlError(file, data, err)
+		return nil, nil, tomlError(file, data, err)
 	}
-	p := &parser{file: file, src: src, loc: locate(src)}
-	return p.set(raw)
+	return raw, &parser{file: file, src: src, loc: locate(src)}, nil
 }
 
 func notUTF8(file string, data []byte) error {
@@ -77,6 +102,7 @@ type parser struct {
 	file string
 	src  string
 	loc  *locator
+	sc   *Scenario // what the file adds to the Set: packets, tour, program details
 }
 
 // node is one TOML table with its path, so that problems in it can be
@@ -249,10 +275,11 @@ var nameRE = regexp.MustCompile(`^[A-Za-z_.][A-Za-z0-9_.]*$`)
 // set builds the Set from the decoded document.
 func (p *parser) set(raw map[string]any) (*kernel.Set, error) {
 	top := node{p: p, what: "the top level", m: raw}
-	if err := top.allow("name", "description", "entry", "program", "map", "arch"); err != nil {
+	if err := top.allow("name", "description", "entry", "program", "map", "arch", "packet", "packets", "tour"); err != nil {
 		return nil, err
 	}
 	s := &kernel.Set{Source: p.file}
+	p.sc.Set = s
 	name, ok, err := top.str("name")
 	if err != nil {
 		return nil, err
@@ -292,6 +319,13 @@ func (p *parser) set(raw map[string]any) (*kernel.Set, error) {
 			return nil, err
 		}
 		s.Programs = append(s.Programs, prog)
+		p.sc.Order = append(p.sc.Order, prog.Name)
+	}
+	// Extension targets name programs loaded before them.
+	for i, pn := range progNodes {
+		if err := p.progInfo(pn, s, s.Programs[i]); err != nil {
+			return nil, err
+		}
 	}
 	// Prog array entries name programs, so check them once all are known.
 	for i, mn := range mapNodes {
@@ -323,6 +357,12 @@ func (p *parser) set(raw map[string]any) (*kernel.Set, error) {
 				return nil, err
 			}
 		}
+	}
+	if err := p.packets(top); err != nil {
+		return nil, err
+	}
+	if p.sc.Tour, err = p.tour(top, s, p.sc); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -526,7 +566,8 @@ func (p *parser) mapEntries(n node, s *kernel.Set, m *kernel.Map) error {
 }
 
 func (p *parser) program(n node, s *kernel.Set) (*kernel.Program, error) {
-	if err := n.allow("name", "type", "prototypes", "stack_depth", "asm"); err != nil {
+	if err := n.allow("name", "type", "prototypes", "stack_depth", "asm",
+		"target", "attach", "jited", "xdp_frags", "dev_bound", "expected_attach_type"); err != nil {
 		return nil, err
 	}
 	name, err := n.name("program", s.Program(nameOf(n)) != nil)
@@ -865,15 +906,23 @@ func (p *parser) placement(arch node, key string, s *kernel.Set) error {
 // checkFunc accepts "function" (unique among all programs) or
 // "program/function".
 func checkFunc(t node, k string, s *kernel.Set) error {
+	if msg := funcProblem(k, s); msg != "" {
+		return t.errf(k, "%s: %s", t.what, msg)
+	}
+	return nil
+}
+
+// funcProblem says what is wrong with a function reference k, or "".
+func funcProblem(k string, s *kernel.Set) string {
 	if pn, fn, ok := strings.Cut(k, "/"); ok {
 		pr := s.Program(pn)
 		if pr == nil {
-			return t.errf(k, "%s: %q: no program %q (programs: %s)", t.what, k, pn, progNames(s))
+			return fmt.Sprintf("%q: no program %q (programs: %s)", k, pn, progNames(s))
 		}
 		if !slices.ContainsFunc(pr.Funcs, func(f kernel.Func) bool { return f.Name == fn }) {
-			return t.errf(k, "%s: %q: program %s has no function %q", t.what, k, pn, fn)
+			return fmt.Sprintf("%q: program %s has no function %q", k, pn, fn)
 		}
-		return nil
+		return ""
 	}
 	var in []string
 	for _, pr := range s.Programs {
@@ -883,11 +932,11 @@ func checkFunc(t node, k string, s *kernel.Set) error {
 	}
 	switch len(in) {
 	case 0:
-		return t.errf(k, "%s: no function %q in any program", t.what, k)
+		return fmt.Sprintf("no function %q in any program", k)
 	case 1:
-		return nil
+		return ""
 	}
-	return t.errf(k, "%s: function %q is in programs %s; write \"PROGRAM/%s\"", t.what, k, strings.Join(in, " and "), k)
+	return fmt.Sprintf("function %q is in programs %s; write \"PROGRAM/%s\"", k, strings.Join(in, " and "), k)
 }
 
 // address reads an address: a non-negative TOML integer, or a string such

@@ -186,6 +186,11 @@ func (r *Runner) tcc(cpu CPU, f *funcInfo) (int64, string, bool) {
 		v, err := m.Load(cpu.Reg("x26"), 8)
 		return int64(v), "[x26]", err == nil
 	}
+	if !f.loaded.TailCallReachable {
+		// The x86 prologue keeps a counter (or its pointer) only in
+		// functions that can reach a tail call.
+		return 0, "", false
+	}
 	sd := int64((f.loaded.StackDepth + 7) &^ 7)
 	rbp := cpu.Reg("rbp")
 	if !r.Profile.TCCPtr {
