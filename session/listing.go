@@ -3,6 +3,7 @@
 package session
 
 import (
+	"fmt"
 	"hash/fnv"
 	"sort"
 	"strconv"
@@ -23,6 +24,11 @@ const (
 	RowInsn RowKind = iota
 	RowHeader
 	RowBlank
+	// RowSource is a C source line (BTF line info) shown above the first
+	// machine instruction of the BPF instruction where it starts; Line is
+	// that instruction's line, Src the index into the function image's
+	// Lines.
+	RowSource
 )
 
 // Row is one displayed line of a listing.
@@ -34,6 +40,8 @@ type Row struct {
 	// line belongs to, the same id for the same instruction in every
 	// listing of the session; -1 for none.
 	BPF int32
+	// Src is the index into the function image's Lines (RowSource).
+	Src int32
 }
 
 // Listing is one architecture's compiled target, laid out in rows with the
@@ -50,6 +58,11 @@ type Listing struct {
 	FuncProg []int          // program index of each function
 	FuncRow  []int          // row of each function's header
 	Rows     []Row
+	// Source says whether RowSource rows are laid out (where the images
+	// carry line info); SourceRows counts them.
+	Source     bool
+	SourceRows int
+	lineRow    [][]int32 // row of each function's each line
 
 	// Arrows are the static control-flow edges (disasm.Flow) with lanes
 	// assigned over rows; Groups merges those drawn as one line.
@@ -119,6 +132,56 @@ func (l *Listing) FirstRowOfBPF(id int32) int {
 	return -1
 }
 
+// RowOfLine returns the row of line li of function fi.
+func (l *Listing) RowOfLine(fi, li int) int { return int(l.lineRow[fi][li]) }
+
+// SourceLine returns the source line a RowSource row shows.
+func (l *Listing) SourceLine(r int) (kernel.LineInfo, bool) {
+	if r < 0 || r >= len(l.Rows) || l.Rows[r].Kind != RowSource {
+		return kernel.LineInfo{}, false
+	}
+	row := l.Rows[r]
+	return l.Funcs[row.Func].Image.Lines[row.Src], true
+}
+
+// SourceText is how a note and a source row name a line: "file:line: text"
+// (disasm's notes spell it so).
+func SourceText(li kernel.LineInfo) string {
+	s := fmt.Sprintf("line %d", li.Line)
+	if li.File != "" {
+		s = fmt.Sprintf("%s:%d", li.File, li.Line)
+	}
+	if t := strings.TrimSpace(li.Text); t != "" {
+		s += ": " + t
+	}
+	return s
+}
+
+// sourceStarts maps the byte offsets of f's image where a new source line
+// starts (the line info changes file or line) to the index in Lines.
+func sourceStarts(f *disasm.Func) map[int]int32 {
+	img := f.Image
+	if len(img.Lines) == 0 {
+		return nil
+	}
+	out := map[int]int32{}
+	prevFile, prevLine := "", -1
+	for i, li := range img.Lines {
+		k := li.Insn - img.FirstInsn
+		if k < 0 || k >= len(img.Insns) || li.Line == 0 || k >= len(img.BPFOffsets) {
+			continue
+		}
+		if li.File == prevFile && li.Line == prevLine {
+			continue
+		}
+		prevFile, prevLine = li.File, li.Line
+		if _, ok := out[img.BPFOffsets[k]]; !ok {
+			out[img.BPFOffsets[k]] = int32(i)
+		}
+	}
+	return out
+}
+
 // layout flattens the programs into rows and assigns arrow lanes.
 func (l *Listing) layout() {
 	l.firstRow = map[int32]int{}
@@ -133,8 +196,19 @@ func (l *Listing) layout() {
 			l.FuncRow = append(l.FuncRow, len(l.Rows))
 			l.Rows = append(l.Rows, Row{Kind: RowHeader, Func: int32(fi), BPF: -1})
 			prog := p.Image.Program
+			var src map[int]int32
+			if l.Source {
+				src = sourceStarts(f)
+			}
+			rows := make([]int32, len(f.Lines))
+			l.lineRow = append(l.lineRow, rows)
 			for li := range f.Lines {
 				ln := &f.Lines[li]
+				if si, ok := src[ln.Offset]; ok {
+					l.Rows = append(l.Rows, Row{Kind: RowSource, Func: int32(fi), Line: int32(li), BPF: -1, Src: si})
+					l.SourceRows++
+				}
+				rows[li] = int32(len(l.Rows))
 				key := BPFKey{Prog: prog, Func: f.Image.Name, Index: -1}
 				if ln.BPF >= 0 {
 					key.Index = f.Image.Insns[ln.BPF].Index
@@ -149,7 +223,7 @@ func (l *Listing) layout() {
 			}
 		}
 	}
-	rowOf := func(p disasm.Pos) int { return l.FuncRow[p.Func] + 1 + p.Line }
+	rowOf := func(p disasm.Pos) int { return int(l.lineRow[p.Func][p.Line]) }
 	l.Arrows = disasm.Flow(l.Funcs)
 	l.Lanes = disasm.AssignLanes(l.Arrows, rowOf)
 	type gkey struct{ lane, target int }
@@ -241,7 +315,7 @@ func (l *Listing) RowOfAddr(addr uint64) int {
 		if i < 0 {
 			return -1
 		}
-		return l.FuncRow[fi] + 1 + i
+		return int(l.lineRow[fi][i])
 	}
 	return -1
 }
@@ -275,6 +349,9 @@ func (l *Listing) Matches(r int, q string) bool {
 	case RowHeader:
 		f := l.Funcs[row.Func]
 		return has(f.Image.Name) || has(f.Image.Ksym) || has(f.Header())
+	case RowSource:
+		li, _ := l.SourceLine(r)
+		return has(SourceText(li))
 	case RowInsn:
 		ln := l.Line(r)
 		if has(ln.Text) {

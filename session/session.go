@@ -50,6 +50,9 @@ type Options struct {
 	Profiles map[kernel.Arch]string
 	// Syntax is the x86 printing syntax.
 	Syntax Syntax
+	// HideSource leaves the C source lines (BTF line info) out of the
+	// listings' rows; they are laid out by default where known.
+	HideSource bool
 }
 
 // DefaultArches is the side-by-side pair jitscope shows.
@@ -149,6 +152,8 @@ type Session struct {
 	Target   *Target
 	Listings []*Listing // one per Options.Arches entry, in order
 	ids      *BPFIDs
+	// hideSource: no RowSource rows in the listings made from now on.
+	hideSource bool
 
 	runMu sync.Mutex
 	runs  map[runKey]*Run
@@ -171,7 +176,7 @@ func FromTarget(t *Target, opt Options) *Session {
 	if len(arches) == 0 {
 		arches = DefaultArches
 	}
-	s := &Session{Target: t, ids: NewBPFIDs()}
+	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource}
 	for _, a := range arches {
 		s.Listings = append(s.Listings, s.Compile(a, opt.Profiles[a], opt.Syntax))
 	}
@@ -187,7 +192,7 @@ func (s *Session) Compile(arch kernel.Arch, profile string, syntax Syntax) *List
 	if arch != kernel.X86_64 {
 		syntax = SyntaxDefault
 	}
-	l := &Listing{Arch: arch, Syntax: syntax, Profiles: jit.Profiles(arch), ids: s.ids}
+	l := &Listing{Arch: arch, Syntax: syntax, Profiles: jit.Profiles(arch), ids: s.ids, Source: !s.hideSource}
 	p, err := s.Target.PickProfile(arch, profile)
 	if err != nil {
 		l.Err = err
@@ -229,7 +234,7 @@ func (s *Session) Relist(l *Listing, syntax Syntax) *Listing {
 	if err != nil {
 		return &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Err: err}
 	}
-	n := &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids}
+	n := &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Source: !s.hideSource}
 	for _, lp := range l.Programs {
 		q, err := disasm.ListOpts(lp.Image, opt)
 		if err != nil {
@@ -238,6 +243,25 @@ func (s *Session) Relist(l *Listing, syntax Syntax) *Listing {
 		}
 		n.Programs = append(n.Programs, q)
 	}
+	n.layout()
+	return n
+}
+
+// ShowSource reports whether new listings lay out source rows.
+func (s *Session) ShowSource() bool { return !s.hideSource }
+
+// SetShowSource chooses whether listings made from now on lay out the C
+// source lines (RowSource rows) where the images carry line info.
+func (s *Session) SetShowSource(on bool) { s.hideSource = !on }
+
+// Relayout lays an existing listing out again with the session's source
+// setting, without compiling or disassembling again.
+func (s *Session) Relayout(l *Listing) *Listing {
+	if l.Err != nil {
+		return l
+	}
+	n := &Listing{Arch: l.Arch, Syntax: l.Syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids,
+		Source: !s.hideSource, Programs: l.Programs}
 	n.layout()
 	return n
 }

@@ -99,3 +99,36 @@ func BenchmarkViewStepping(b *testing.B) {
 // checkpointMid puts the benchmark's position between two register
 // checkpoints, the worst case for Regs.
 const checkpointMid = 63
+
+// BenchmarkViewDiff is BenchmarkView in a version diff (x86 | x86 under
+// two profiles): the comparison runs once per listing change, so a frame
+// costs what it costs without it.
+func BenchmarkViewDiff(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("insns=%d", n), func(b *testing.B) {
+			s := bigSession(b, n)
+			m := NewFromSession(Options{}, themes.Dark(), s)
+			m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+			m.cycleLayout()
+			m.cycleLayout()
+			m.cycleLayout()
+			if m.ensureDiff() == nil {
+				b.Fatal("no diff")
+			}
+			m.focused().SetCursor(len(m.focused().l.Rows) / 2)
+			m.sync()
+			m.View()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if i%2 == 0 {
+					m.focused().Move(1)
+				} else {
+					m.focused().Move(-1)
+				}
+				m.sync()
+				_ = m.View()
+			}
+		})
+	}
+}

@@ -82,6 +82,12 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Theme):
 		m.cycleTheme()
+	case key.Matches(msg, k.NextDiff):
+		m.nextDiff(1)
+	case key.Matches(msg, k.PrevDiff):
+		m.nextDiff(-1)
+	case key.Matches(msg, k.Source):
+		m.toggleSource()
 	case key.Matches(msg, k.Step):
 		m.step(stepInto, 1)
 		return nil
@@ -229,7 +235,7 @@ func (m *Model) gotoTarget(v string) {
 		for fi, f := range p.l.Funcs {
 			for li := range f.Lines {
 				if f.Lines[li].Addr&mask == a {
-					r = p.l.FuncRow[fi] + 1 + li
+					r = p.l.RowOfLine(fi, li)
 					break
 				}
 			}
@@ -320,5 +326,45 @@ func (m *Model) toggleState() {
 		m.say("state pane off (r shows it)")
 	case !m.stateShown():
 		m.say("the state pane needs a terminal of %d rows (now %d)", minStateRows, m.c.Height)
+	}
+}
+
+// nextDiff moves the focused pane to its next (dir > 0) or previous
+// changed line of the version diff.
+func (m *Model) nextDiff(dir int) {
+	d := m.ensureDiff()
+	if d == nil {
+		m.say("no version diff: a shows one architecture under two profiles")
+		return
+	}
+	p := m.focused()
+	r := d.Next(m.focus, p.cursor, dir)
+	if r < 0 {
+		m.say("no changed line")
+		return
+	}
+	if (dir > 0 && r <= p.cursor) || (dir < 0 && r >= p.cursor) {
+		m.say("changes wrapped")
+	}
+	p.SetCursor(r)
+}
+
+// toggleSource shows or hides the C source rows (BTF line info).
+func (m *Model) toggleSource() {
+	on := !m.sess.ShowSource()
+	m.sess.SetShowSource(on)
+	n := 0
+	for _, p := range m.panes {
+		p.SetListing(m.sess.Relayout(p.l))
+		m.listingChanged(p)
+		n += p.l.SourceRows
+	}
+	switch {
+	case !on:
+		m.say("C source lines: off")
+	case n == 0:
+		m.say("C source lines: on (this target has no line info)")
+	default:
+		m.say("C source lines: on")
 	}
 }

@@ -97,6 +97,10 @@ type Model struct {
 		key statusKey
 		s   string
 	}
+	// diff is the version diff of the two panes' listings (diffOf), nil
+	// unless they show one architecture under two profiles.
+	diff   *session.Diff
+	diffOf [2]*session.Listing
 }
 
 // New loads opt.Target and builds the model. dark is the initial guess
@@ -346,7 +350,7 @@ func (m *Model) loadScenario(name string) {
 		m.fail("%s", oneLine(err.Error()))
 		return
 	}
-	m.sess = session.FromTarget(t, session.Options{Arches: arches, Syntax: m.syntax})
+	m.sess = session.FromTarget(t, session.Options{Arches: arches, Syntax: m.syntax, HideSource: !m.sess.ShowSource()})
 	m.prof = [2]string{}
 	m.msg = ""
 	for i, l := range m.sess.Listings {
@@ -368,13 +372,16 @@ func (m *Model) cycleLayout() {
 	pair := layouts[m.layout]
 	m.prof = [2]string{}
 	if pair[0] == pair[1] {
-		// A version diff: the second pane shows another profile.
+		// A version diff, older profile on the left: the target's
+		// profile and the newest one, or when the target's is the newest,
+		// the oldest one and it.
 		names := session.ProfileNames(pair[1])
 		def, _ := m.sess.Target.PickProfile(pair[0], "")
 		if len(names) > 1 && def != nil {
-			m.prof[1] = names[len(names)-1]
-			if m.prof[1] == def.Name {
-				m.prof[1] = names[0]
+			if newest := names[len(names)-1]; def.Name != newest {
+				m.prof[1] = newest
+			} else {
+				m.prof[0] = names[0]
 			}
 		}
 	}
@@ -399,4 +406,22 @@ func (m *Model) cycleTheme() {
 	}
 	m.setTheme(th)
 	m.say("theme: %s", th.Name)
+}
+
+// ensureDiff compares the panes' listings when they changed since the
+// last comparison: once per listing change, not per frame.
+func (m *Model) ensureDiff() *session.Diff {
+	a, b := m.panes[0].l, m.panes[1].l
+	if m.diffOf == [2]*session.Listing{a, b} {
+		return m.diff
+	}
+	m.diffOf = [2]*session.Listing{a, b}
+	m.diff = nil
+	if a.Arch == b.Arch && a.Err == nil && b.Err == nil && a.Profile != nil && b.Profile != nil && a.Profile.Name != b.Profile.Name {
+		m.diff = session.Compare(a, b)
+	}
+	for i, p := range m.panes {
+		p.diff, p.side = m.diff, i
+	}
+	return m.diff
 }

@@ -4,6 +4,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jitscope/jitscope/disasm"
@@ -35,10 +36,16 @@ type Pane struct {
 	pos   int
 	marks runMarks
 
-	lay    paneLayout
-	cache  []*rowCache
-	textW  int // widest instruction text, capped
-	folded int // the listing's Folded(), counted once
+	// diff is the version diff the pane is side `side` of, nil when the
+	// panes do not compare two profiles.
+	diff *session.Diff
+	side int
+
+	lay      paneLayout
+	cache    []*rowCache
+	srcNotes map[int]map[string]bool // see sourceNotes
+	textW    int                     // widest instruction text, capped
+	folded   int                     // the listing's Folded(), counted once
 }
 
 type paneLayout struct {
@@ -79,6 +86,7 @@ func (p *Pane) SetListing(l *session.Listing) {
 	p.l = l
 	p.folded = l.Folded()
 	p.cache = make([]*rowCache, len(l.Rows))
+	p.srcNotes = nil
 	p.textW = 0
 	for fi := range l.Funcs {
 		for li := range l.Funcs[fi].Lines {
@@ -267,6 +275,9 @@ func (p *Pane) Title() string {
 			t += fmt.Sprintf("+%#x", ln.Offset)
 		}
 	}
+	if p.diff != nil {
+		t += fmt.Sprintf(" · %d changed", len(p.diff.Changed[p.side]))
+	}
 	if n := p.folded; n > 0 {
 		t += fmt.Sprintf(" · «%d arrows folded»", n)
 	}
@@ -358,6 +369,20 @@ func (p *Pane) rowBG(r int, f frame) bgid {
 func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 	row := p.l.Rows[r]
 	bg := p.rowBG(r, f)
+	// A version diff adds a column in front: ~ for an instruction the
+	// other side has in another form, + for one only this side has.
+	dm := session.DiffSame
+	if p.diff != nil {
+		dm = p.diff.Mark(p.side, r)
+		switch dm {
+		case session.DiffChanged:
+			ln.put("~", 1, sDiffChange, bg)
+		case session.DiffOnly:
+			ln.put("+", 1, sDiffOnly, bg)
+		default:
+			ln.put(" ", 1, sText, bg)
+		}
+	}
 	switch row.Kind {
 	case session.RowBlank:
 		ln.pad(p.w, bg)
@@ -366,6 +391,9 @@ func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 		ln.put(" ", 1, sText, bg)
 		ln.text(p.l.Funcs[row.Func].Header(), sHeader, bg)
 		ln.pad(p.w, bg)
+		return
+	case session.RowSource:
+		p.sourceRow(ln, r, bg, hot)
 		return
 	}
 	rc := p.rowCache(r)
@@ -400,18 +428,24 @@ func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 		if l.BPF < 0 {
 			s = p.c.Styles.regionStyle(l.Region)
 		}
+		b0 := ln.width
 		if skipped && r == mk.skipLo {
 			t, tw := truncate(mk.skipNote, p.lay.bpfW)
 			ln.put(t, tw, sPC, bbg)
 		} else {
 			ln.put(rc.bpf, rc.bpfW, s, bbg)
 		}
-		ln.pad(1+p.lay.bpfW, bbg)
+		ln.pad(b0+p.lay.bpfW, bbg)
 		ln.put(" ", 1, sText, bg)
 	}
 	as := sAddr
-	if mk.on && r == mk.pcRow {
+	switch {
+	case mk.on && r == mk.pcRow:
 		as = sPC
+	case dm == session.DiffChanged:
+		as = sDiffChange
+	case dm == session.DiffOnly:
+		as = sDiffOnly
 	}
 	ln.put(rc.addr, len(rc.addr), as, bg)
 	ln.put(" ", 1, sText, bg)
@@ -437,6 +471,55 @@ func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 		ln.put("// ", 3, sTok0+sid(themes.TokComment), bg)
 		ln.put(rc.notes, rc.notesW, sTok0+sid(themes.TokComment), bg)
 	}
+	ln.pad(p.w, bg)
+}
+
+// gutterCol is the column where the arrow gutter starts, diff marker and
+// run marker included.
+func (p *Pane) gutterCol() int {
+	c := 1 + p.lay.addrDigits + 1
+	if p.diff != nil {
+		c++
+	}
+	if p.lay.bpfW > 0 {
+		c += p.lay.bpfW + 1
+	}
+	if p.lay.bytesW > 0 {
+		c += p.lay.bytesW + 1
+	}
+	return c
+}
+
+// sourceRow draws a C source line above the machine code of the BPF
+// instruction where it starts: "; text" across the BPF and address
+// columns, the arrows going on through the gutter, then where the line
+// is (file:line) in the instruction column.
+func (p *Pane) sourceRow(ln *line, r int, bg bgid, hot []uint32) {
+	rc := p.cache[r]
+	if rc == nil {
+		li, _ := p.l.SourceLine(r)
+		rc = &rowCache{band: -1}
+		text := strings.TrimSpace(strings.Join(strings.Fields(li.Text), " "))
+		if text == "" {
+			text = "(no text)"
+		}
+		rc.bpf = "; " + text
+		rc.bpfW = width(rc.bpf)
+		loc := fmt.Sprintf("line %d", li.Line)
+		if li.File != "" {
+			loc = fmt.Sprintf("%s:%d", li.File, li.Line)
+		}
+		rc.notes, rc.notesW = loc, width(loc)
+		p.cache[r] = rc
+	}
+	gc := p.gutterCol()
+	ln.put(" ", 1, sText, bg)
+	t, tw := truncate(rc.bpf, gc-ln.width-1)
+	ln.put(t, tw, sSource, bg)
+	ln.pad(gc, bg)
+	p.gutter(ln, r, bg, hot)
+	ln.put("// ", 3, sSource, bg)
+	ln.put(rc.notes, rc.notesW, sSource, bg)
 	ln.pad(p.w, bg)
 }
 
@@ -571,12 +654,35 @@ func (p *Pane) rowCache(r int) *rowCache {
 		rc.bytes = opcodeBytes(p.l.Arch == "arm64", l.Bytes, p.lay.bytesW)
 	}
 	rc.tokens = tokenize(l.Text)
-	if len(l.Notes) > 0 {
-		rc.notes = strings.Join(l.Notes, "; ")
+	notes := l.Notes
+	if p.l.SourceRows > 0 && len(notes) > 0 {
+		// The source rows say it already: no "file:line: text" notes.
+		src := p.sourceNotes(int(p.l.Rows[r].Func))
+		notes = slices.DeleteFunc(slices.Clone(notes), func(n string) bool { return src[n] })
+	}
+	if len(notes) > 0 {
+		rc.notes = strings.Join(notes, "; ")
 		rc.notesW = width(rc.notes)
 	}
 	p.cache[r] = rc
 	return rc
+}
+
+// sourceNotes is the set of notes function fi's line info makes (the
+// source lines disasm writes as notes), built once per function.
+func (p *Pane) sourceNotes(fi int) map[string]bool {
+	if p.srcNotes == nil {
+		p.srcNotes = map[int]map[string]bool{}
+	}
+	if s, ok := p.srcNotes[fi]; ok {
+		return s
+	}
+	s := map[string]bool{}
+	for _, li := range p.l.Funcs[fi].Image.Lines {
+		s[session.SourceText(li)] = true
+	}
+	p.srcNotes[fi] = s
+	return s
 }
 
 // opcodeBytes prints arm64 instructions as their 32-bit word (as objdump

@@ -49,8 +49,8 @@ func (p *Pane) runMarks() runMarks {
 			n++
 		}
 		if n > 0 {
-			mk.skipLo = p.l.FuncRow[fi] + 1
-			mk.skipHi = mk.skipLo + n
+			mk.skipLo = p.l.RowOfLine(fi, 0)
+			mk.skipHi = p.l.RowOfLine(fi, n-1) + 1
 			mk.skipNote = "skipped by tail call"
 		}
 	}

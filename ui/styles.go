@@ -33,6 +33,9 @@ const (
 	sChanged    // a register the last step changed
 	sTitle      // a state block's title (the pane title's colours)
 	sTitleFocus // ... of the focused pane
+	sDiffChange // a version diff's changed instruction (~)
+	sDiffOnly   // ... and one only on this side (+)
+	sSource     // a C source row
 	sTok0       // themes.NumTokens token styles
 )
 
@@ -80,7 +83,7 @@ func prefix(s lipgloss.Style) string {
 func NewStyles(t *themes.Theme) *Styles {
 	fgs := []lipgloss.Style{t.Text, t.Dim, t.Addr, t.Bytes, t.BPF, t.Header, t.Error, t.ArrowHot,
 		t.ArrowHot.Bold(true), t.Dim.Strikethrough(true), t.ArrowHot.Bold(true), t.ArrowHot.Bold(true),
-		t.PaneTitle, t.PaneTitleFocused}
+		t.PaneTitle, t.PaneTitleFocused, t.ArrowHot.Bold(true), t.Error.Bold(true), t.Tokens[themes.TokComment]}
 	fgs = append(fgs, t.Tokens[:]...)
 	s := &Styles{Theme: t, region: map[jit.RegionKind]sid{}}
 	s.arrow0 = sid(len(fgs))

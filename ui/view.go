@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/jitscope/jitscope/disasm"
+	"github.com/jitscope/jitscope/session"
 )
 
 // View draws the screen.
@@ -36,6 +37,7 @@ func (m *Model) Render() string {
 			}
 		}
 	}
+	m.ensureDiff()
 	lines := make([]string, 0, h)
 	lines = append(lines, m.titleLine())
 	lines = append(lines, m.panesView()...)
@@ -183,6 +185,8 @@ func (m *Model) helpBox() []string {
 	lines = append(lines, th.Overlay.Render(spaces(inner)))
 	legend("Arrows: ╭╰│ branch, ┊ backward, ┏┗┃ call/tail call/return, bold: on the cursor line")
 	legend("Marker: ▌ prologue/epilogue/tail call, » tail call landing pad")
+	legend("; text  // file:line rows: the C source line starting at the BPF instruction below (BTF line info; u hides them)")
+	legend("Version diff (a: one architecture, two profiles): ~ instruction changed, + only on this side; d/D go to the next/previous change")
 	lines = append(lines, th.Overlay.Render(spaces(inner)))
 	legend("Stepping runs the first program on the emulator; each pane has its own run, step keys act on the focused one.")
 	legend("▶ next instruction to run · × prologue the tail call just skipped · ╔═╚ edge just taken · * register the last step changed")
@@ -222,6 +226,9 @@ func describe(p *Pane) string {
 	r := p.cursor
 	f := l.Func(r)
 	ln := l.Line(r)
+	if li, ok := l.SourceLine(r); ok {
+		return " " + session.SourceText(li)
+	}
 	if ln == nil {
 		return fmt.Sprintf(" %s at %#x, %d bytes, %d instructions", f.Image.Name, f.Image.Address, len(f.Image.Code), len(f.Lines))
 	}
