@@ -84,6 +84,10 @@ func run(args []string, env Env) error {
 		return cmdRun(args[1:], env)
 	case "show":
 		return cmdShow(args[1:], env)
+	case "open":
+		return cmdOpen(args[1:], env)
+	case "gen":
+		return cmdGen(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil
@@ -95,6 +99,9 @@ const usageText = `jitscope: explore the Linux kernel's eBPF JITs (arm64, x86-64
 
 usage:
   jitscope                      show the default scenario (` + DefaultScenario + `)
+  jitscope open [TARGET] [flags] the terminal UI on TARGET (default: the default scenario)
+      --theme auto|dark|light|high-contrast|mono
+      --arm64-profile P, --x86_64-profile P, --syntax att|att-legacy|intel
   jitscope list                 built-in scenarios and JIT profiles per architecture
   jitscope dump TARGET [flags]  the JIT's machine code for TARGET
       --arch arm64|x86_64       architecture (default arm64)
@@ -124,6 +131,7 @@ usage:
       --format text|json        output format of --tour and --compat (default text)
     NAME may also be a scenario file for --packets, --tour and --compat.
 
+` + genUsage + `
 TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object
 (clang -target bpf), or a kernel capture directory (jitscope-capture/1).
 `

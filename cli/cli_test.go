@@ -424,3 +424,20 @@ func TestPushAfterNop5(t *testing.T) {
 		t.Errorf("counter-example listing lacks the thread's sequence (matched %d of %d):\n%s", i, len(seq), out)
 	}
 }
+
+// TestOpenErrors: open checks its target before taking the terminal and
+// refuses to start the UI without one.
+func TestOpenErrors(t *testing.T) {
+	_, errOut, st := runCLI(t, "open", "no-such-scenario")
+	if st != 1 || !strings.Contains(errOut, "no-such-scenario: not a built-in scenario") {
+		t.Errorf("open of a bad target: status %d, %q", st, errOut)
+	}
+	_, errOut, st = runCLI(t, "open", "bpf2bpf-tailcall")
+	if st != 1 || !strings.Contains(errOut, "not a terminal") {
+		t.Errorf("open without a terminal: status %d, %q", st, errOut)
+	}
+	_, errOut, st = runCLI(t, "open", "--theme", "purple")
+	if st != 1 || !strings.Contains(errOut, "--theme must be") {
+		t.Errorf("open with a bad theme: status %d, %q", st, errOut)
+	}
+}

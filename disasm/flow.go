@@ -1,6 +1,7 @@
 package disasm
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/jitscope/jitscope/jit"
@@ -45,12 +46,7 @@ func Flatten(progs []*Program) []*Func {
 // program's ret returns to the instruction after the call that entered the
 // replaced function — the flow seed 000 draws.
 func Flow(funcs []*Func) []Arrow {
-	byAddr := map[uint64]Pos{}
-	for fi, f := range funcs {
-		for li, l := range f.Lines {
-			byAddr[l.Addr] = Pos{fi, li}
-		}
-	}
+	at := newAddrIndex(funcs)
 	var arrows []Arrow
 	type site struct {
 		from Pos
@@ -61,7 +57,7 @@ func Flow(funcs []*Func) []Arrow {
 	for fi, f := range funcs {
 		for li, l := range f.Lines {
 			if (l.Kind == Jump || l.Kind == CondJump) && l.HasTarget {
-				if to, ok := byAddr[l.Target]; ok && to.Func == fi {
+				if to, ok := at.pos(l.Target); ok && to.Func == fi {
 					k := ArrowJump
 					if l.Kind == CondJump {
 						k = ArrowCondJump
@@ -72,7 +68,7 @@ func Flow(funcs []*Func) []Arrow {
 		}
 		for _, e := range f.Image.Edges {
 			li := f.LineAt(e.From)
-			to, ok := byAddr[e.To]
+			to, ok := at.pos(e.To)
 			if li < 0 || !ok {
 				continue
 			}
@@ -91,6 +87,19 @@ func Flow(funcs []*Func) []Arrow {
 	}
 	// Returns: a called function's own ret returns after the call site,
 	// unless it tail-calls; then the tail-called program's ret does.
+	rets := map[int][]int{} // function -> its return lines
+	retLines := func(fi int) []int {
+		r, ok := rets[fi]
+		if !ok {
+			for li := range funcs[fi].Lines {
+				if funcs[fi].Lines[li].Kind == Return {
+					r = append(r, li)
+				}
+			}
+			rets[fi] = r
+		}
+		return r
+	}
 	for callee, sites := range callers {
 		returners := []int{callee}
 		if t := tails[callee]; len(t) > 0 {
@@ -98,10 +107,8 @@ func Flow(funcs []*Func) []Arrow {
 		}
 		for _, s := range sites {
 			for _, rf := range returners {
-				for li, l := range funcs[rf].Lines {
-					if l.Kind == Return {
-						arrows = append(arrows, Arrow{From: Pos{rf, li}, To: s.ret, Kind: ArrowReturn})
-					}
+				for _, li := range retLines(rf) {
+					arrows = append(arrows, Arrow{From: Pos{rf, li}, To: s.ret, Kind: ArrowReturn})
 				}
 			}
 		}
@@ -160,30 +167,80 @@ func AssignLanes(arrows []Arrow, row func(Pos) int) int {
 		}
 		return groups[i].lo < groups[j].lo
 	})
-	var lanes [][]*group
+	// The groups of a lane never overlap: kept sorted, whether a group
+	// fits is a binary search.
+	type interval struct{ lo, hi int }
+	var lanes [][]interval
 	for _, g := range groups {
 		lane := -1
-		for li := range lanes {
-			free := true
-			for _, o := range lanes[li] {
-				if g.lo <= o.hi && o.lo <= g.hi {
-					free = false
-					break
-				}
-			}
-			if free {
+		for li, l := range lanes {
+			// The first interval that ends at or after g starts must
+			// start after g ends.
+			k := sort.Search(len(l), func(k int) bool { return l[k].hi >= g.lo })
+			if k == len(l) || l[k].lo > g.hi {
 				lane = li
+				lanes[li] = slices.Insert(l, k, interval{g.lo, g.hi})
 				break
 			}
 		}
 		if lane < 0 {
-			lanes = append(lanes, nil)
+			lanes = append(lanes, []interval{{g.lo, g.hi}})
 			lane = len(lanes) - 1
 		}
-		lanes[lane] = append(lanes[lane], g)
 		for _, m := range g.members {
 			arrows[m].Lane = lane
 		}
 	}
 	return len(lanes)
+}
+
+// addrIndex finds the line at an address: the last function's, when
+// functions share addresses.
+type addrIndex struct {
+	funcs  []*Func
+	byAddr map[uint64]Pos // when function ranges overlap
+	order  []int          // functions by address, when they do not
+}
+
+func newAddrIndex(funcs []*Func) *addrIndex {
+	x := &addrIndex{funcs: funcs}
+	for fi, f := range funcs {
+		if len(f.Lines) > 0 {
+			x.order = append(x.order, fi)
+		}
+	}
+	first := func(fi int) uint64 { return funcs[fi].Lines[0].Addr }
+	last := func(fi int) uint64 { return funcs[fi].Lines[len(funcs[fi].Lines)-1].Addr }
+	sort.SliceStable(x.order, func(i, j int) bool { return first(x.order[i]) < first(x.order[j]) })
+	for i := 1; i < len(x.order); i++ {
+		if first(x.order[i]) <= last(x.order[i-1]) {
+			x.order = nil
+			x.byAddr = map[uint64]Pos{}
+			for fi, f := range funcs {
+				for li, l := range f.Lines {
+					x.byAddr[l.Addr] = Pos{fi, li}
+				}
+			}
+			break
+		}
+	}
+	return x
+}
+
+func (x *addrIndex) pos(addr uint64) (Pos, bool) {
+	if x.byAddr != nil {
+		p, ok := x.byAddr[addr]
+		return p, ok
+	}
+	k := sort.Search(len(x.order), func(k int) bool { return x.funcs[x.order[k]].Lines[0].Addr > addr }) - 1
+	if k < 0 {
+		return Pos{}, false
+	}
+	fi := x.order[k]
+	ls := x.funcs[fi].Lines
+	li := sort.Search(len(ls), func(i int) bool { return ls[i].Addr >= addr })
+	if li < len(ls) && ls[li].Addr == addr {
+		return Pos{fi, li}, true
+	}
+	return Pos{}, false
 }

@@ -3,6 +3,7 @@ package disasm
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -77,8 +78,9 @@ func List(img *jit.Image) (*Program, error) { return ListOpts(img, Options{}) }
 // ListOpts is List with printing options.
 func ListOpts(img *jit.Image, opt Options) (*Program, error) {
 	p := &Program{Image: img}
+	cache := newDecodeCache()
 	for _, fi := range img.Funcs {
-		f, err := listFunc(img.Arch, fi, opt)
+		f, err := listFuncCached(img.Arch, fi, opt, cache)
 		if err != nil {
 			return nil, fmt.Errorf("%s/%s: %w", img.Program, fi.Name, err)
 		}
@@ -93,6 +95,10 @@ func ListFunc(arch kernel.Arch, fi *jit.FuncImage) (*Func, error) {
 }
 
 func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
+	return listFuncCached(arch, fi, opt, newDecodeCache())
+}
+
+func listFuncCached(arch kernel.Arch, fi *jit.FuncImage, opt Options, cache *decodeCache) (*Func, error) {
 	f := &Func{Image: fi}
 	notes := map[int][]string{}
 	// Source lines first (BTF line info), as bpftool's "linum" shows them.
@@ -114,6 +120,7 @@ func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 	for _, n := range fi.Notes {
 		notes[n.Offset] = append(notes[n.Offset], n.Text)
 	}
+	bpf := bpfSweep{fi: fi}
 	switch arch {
 	case kernel.ARM64:
 		if len(fi.Code)%4 != 0 {
@@ -123,20 +130,23 @@ func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 		for off := 0; off < len(fi.Code); off += 4 {
 			w := binary.LittleEndian.Uint32(fi.Code[off:])
 			pc := fi.Address + uint64(off)
-			in, err := DecodeA64(w, pc)
+			in, err := cache.a64(w, pc)
 			if err != nil {
 				return nil, err
 			}
 			f.Lines = append(f.Lines, Line{
-				Addr: pc, Offset: off, Bytes: fi.Code[off : off+4], Text: in.Text, Op: in.Op,
+				Addr: pc, Offset: off, Bytes: fi.Code[off : off+4 : off+4], Text: in.Text, Op: in.Op,
 				Kind: in.Kind, Target: in.Target, HasTarget: in.HasTarget,
-				BPF: fi.BPFAt(off), Notes: notes[off],
+				BPF: bpf.at(off), Notes: notes[off],
 			})
 		}
 	case kernel.X86_64:
+		// About 3.5 bytes per instruction in JITed code.
+		f.Lines = make([]Line, 0, len(fi.Code)*2/7+1)
+		xopt := X86Opts{Legacy: opt.Legacy}
 		for off := 0; off < len(fi.Code); {
 			pc := fi.Address + uint64(off)
-			in, err := DecodeX86Opts(fi.Code[off:], pc, X86Opts{Legacy: opt.Legacy})
+			in, err := cache.x86(fi.Code[off:], pc, xopt)
 			if err != nil {
 				return nil, err
 			}
@@ -145,9 +155,9 @@ func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 				text = in.Intel
 			}
 			f.Lines = append(f.Lines, Line{
-				Addr: pc, Offset: off, Bytes: fi.Code[off : off+in.Len], Text: text, Op: in.Op,
+				Addr: pc, Offset: off, Bytes: fi.Code[off : off+in.Len : off+in.Len], Text: text, Op: in.Op,
 				Kind: in.Kind, Target: in.Target, HasTarget: in.HasTarget,
-				BPF: fi.BPFAt(off), Notes: notes[off],
+				BPF: bpf.at(off), Notes: notes[off],
 			})
 			off += in.Len
 		}
@@ -163,9 +173,21 @@ func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 // are painted last to first. Linear in lines plus region sizes.
 func (f *Func) paintRegions() {
 	rs := f.Image.Regions
+	// lb is the first line at or after the previous region's start: for
+	// regions in ascending order (as the JITs record them) the next one
+	// down is found by stepping back from there.
+	lb, prev := len(f.Lines), math.MaxInt
 	for i := len(rs) - 1; i >= 0; i-- {
 		r := rs[i]
-		j := sort.Search(len(f.Lines), func(k int) bool { return f.Lines[k].Offset >= r.Start })
+		if r.Start <= prev {
+			for lb > 0 && f.Lines[lb-1].Offset >= r.Start {
+				lb--
+			}
+		} else {
+			lb = sort.Search(len(f.Lines), func(k int) bool { return f.Lines[k].Offset >= r.Start })
+		}
+		prev = r.Start
+		j := lb
 		for ; j < len(f.Lines) && f.Lines[j].Offset < r.End; j++ {
 			f.Lines[j].Region = r.Kind
 		}

@@ -11,6 +11,17 @@ import (
 // HelperName returns the kernel name of helper id ("bpf_map_lookup_elem"),
 // derived from cilium/ebpf's BuiltinFunc names, or "" for an unknown id.
 func HelperName(id int64) string {
+	if id > 0 && id < helperTable {
+		helperInit.Do(initHelperIDs)
+		return helperNames[id]
+	}
+	return helperName(id)
+}
+
+// helperTable bounds the ids whose names are computed once.
+const helperTable = 512
+
+func helperName(id int64) string {
 	if id <= 0 || id > 1<<16 {
 		return ""
 	}
@@ -31,18 +42,21 @@ func HelperID(name string) int64 {
 }
 
 var (
-	helperIDs  map[string]int64
-	helperInit sync.Once
+	helperIDs   map[string]int64
+	helperNames []string // by id, below helperTable
+	helperInit  sync.Once
 )
 
 func initHelperIDs() {
 	m := map[string]int64{}
-	for id := int64(1); id < 512; id++ {
-		if n := HelperName(id); n != "" {
+	names := make([]string, helperTable)
+	for id := int64(1); id < helperTable; id++ {
+		if n := helperName(id); n != "" {
 			m[n] = id
+			names[id] = n
 		}
 	}
-	helperIDs = m
+	helperIDs, helperNames = m, names
 }
 
 // snake turns "MapLookupElem" into "map_lookup_elem" and "GetPrandomU32"

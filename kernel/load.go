@@ -102,6 +102,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			StackDepth: f.StackDepth,
 			Lines:      f.Lines,
 			Start:      f.Start,
+			Insns:      make([]Insn, 0, end-f.Start),
 		}
 		for i := f.Start; i < end; i++ {
 			in, err := resolve(set, prog, funcs, addrs, pl, l, prog.Insns[i], slots[i])
@@ -508,7 +509,8 @@ func stackDepth(insns []Insn, round bool) int {
 		}
 		_ = size
 	}
-	for _, in := range insns {
+	for k := range insns {
+		in := &insns[k]
 		op := in.OpCode
 		switch op.Class() {
 		case asm.LdXClass:
@@ -547,13 +549,14 @@ func stackDepth(insns []Insn, round bool) int {
 // ld_imm64, as the verifier does.
 func checkJumps(l *Loaded) error {
 	for _, f := range l.Funcs {
-		starts := map[int]bool{}
 		first := f.Insns[0].Index
 		last := f.Insns[len(f.Insns)-1].Index + int(f.Insns[len(f.Insns)-1].Size()/asm.InstructionSize)
-		for _, in := range f.Insns {
-			starts[in.Index] = true
+		starts := make([]bool, last-first) // by slot - first
+		for i := range f.Insns {
+			starts[f.Insns[i].Index-first] = true
 		}
-		for _, in := range f.Insns {
+		for i := range f.Insns {
+			in := &f.Insns[i]
 			op := in.OpCode
 			if !op.Class().IsJump() {
 				continue
@@ -570,7 +573,7 @@ func checkJumps(l *Loaded) error {
 			if t < first || t >= last {
 				return fmt.Errorf("insn %d: jump out of range to %d (function %s is insns %d..%d)", in.Index, t, f.Name, first, last-1)
 			}
-			if !starts[t] {
+			if !starts[t-first] {
 				return fmt.Errorf("insn %d: jump into the middle of an ld_imm64 at %d", in.Index, t)
 			}
 		}
@@ -584,7 +587,8 @@ func checkJumps(l *Loaded) error {
 func markTailCallReachable(l *Loaded) {
 	has := make([]bool, len(l.Funcs))
 	for i, f := range l.Funcs {
-		for _, in := range f.Insns {
+		for k := range f.Insns {
+			in := &f.Insns[k]
 			if in.Kind == TailCall {
 				has[i] = true
 			}
@@ -596,7 +600,8 @@ func markTailCallReachable(l *Loaded) {
 			if has[i] {
 				continue
 			}
-			for _, in := range f.Insns {
+			for k := range f.Insns {
+				in := &f.Insns[k]
 				if in.Kind == FuncCall && has[in.Callee] {
 					has[i] = true
 					changed = true
@@ -633,21 +638,27 @@ func markDirectTailCalls(l *Loaded) {
 		k     int64
 	}
 	for _, f := range l.Funcs {
-		targets := map[int]bool{}
-		for _, in := range f.Insns {
+		// Jump targets, by slot - first (checkJumps kept them inside the
+		// function).
+		first := f.Insns[0].Index
+		targets := make([]bool, f.Insns[len(f.Insns)-1].Index-first+2)
+		for i := range f.Insns {
+			in := &f.Insns[i]
 			op := in.OpCode
 			if op.Class().IsJump() && op.JumpOp() != asm.Call && op.JumpOp() != asm.Exit {
 				off := int(in.Offset)
 				if op.Class() == asm.Jump32Class && op.JumpOp() == asm.Ja {
 					off = int(int32(in.Constant))
 				}
-				targets[in.Index+1+off] = true
+				if t := in.Index + 1 + off - first; t >= 0 && t < len(targets) {
+					targets[t] = true
+				}
 			}
 		}
 		var regs [11]val
 		for i := range f.Insns {
 			in := &f.Insns[i]
-			if targets[in.Index] {
+			if targets[in.Index-first] {
 				regs = [11]val{}
 			}
 			op := in.OpCode

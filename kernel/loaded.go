@@ -115,7 +115,8 @@ func (l *Loaded) Func(name string) *LoadedFunc {
 // UsesTailCalls reports whether any function of the program contains a tail call.
 func (l *Loaded) UsesTailCalls() bool {
 	for _, f := range l.Funcs {
-		for _, in := range f.Insns {
+		for k := range f.Insns {
+			in := &f.Insns[k]
 			if in.Kind == TailCall {
 				return true
 			}

@@ -53,6 +53,41 @@ func (w *sliceWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); re
 
 // RawOf encodes ins in the kernel's form.
 func RawOf(ins asm.Instruction) (BPFInsn, error) {
+	if r, ok := rawDirect(&ins); ok {
+		return r, nil
+	}
+	return rawOfMarshal(ins)
+}
+
+// rawDirect is RawOf for the instructions whose kernel encoding is their
+// cilium/ebpf fields as they stand: a one-byte opcode (no extended ALU or
+// atomic operation folded into it) outside the atomic mode. It gives what
+// Marshal and the corrections of rawOfMarshal give, without the encoder's
+// allocations: registers keep their low four bits, an ALU off survives,
+// a call's imm is its constant, an ld_imm64 carries the 64-bit constant.
+func rawDirect(ins *asm.Instruction) (BPFInsn, bool) {
+	op := ins.OpCode
+	if op > 0xff {
+		return BPFInsn{}, false
+	}
+	if op.Class() == asm.StXClass && op.Mode() == asm.AtomicMode {
+		return BPFInsn{}, false
+	}
+	r := BPFInsn{
+		Code: uint8(op),
+		Dst:  uint8(ins.Dst) & 0x0f,
+		Src:  uint8(ins.Src) & 0x0f,
+		Off:  ins.Offset,
+		Imm:  int32(ins.Constant),
+	}
+	if op.IsDWordLoad() {
+		r.Imm64 = uint64(ins.Constant)
+	}
+	return r, true
+}
+
+// rawOfMarshal encodes ins through cilium/ebpf's Marshal.
+func rawOfMarshal(ins asm.Instruction) (BPFInsn, error) {
 	call := ins.OpCode.JumpOp() == asm.Call && ins.OpCode.Class().IsJump()
 	keep := ins.Constant
 	if call {

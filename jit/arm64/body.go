@@ -2,6 +2,7 @@ package arm64
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -10,9 +11,22 @@ import (
 // body models build_body: ctx->offset[i] is where BPF slot i starts.
 func (c *ctx) body() error {
 	base := c.f.Insns[0].Index
+	memo := c.emitting && c.memo != nil
+	if memo {
+		c.regions = slices.Grow(c.regions, len(c.f.Insns)+8)
+	}
 	for i := range c.f.Insns {
 		in := &c.f.Insns[i]
 		slot := in.Index - base
+		if memo && c.plain[i] {
+			// The same words as on the sizing pass.
+			s, e := c.offset[slot], c.offset[slot+1]
+			c.code = append(c.code, c.memo[s:e]...)
+			if e > s {
+				c.regions = append(c.regions, jit.Region{Start: 4 * s, End: 4 * e, Kind: jit.RegionBody})
+			}
+			continue
+		}
 		if !c.emitting {
 			c.offset[slot] = c.idx()
 			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
@@ -20,8 +34,12 @@ func (c *ctx) body() error {
 			}
 		}
 		start := c.idx()
+		c.sizeErr = false
 		if err := c.insn(in, slot, i == len(c.f.Insns)-1); err != nil {
 			return &jit.Error{Prog: c.l.Name, Func: c.f.Name, Insn: in.Index, Msg: err.Error()}
+		}
+		if !c.emitting && c.plain != nil {
+			c.plain[i] = !c.sizeErr && plainInsn(in)
 		}
 		if !c.emitting && in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
 			c.offset[slot+1] = c.idx()
@@ -36,6 +54,28 @@ func (c *ctx) body() error {
 		c.offset[len(c.offset)-1] = c.idx()
 	}
 	return nil
+}
+
+// plainInsn reports whether in's code depends on nothing but the
+// instruction and the function's configuration, and records nothing but its
+// body region: ALU, loads and stores, atomics. Jumps, calls and exits
+// depend on offsets and addresses; ld_imm64 records a relocation; the
+// speculation barrier a note; ALU with a non-zero off reads the CPU
+// configuration.
+func plainInsn(in *kernel.Insn) bool {
+	if in.Kind != kernel.Plain {
+		return false
+	}
+	r := in.Raw
+	switch r.Class() {
+	case kernel.ClassALU, kernel.ClassALU64:
+		return r.Off == 0
+	case kernel.ClassLDX, kernel.ClassSTX:
+		return true
+	case kernel.ClassST:
+		return r.Code != kernel.CodeNOSPEC
+	}
+	return false
 }
 
 // immOffsets: 5.19+ use unsigned-offset loads and stores where they fit.

@@ -43,9 +43,21 @@ const (
 
 // errNotEncodable is what the kernel's generators signal with
 // AARCH64_BREAK_FAULT: the operands do not fit the encoding.
-type errNotEncodable struct{ what string }
+type errNotEncodable struct {
+	what string
+	// imm, when hex is set, follows what in hexadecimal: formatted only
+	// when the message is wanted, as most of these errors only choose
+	// another encoding.
+	imm uint64
+	hex bool
+}
 
-func (e errNotEncodable) Error() string { return "not encodable: " + e.what }
+func (e errNotEncodable) Error() string {
+	if e.hex {
+		return fmt.Sprintf("not encodable: %s %#x", e.what, e.imm)
+	}
+	return "not encodable: " + e.what
+}
 
 func sf(is64 bool) uint32 {
 	if is64 {
@@ -60,7 +72,7 @@ func reg(r Reg) uint32 { return uint32(r) & 31 }
 func signedField(v int64, n uint, what string) (uint32, error) {
 	lim := int64(1) << (n - 1)
 	if v < -lim || v >= lim {
-		return 0, errNotEncodable{fmt.Sprintf("%s %d does not fit %d bits", what, v, n)}
+		return 0, errNotEncodable{what: fmt.Sprintf("%s %d does not fit %d bits", what, v, n)}
 	}
 	return uint32(v) & (1<<n - 1), nil
 }
@@ -76,11 +88,11 @@ func addSubImm(is64 bool, sub, setFlags bool, rd, rn Reg, imm uint32) (uint32, e
 		ins |= 1 << 29
 	}
 	if imm&^(1<<24-1) != 0 {
-		return 0, errNotEncodable{fmt.Sprintf("add/sub immediate %#x", imm)}
+		return 0, errNotEncodable{what: "add/sub immediate", imm: uint64(imm), hex: true}
 	}
 	if imm&^0xfff != 0 {
 		if imm&0xfff != 0 {
-			return 0, errNotEncodable{fmt.Sprintf("add/sub immediate %#x", imm)}
+			return 0, errNotEncodable{what: "add/sub immediate", imm: uint64(imm), hex: true}
 		}
 		imm >>= 12
 		ins |= 1 << 22
@@ -134,7 +146,7 @@ func logicalImm(is64 bool, op logicOp, rd, rn Reg, imm uint64) (uint32, error) {
 		mask = ^uint64(0)
 	}
 	if imm == 0 || imm == mask || imm&^mask != 0 {
-		return 0, errNotEncodable{fmt.Sprintf("logical immediate %#x", imm)}
+		return 0, errNotEncodable{what: "logical immediate", imm: uint64(imm), hex: true}
 	}
 	// Inverse of Replicate(): find the smallest repeating element.
 	for tmp := esz / 2; tmp >= 2; tmp /= 2 {
@@ -159,7 +171,7 @@ func logicalImm(is64 bool, op logicOp, rd, rn Reg, imm uint64) (uint32, error) {
 	} else {
 		imm |= ^mask
 		if !rangeOfOnes(^imm) {
-			return 0, errNotEncodable{fmt.Sprintf("logical immediate %#x", imm)}
+			return 0, errNotEncodable{what: "logical immediate", imm: uint64(imm), hex: true}
 		}
 		ror = uint(64 - bits.LeadingZeros64(^imm)) // fls64
 	}
@@ -185,7 +197,7 @@ const (
 // moveWide: sf opc 100101 hw imm16 Rd (C4.1.91).
 func moveWide(is64 bool, opc uint32, rd Reg, imm16 uint16, shift int) (uint32, error) {
 	if shift%16 != 0 || shift < 0 || shift > 48 || (!is64 && shift > 16) {
-		return 0, errNotEncodable{fmt.Sprintf("move wide shift %d", shift)}
+		return 0, errNotEncodable{what: fmt.Sprintf("move wide shift %d", shift)}
 	}
 	return sf(is64) | opc<<29 | 0b100101<<23 | uint32(shift/16)<<21 | uint32(imm16)<<5 | reg(rd), nil
 }
@@ -197,7 +209,7 @@ func bitfield(is64 bool, signed bool, rd, rn Reg, immr, imms uint32) (uint32, er
 		lim = 64
 	}
 	if immr >= lim || imms >= lim {
-		return 0, errNotEncodable{fmt.Sprintf("bitfield immr %d imms %d", immr, imms)}
+		return 0, errNotEncodable{what: fmt.Sprintf("bitfield immr %d imms %d", immr, imms)}
 	}
 	opc := uint32(0b10)
 	if signed {
@@ -250,7 +262,7 @@ func loadStoreRegOffset(size uint32, load bool, rt, rn, rm Reg) uint32 {
 // offset, scaled by the access size.
 func loadStoreUnsignedImm(size uint32, load bool, rt, rn Reg, off int) (uint32, error) {
 	if off < 0 || off&(1<<size-1) != 0 || off>>size > 0xfff {
-		return 0, errNotEncodable{fmt.Sprintf("load/store offset %d", off)}
+		return 0, errNotEncodable{what: fmt.Sprintf("load/store offset %d", off)}
 	}
 	ins := size<<30 | 0x39000000 | uint32(off>>size)<<10 | reg(rn)<<5 | reg(rt)
 	if load {
@@ -262,7 +274,7 @@ func loadStoreUnsignedImm(size uint32, load bool, rt, rn Reg, off int) (uint32, 
 // loadLiteral: opc 011 0 00 imm19 Rt (LDR literal), off in bytes from the instruction.
 func loadLiteral(is64 bool, rt Reg, off int64) (uint32, error) {
 	if off&3 != 0 {
-		return 0, errNotEncodable{fmt.Sprintf("literal offset %d", off)}
+		return 0, errNotEncodable{what: fmt.Sprintf("literal offset %d", off)}
 	}
 	imm, err := signedField(off>>2, 19, "literal offset")
 	if err != nil {
@@ -279,7 +291,7 @@ func loadLiteral(is64 bool, rt Reg, off int64) (uint32, error) {
 // preIndex selects type 011 (pre-index) else 001 (post-index).
 func loadStorePair64(load, preIndex bool, rt, rt2, rn Reg, off int) (uint32, error) {
 	if off%8 != 0 {
-		return 0, errNotEncodable{fmt.Sprintf("pair offset %d", off)}
+		return 0, errNotEncodable{what: fmt.Sprintf("pair offset %d", off)}
 	}
 	imm, err := signedField(int64(off/8), 7, "pair offset")
 	if err != nil {
@@ -413,7 +425,7 @@ func loadSignedRegOffset(size uint32, rt, rn, rm Reg) uint32 {
 // register: size 111 0 01 opc(10) imm12 Rn Rt.
 func loadSignedUnsignedImm(size uint32, rt, rn Reg, off int) (uint32, error) {
 	if off < 0 || off&(1<<size-1) != 0 || off>>size > 0xfff {
-		return 0, errNotEncodable{fmt.Sprintf("load offset %d", off)}
+		return 0, errNotEncodable{what: fmt.Sprintf("load offset %d", off)}
 	}
 	return size<<30 | 0x39800000 | uint32(off>>size)<<10 | reg(rn)<<5 | reg(rt), nil
 }

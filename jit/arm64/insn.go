@@ -103,7 +103,7 @@ func a64LSL(is64 bool, rd, rn Reg, shift int32) (uint32, error) {
 		sz = 64
 	}
 	if shift < 0 || shift >= sz {
-		return 0, errNotEncodable{"shift out of range"}
+		return 0, errNotEncodable{what: "shift out of range"}
 	}
 	return bitfield(is64, false, rd, rn, uint32((sz-shift)%sz), uint32(sz-1-shift))
 }

@@ -160,6 +160,13 @@ type ctx struct {
 
 	emitting  bool     // false in the sizing pass (the kernel's ctx->image == NULL)
 	code      []uint32 // the image (also filled while sizing, then discarded)
+	// memo is the sizing pass's code, and plain[i] says that Insns[i]
+	// came out there exactly as the real pass would emit it, recording
+	// nothing but its body region (no offset-dependent field, no
+	// relocation or note, no encoding error): the real pass copies it.
+	memo    []uint32
+	plain   []bool
+	sizeErr bool // emitE saw an encoding error (counted only when emitting)
 	offset    []int    // per function-local slot: index of its first A64 instruction
 	epilogue  int      // ctx->epilogue_offset
 	stackSize int
@@ -191,8 +198,11 @@ func (c *ctx) emit(w uint32) { c.code = append(c.code, w) }
 // range). While sizing, offsets are not final, so failures only count when
 // emitting — as the kernel's check_imm on the final pass.
 func (c *ctx) emitE(w uint32, err error) {
-	if err != nil && c.emitting && c.err == nil {
-		c.err = err
+	if err != nil {
+		c.sizeErr = true
+		if c.emitting && c.err == nil {
+			c.err = err
+		}
 	}
 	c.emit(w)
 }
@@ -230,13 +240,14 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 		c.findUsedCalleeRegs()
 	}
 	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
+	c.plain = make([]bool, len(f.Insns))
 	if err := c.build(); err != nil {
 		return nil, err
 	}
 	size := c.idx()
 	// 2. The real pass, with every offset known.
 	c.emitting = true
-	c.code = make([]uint32, 0, size)
+	c.memo, c.code = c.code, make([]uint32, 0, size)
 	if err := c.build(); err != nil {
 		return nil, err
 	}
@@ -267,8 +278,8 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 		TailCallEntry: c.entry,
 	}
 	fi.BPFOffsets = make([]int, len(f.Insns)+1)
-	for i, in := range f.Insns {
-		fi.BPFOffsets[i] = 4 * c.offset[in.Index-f.Insns[0].Index]
+	for i := range f.Insns {
+		fi.BPFOffsets[i] = 4 * c.offset[f.Insns[i].Index-f.Insns[0].Index]
 	}
 	fi.BPFOffsets[len(f.Insns)] = 4 * c.offset[slots]
 	return fi, nil

@@ -21,8 +21,9 @@ import (
 // findUsedCalleeRegs models find_used_callee_regs.
 func (c *ctx) findUsedCalleeRegs() {
 	used := 0
-	for _, in := range c.f.Insns {
-		for _, r := range []uint8{in.Raw.Dst, in.Raw.Src} {
+	for i := range c.f.Insns {
+		in := &c.f.Insns[i]
+		for _, r := range [2]uint8{in.Raw.Dst, in.Raw.Src} {
 			switch r {
 			case 6:
 				used |= 1

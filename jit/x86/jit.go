@@ -95,8 +95,9 @@ func (backend) Compile(l *kernel.Loaded, p *jit.Profile) (*jit.Image, error) {
 		}
 	}
 	img := &jit.Image{Arch: kernel.X86_64, Profile: p, Program: l.Name, Type: l.Type}
+	usesTail := l.UsesTailCalls()
 	for _, f := range l.Funcs {
-		c := &ctx{l: l, f: f, p: p, v: v, cfg: cfg, layout: layout}
+		c := &ctx{l: l, f: f, p: p, v: v, cfg: cfg, layout: layout, usesTail: usesTail}
 		fi, err := c.compile()
 		if err != nil {
 			return nil, err
@@ -134,6 +135,29 @@ type ctx struct {
 	tcDirectLabel   int
 	tcIndirectLabel int
 
+	// The code of instructions that is the same on every pass (see
+	// doJIT): the first pass's code, where each slot ended in it, the runs
+	// of such slots, and whether a pass's outputs are the ones kept.
+	memo    []byte
+	memoEnd []int32 // memoEnd[i]: end of 1-based slot i in memo (both halves of an ld_imm64: its end)
+	runEnd  []int32 // runEnd[i]: first slot after the run of static slots from i; i if slot i is not static
+	// plainEnd is runEnd for static instructions that record nothing but
+	// their region (no relocation, no note): the last pass copies those.
+	plainEnd []int32
+	ldFirst  []bool // ldFirst[i]: 1-based slot i is the first half of an ld_imm64
+	final    bool   // the pass whose code, notes and regions are kept
+	// skip counts the bytes a sizing pass accounted for without writing
+	// them (see doJIT): pos() is len(code) + skip.
+	skip int
+	// Sizing passes keep addrs[] of static slots implicit: addrs[j] is
+	// memoEnd[j] + runBase[runOf[j]] while lazy is set (see addrAt).
+	runOf   []int32
+	runBase []int
+	lazy    bool
+	// jumps[i]: the jump at 1-based slot i, for sizing passes (jumpLen).
+	jumps    []jumpInfo
+	usesTail bool
+
 	calleeRegs        [4]bool // rbx, r13, r14, r15 (detect_reg_usage)
 	tailCallReachable bool
 	isSubprog         bool
@@ -165,7 +189,7 @@ func (c *ctx) errorf(in *kernel.Insn, format string, args ...any) error {
 	return &jit.Error{Prog: c.l.Name, Func: c.f.Name, Insn: idx, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (c *ctx) pos() int { return len(c.code) }
+func (c *ctx) pos() int { return len(c.code) + c.skip }
 
 func (c *ctx) emit(b ...byte) { c.code = append(c.code, b...) }
 
@@ -236,10 +260,14 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		c.addrs[i] = proglen
 	}
 	c.cleanupAddr = proglen
+	c.planMemo()
 	for pass := 0; pass < maxPasses || c.emitting; pass++ {
 		if c.v.padding && !c.padding && pass >= paddingPasses {
 			c.padding = true
 		}
+		// The emitting pass is the last one, unless jit_subprogs' extra
+		// pass follows.
+		c.final = c.emitting && len(l.Funcs) == 1
 		n, err := c.doJIT()
 		if err != nil {
 			return nil, err
@@ -264,6 +292,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		if c.v.padding {
 			c.padding = true
 		}
+		c.final = true
 		n, err := c.doJIT()
 		if err != nil {
 			return nil, err
@@ -294,8 +323,8 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		TailCallEntry: c.entry,
 	}
 	fi.BPFOffsets = make([]int, len(f.Insns)+1)
-	for i, in := range f.Insns {
-		fi.BPFOffsets[i] = c.addrs[in.Index-f.Insns[0].Index]
+	for i := range f.Insns {
+		fi.BPFOffsets[i] = c.addrs[f.Insns[i].Index-f.Insns[0].Index]
 	}
 	fi.BPFOffsets[len(f.Insns)] = len(c.code)
 	// The poke descriptors, in the model's terms (kernel.PokeSite).
@@ -336,7 +365,7 @@ func (c *ctx) resolveThunks() error {
 	switch c.cfg.IndirectThunk {
 	case "", inlineRetpoline, lfenceJump:
 	default:
-		if c.l.UsesTailCalls() {
+		if c.usesTail {
 			if c.indirectThunk, err = need(c.cfg.IndirectThunk, "indirect thunk"); err != nil {
 				return err
 			}
@@ -354,7 +383,8 @@ func (c *ctx) resolveThunks() error {
 // function touches, and (5.10, 6.1) whether it contains a tail call, which
 // makes it tail-call reachable.
 func (c *ctx) detectRegUsage() {
-	for _, in := range c.f.Insns {
+	for i := range c.f.Insns {
+		in := &c.f.Insns[i]
 		r := in.Raw
 		if in.Kind == kernel.TailCall {
 			// "tail call's presence in current prog implies it is reachable"
@@ -370,9 +400,24 @@ func (c *ctx) detectRegUsage() {
 
 // doJIT is one pass of do_jit: the prologue, then every BPF instruction,
 // addrs[i] recording where slot i ends. It returns proglen.
+//
+// Only the last pass's code is kept; the passes before it compute
+// addrs[]. After the first pass, those sizing passes skip the work whose
+// outcome cannot change: instructions other than jumps take the length they
+// had on the first pass (their encoding reads only the instruction), and
+// conditional and unconditional jumps take the length the kernel's
+// emit_cond_jmp / emit_jmp would choose from addrs[], without writing
+// bytes. Anything unusual (an error to report) goes the long way.
 func (c *ctx) doJIT() (int, error) {
+	if c.final {
+		c.materialize()
+	}
 	c.code = c.code[:0]
+	c.skip = 0
 	c.regions, c.notes, c.relocs, c.edges, c.pokes = nil, nil, nil, nil, nil
+	if c.final {
+		c.regions = make([]jit.Region, 0, len(c.slots)+16)
+	}
 	c.entry = -1
 	if err := c.prologue(); err != nil {
 		return 0, err
@@ -380,10 +425,83 @@ func (c *ctx) doJIT() (int, error) {
 	proglen := c.pos()
 	c.addrs[0] = proglen
 	seenExit := false
+	first := c.memo == nil
+	if first {
+		c.memoEnd[0] = int32(proglen)
+	}
+	useMemo := !first && !c.final
 	for i := 1; i <= len(c.slots); i++ {
+		if useMemo {
+			if e := int(c.runEnd[i]); e > i {
+				// Slots i..e-1 are the same bytes on every pass.
+				lo, hi := int(c.memoEnd[i-1]), int(c.memoEnd[e-1])
+				base := proglen - lo
+				if c.emitting {
+					for j := i; j < e; j++ {
+						if m := int(c.memoEnd[j]); m >= 0 {
+							if end := m + base; end > c.oldproglen || (c.v.labels && end != c.addrAt(j)) {
+								in := c.slots[j-1]
+								if in == nil {
+									in = c.slots[j-2]
+								}
+								return 0, c.errorf(in, "bpf_jit: fatal error (instruction moved on the final pass)")
+							}
+						}
+					}
+				}
+				// addrs[i..e-1] move together: one base for the run.
+				c.runBase[c.runOf[i]] = base
+				if !c.lazy {
+					for j := i; j < e; j++ {
+						if m := c.memoEnd[j]; m >= 0 {
+							c.addrs[j] = int(m) + base
+						}
+					}
+				}
+				c.skip += hi - lo
+				proglen += hi - lo
+				i = e - 1
+				continue
+			}
+			if ilen, ok := c.jumpLen(i, proglen, seenExit); ok {
+				if c.emitting && (proglen+ilen > c.oldproglen || (c.v.labels && proglen+ilen != c.addrs[i])) {
+					return 0, c.errorf(c.slots[i-1], "bpf_jit: fatal error (instruction moved on the final pass)")
+				}
+				c.skip += ilen
+				proglen += ilen
+				c.addrs[i] = proglen
+				continue
+			}
+		}
+		if c.final && !first {
+			if e := int(c.plainEnd[i]); e > i {
+				// The last pass: the bytes are the first pass's, and
+				// each instruction gets its body region.
+				lo := int(c.memoEnd[i-1])
+				base := proglen - lo
+				for j := i; j < e; j++ {
+					end := int(c.memoEnd[j]) + base
+					if end > c.oldproglen || (c.v.labels && end != c.addrs[j]) {
+						return 0, c.errorf(c.slots[j-1], "bpf_jit: fatal error (instruction moved on the final pass)")
+					}
+					if end > proglen {
+						c.regions = append(c.regions, jit.Region{Start: proglen, End: end, Kind: jit.RegionBody})
+					}
+					c.addrs[j] = end
+					proglen = end
+				}
+				c.code = append(c.code, c.memo[lo:int(c.memoEnd[e-1])]...)
+				i = e - 1
+				continue
+			}
+		}
 		in := c.slots[i-1]
 		if in == nil {
 			return 0, c.errorf(nil, "slot %d: the second half of an ld_imm64 without its first", i-1)
+		}
+		if c.lazy && (in.Raw.Class() == kernel.ClassJMP || in.Raw.Class() == kernel.ClassJMP32) &&
+			in.Raw.Op() != kernel.JmpCALL && in.Raw.Op() != kernel.JmpEXIT {
+			c.materialize() // a jump jumpLen leaves to the long way reads addrs[]
 		}
 		start := c.pos()
 		next, err := c.insn(in, i, &seenExit)
@@ -404,6 +522,199 @@ func (c *ctx) doJIT() (int, error) {
 		}
 		proglen += ilen
 		c.addrs[i] = proglen
+		if first {
+			c.memoEnd[i] = int32(proglen)
+			if c.ldFirst[i-1] {
+				c.memoEnd[i-1] = int32(proglen)
+			}
+		}
+	}
+	if first {
+		for i, ld := range c.ldFirst {
+			if ld {
+				c.memoEnd[i] = -1 // see the static runs above
+			}
+		}
+		// Later passes take the static instructions' lengths from here.
+		c.memo = c.code
+		c.code = make([]byte, 0, cap(c.code))
+		clear(c.runBase) // addrs[j] == memoEnd[j] now
+		c.lazy = true
 	}
 	return proglen, nil
+}
+
+// jumpLen is the length of the jump at 1-based slot i on a sizing pass,
+// as jmp and emitJmp would emit it, or false when the instruction is not a
+// plain conditional or unconditional jump or something needs reporting.
+func (c *ctx) jumpLen(i, proglen int, seenExit bool) (int, bool) {
+	jd := c.jumps[i]
+	var off int
+	switch jd.kind {
+	case jumpNone:
+		return 0, false
+	case jumpExit:
+		if !seenExit {
+			return 0, false // the epilogue
+		}
+		off = c.cleanupAddr - c.addrs[i]
+	case jumpCond:
+		off = c.addrAt(int(jd.target)) - c.addrs[i]
+		pre := int(jd.pre)
+		switch {
+		case c.isImm8Jmp(int64(off)):
+			if c.padding {
+				n := (c.addrs[i] - proglen - pre) - 2
+				if n != 0 && n != 4 {
+					return 0, false
+				}
+				return pre + n + 2, true
+			}
+			return pre + 2, true
+		case isSimm32(int64(off)):
+			return pre + 6, true
+		}
+		return 0, false
+	case jumpBack2:
+		off = -2
+	case jumpJA:
+		off = c.addrAt(int(jd.target)) - c.addrs[i]
+		if off == 0 {
+			if c.padding {
+				n := c.addrs[i] - proglen
+				if n != 0 && n != 2 && n != 5 {
+					return 0, false
+				}
+				return n, true
+			}
+			return 0, true
+		}
+	}
+	// emitJmp
+	switch {
+	case c.isImm8Jmp(int64(off)):
+		if c.padding {
+			n := (c.addrs[i] - proglen) - 2
+			if n != 0 && n != 3 {
+				return 0, false
+			}
+			return n + 2, true
+		}
+		return 2, true
+	case isSimm32(int64(off)):
+		return 5, true
+	}
+	return 0, false
+}
+
+// addrAt is addrs[j], which sizing passes keep per run of static slots.
+func (c *ctx) addrAt(j int) int {
+	if c.lazy {
+		if r := c.runOf[j]; r >= 0 {
+			if m := c.memoEnd[j]; m >= 0 {
+				return int(m) + c.runBase[r]
+			}
+		}
+	}
+	return c.addrs[j]
+}
+
+// materialize writes the implicit addrs[] of the static slots.
+func (c *ctx) materialize() {
+	if !c.lazy {
+		return
+	}
+	for j, r := range c.runOf {
+		if r >= 0 {
+			if m := c.memoEnd[j]; m >= 0 {
+				c.addrs[j] = int(m) + c.runBase[r]
+			}
+		}
+	}
+	c.lazy = false
+}
+
+// jumpInfo is what a sizing pass needs of a jump (see jumpLen), noted on
+// the first pass.
+type jumpInfo struct {
+	kind   uint8
+	pre    int8  // jumpCond: bytes of the cmp or test before the jcc
+	target int32 // jumpCond, jumpJA: the slot whose addrs[] is the target
+}
+
+// Kinds of jumpInfo.
+const (
+	jumpNone  = iota // not a jump a sizing pass can size
+	jumpCond         // jcc after a cmp or test
+	jumpJA           // goto, gotol
+	jumpBack2        // goto -1: always "jmp -2"
+	jumpExit         // an exit after the first: jmp to cleanup_addr
+)
+
+// planMemo finds the slots whose code cannot change from pass to pass:
+// every class but the jumps (whose lengths follow addrs[], and whose calls
+// and tail calls are position-dependent or record labels). Their encoding
+// reads only the instruction and the function's configuration.
+func (c *ctx) planMemo() {
+	n := len(c.slots)
+	c.memoEnd = make([]int32, n+1)
+	c.runEnd = make([]int32, n+2)
+	c.ldFirst = make([]bool, n+2)
+	c.jumps = make([]jumpInfo, n+2)
+	c.plainEnd = make([]int32, n+2)
+	static := make([]bool, n+2)
+	plain := make([]bool, n+2)
+	for i := 1; i <= n; i++ {
+		in := c.slots[i-1]
+		if in == nil {
+			continue
+		}
+		switch in.Raw.Class() {
+		case kernel.ClassALU, kernel.ClassALU64, kernel.ClassLDX, kernel.ClassST, kernel.ClassSTX:
+			static[i] = true
+			// Plain: no relocation or note either (the per-CPU mov
+			// and the other off != 0 forms may have them).
+			plain[i] = in.Raw.Off == 0 || (in.Raw.Class() != kernel.ClassALU && in.Raw.Class() != kernel.ClassALU64)
+		case kernel.ClassLD:
+			if in.Raw.Code == kernel.CodeLdImm64 && i < n && c.slots[i] == nil {
+				static[i], static[i+1] = true, true
+				c.ldFirst[i] = true
+			}
+		}
+	}
+	c.runOf = make([]int32, n+1)
+	runs := int32(0)
+	for i := 0; i <= n; i++ {
+		switch {
+		case !static[i]:
+			c.runOf[i] = -1
+		case i > 0 && static[i-1]:
+			c.runOf[i] = c.runOf[i-1]
+		default:
+			c.runOf[i] = runs
+			runs++
+		}
+	}
+	c.runBase = make([]int, runs)
+	c.runEnd[n+1] = int32(n + 1)
+	c.plainEnd[n+1] = int32(n + 1)
+	for i := n; i >= 1; i-- {
+		switch {
+		case plain[i] && plain[i+1]:
+			c.plainEnd[i] = c.plainEnd[i+1]
+		case plain[i]:
+			c.plainEnd[i] = int32(i + 1)
+		default:
+			c.plainEnd[i] = int32(i)
+		}
+		if static[i] {
+			if static[i+1] {
+				c.runEnd[i] = c.runEnd[i+1]
+			} else {
+				c.runEnd[i] = int32(i + 1)
+			}
+		} else {
+			c.runEnd[i] = int32(i)
+		}
+	}
 }

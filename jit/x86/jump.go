@@ -10,7 +10,7 @@ import (
 )
 
 // jmpConds maps BPF conditions to x86 Jcc opcodes (emit_cond_jmp).
-var jmpConds = map[uint8]byte{
+var jmpConds = [256]byte{
 	kernel.JmpJEQ:  jE,
 	kernel.JmpJSET: jNE,
 	kernel.JmpJNE:  jNE,
@@ -66,6 +66,9 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 		return c.call(in)
 	case op == kernel.JmpEXIT && jmp64:
 		if *seenExit {
+			if c.memo == nil {
+				c.jumps[i] = jumpInfo{kind: jumpExit}
+			}
 			off := int64(c.cleanupAddr - c.addrs[i])
 			at := c.pos()
 			if err := c.emitJmp(in, i, start, off); err != nil {
@@ -76,8 +79,21 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 		}
 		*seenExit = true
 		c.epilogue()
+		if c.memo == nil {
+			c.jumps[i] = jumpInfo{kind: jumpExit} // later exits are jumps: sizing passes compute them
+		}
 		return nil
 	case op == kernel.JmpJA:
+		if c.memo == nil && (jmp64 || c.v.gotol) {
+			switch {
+			case jmp64 && r.Off == -1, !jmp64 && r.Imm == -1:
+				c.jumps[i] = jumpInfo{kind: jumpBack2}
+			case jmp64 && i+int(r.Off) >= 0 && i+int(r.Off) < len(c.addrs):
+				c.jumps[i] = jumpInfo{kind: jumpJA, target: int32(i + int(r.Off))}
+			case !jmp64 && i+int(r.Imm) >= 0 && i+int(r.Imm) < len(c.addrs):
+				c.jumps[i] = jumpInfo{kind: jumpJA, target: int32(i + int(r.Imm))}
+			}
+		}
 		var off int64
 		switch {
 		case jmp64 && r.Off == -1, !jmp64 && r.Imm == -1:
@@ -116,8 +132,8 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 	case op == kernel.JmpCALL, op == kernel.JmpEXIT:
 		return c.unknown(in, "")
 	}
-	cond, ok := jmpConds[op]
-	if !ok {
+	cond := jmpConds[op]
+	if cond == 0 {
 		return c.unknown(in, "")
 	}
 	switch {
@@ -142,6 +158,9 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 			c.emit(0x81, add1reg(0xF8, dst)) // cmp dst_reg, imm32
 			c.emit32(r.Imm)
 		}
+	}
+	if t := i + int(r.Off); c.memo == nil && t >= 0 && t < len(c.addrs) {
+		c.jumps[i] = jumpInfo{kind: jumpCond, pre: int8(c.pos() - start), target: int32(t)} // the cmp or test: the same on every pass
 	}
 	t, err := c.target(in, i, int(r.Off))
 	if err != nil {
@@ -239,6 +258,9 @@ func (c *ctx) call(in *kernel.Insn) error {
 	}
 	at := c.pos()
 	c.jumpTo(target, "call_rel32", what, name) // call func
+	if !c.emitting {
+		return nil // nothing to note (and no arguments to box on every pass)
+	}
 	switch {
 	case in.Kind == kernel.FuncCall:
 		c.note(at, "bpf2bpf call")

@@ -65,7 +65,7 @@ func (c *ctx) ldx(in *kernel.Insn) error {
 	}
 	if ldxStart >= 0 {
 		// populate the jump over the load the check emitted
-		c.code[ldxStart-1] = byte(c.pos() - ldxStart)
+		c.code[ldxStart-1-c.skip] = byte(c.pos() - ldxStart)
 	}
 	return nil
 }
@@ -100,8 +100,8 @@ func (c *ctx) probeMemCheck(in *kernel.Insn, dst, src int) int {
 		endOfJmp2 := c.pos()
 		c.emitMovImm32(false, dst, 0) // xor dst_reg, dst_reg
 		c.emit(0xEB, 0)               // jmp byte_after_ldx
-		c.code[endOfJmp1-1] = byte(endOfJmp2 - endOfJmp1)
-		c.code[endOfJmp2-1] = byte(c.pos() - endOfJmp2)
+		c.code[endOfJmp1-1-c.skip] = byte(endOfJmp2 - endOfJmp1)
+		c.code[endOfJmp2-1-c.skip] = byte(c.pos() - endOfJmp2)
 		return c.pos()
 	case 2:
 		// 6.8+: TASK_SIZE_MAX + PAGE_SIZE < src + off < VSYSCALL_ADDR.
@@ -122,7 +122,7 @@ func (c *ctx) probeMemCheck(in *kernel.Insn, dst, src int) int {
 		endOfJmp := c.pos()
 		c.emitMovImm32(false, dst, 0) // xor dst_reg, dst_reg
 		c.emit(0xEB, 0)               // jmp byte_after_ldx
-		c.code[endOfJmp-1] = byte(c.pos() - endOfJmp)
+		c.code[endOfJmp-1-c.skip] = byte(c.pos() - endOfJmp)
 		return c.pos()
 	}
 	return -1

@@ -354,7 +354,7 @@ func (c *ctx) tailCallDirectPushAfter(in *kernel.Insn, s slot) {
 		if ref, ok := s.filled(); ok {
 			dest := ref.Address + uint64(c.tcOffset)
 			if b, fits := jmpRel32(c.addr(tgt), dest); fits {
-				copy(c.code[tgt:], b[:])
+				copy(c.code[tgt-c.skip:], b[:])
 				c.edges = append(c.edges, jit.Edge{From: tgt, To: dest, Kind: jit.EdgeTailCall, Target: ref.Name,
 					Detail: fmt.Sprintf("%s[%d] = %s", s.pa.Name, s.key, ref.Name)})
 			}
