@@ -525,15 +525,20 @@ func stackDepth(insns []Insn, round bool) int {
 				isFP[in.Dst], fpOff[in.Dst] = true, fpOff[in.Src]
 			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Add && op.Source() == asm.ImmSource && isFP[in.Dst]:
 				fpOff[in.Dst] += int(in.Constant)
-				note(in.Dst, 0, 0)
 			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Sub && op.Source() == asm.ImmSource && isFP[in.Dst]:
 				fpOff[in.Dst] -= int(in.Constant)
-				note(in.Dst, 0, 0)
 			case op.Class().IsALU() || op.Class() == asm.LdXClass || op.IsDWordLoad():
 				isFP[in.Dst] = false
 			}
 		}
 		if op.JumpOp() == asm.Call && op.Class().IsJump() {
+			// A stack pointer passed to a helper is memory the helper
+			// accesses (a map key, a buffer): it counts. Pointer
+			// arithmetic alone does not (the verifier tracks each path;
+			// this linear walk would otherwise count dead values).
+			for r := asm.R1; r <= asm.R5; r++ {
+				note(r, 0, 0)
+			}
 			for r := asm.R0; r <= asm.R5; r++ {
 				isFP[r] = false
 			}

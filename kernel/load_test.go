@@ -74,7 +74,8 @@ func TestStackDepth(t *testing.T) {
 		{"none", asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}, 0},
 		{"byte at -1 rounds to 8", asm.Instructions{asm.StoreImm(asm.R10, -1, 0, asm.Byte), asm.Return()}, 8},
 		{"load at -20", asm.Instructions{asm.LoadMem(asm.R0, asm.R10, -20, asm.Word), asm.Return()}, 24},
-		{"pointer r2 = r10 - 40", asm.Instructions{asm.Mov.Reg(asm.R2, asm.R10), asm.Add.Imm(asm.R2, -40), asm.Return()}, 40},
+		{"pointer r2 = r10 - 40 passed to a helper", asm.Instructions{asm.Mov.Reg(asm.R2, asm.R10), asm.Add.Imm(asm.R2, -40), asm.FnTracePrintk.Call(), asm.Return()}, 40},
+		{"pointer arithmetic alone", asm.Instructions{asm.Mov.Reg(asm.R2, asm.R10), asm.Add.Imm(asm.R2, -40), asm.Return()}, 0},
 	}
 	for _, c := range cases {
 		l, err := Load(set(c.insns), "p", X86_64, Options{})

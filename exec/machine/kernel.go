@@ -124,9 +124,9 @@ func New(set *kernel.Set, arch kernel.Arch, layout kernel.Layout, images map[str
 			return nil, err
 		}
 		k.Loaded[p.Name] = l
-		if k.Layout == (kernel.Layout{}) {
-			k.Layout = l.Layout
-		}
+		// The loaded layout has the placement's overrides: the offsets the
+		// code was compiled against.
+		k.Layout = l.Layout
 	}
 	if err := k.layoutMaps(set, base.objs); err != nil {
 		return nil, err
