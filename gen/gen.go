@@ -304,7 +304,7 @@ func (b *body) jump(ins asm.Instruction, dist int) {
 
 var (
 	persistent = []asm.Register{asm.R0, asm.R7, asm.R8, asm.R9} // always scalars
-	scratch    = []asm.Register{asm.R1, asm.R2, asm.R3, asm.R4}  // r5 counts loops
+	scratch    = []asm.Register{asm.R1, asm.R2, asm.R3, asm.R4} // r5 counts loops
 	aluOps     = []asm.ALUOp{asm.Add, asm.Sub, asm.Mul, asm.Div, asm.Mod, asm.Or, asm.And, asm.Xor, asm.LSh, asm.RSh, asm.ArSh, asm.Mov}
 	jumpOps    = []asm.JumpOp{asm.JEq, asm.JNE, asm.JGT, asm.JGE, asm.JLT, asm.JLE, asm.JSGT, asm.JSGE, asm.JSLT, asm.JSLE, asm.JSet}
 	ctxOffsets = []int16{0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48} // struct __sk_buff: len, pkt_type, mark, queue_mapping, protocol...
