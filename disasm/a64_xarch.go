@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/arch/arm64/arm64asm"
 )
+
+// xarchMu serialises arm64asm.Decode, which writes a package variable
+// (decoderCover) on every call.
+var xarchMu sync.Mutex
 
 // xarchDecode decodes w with golang.org/x/arch and prints it the way
 // objdump 2.40 does. x/arch's own GNUSyntax follows an older objdump
@@ -15,7 +20,9 @@ import (
 func xarchDecode(w uint32, pc uint64) (string, []string, bool) {
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], w)
+	xarchMu.Lock() // arm64asm.Decode records coverage in a global
 	inst, err := arm64asm.Decode(b[:])
+	xarchMu.Unlock()
 	if err != nil {
 		return "", nil, false
 	}

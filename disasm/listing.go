@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -77,14 +78,22 @@ func List(img *jit.Image) (*Program, error) { return ListOpts(img, Options{}) }
 
 // ListOpts is List with printing options.
 func ListOpts(img *jit.Image, opt Options) (*Program, error) {
-	p := &Program{Image: img}
-	cache := newDecodeCache()
-	for _, fi := range img.Funcs {
+	p := &Program{Image: img, Funcs: make([]*Func, len(img.Funcs))}
+	// Functions are decoded in parallel, each goroutine with its cache.
+	caches := sync.Pool{New: func() any { return newDecodeCache() }}
+	err := forEach(len(img.Funcs), func(i int) error {
+		fi := img.Funcs[i]
+		cache := caches.Get().(*decodeCache)
+		defer caches.Put(cache)
 		f, err := listFuncCached(img.Arch, fi, opt, cache)
 		if err != nil {
-			return nil, fmt.Errorf("%s/%s: %w", img.Program, fi.Name, err)
+			return fmt.Errorf("%s/%s: %w", img.Program, fi.Name, err)
 		}
-		p.Funcs = append(p.Funcs, f)
+		p.Funcs[i] = f
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -44,7 +44,11 @@
 //     use AX, jump over the division themselves;
 //   - division by an immediate never uses 0 (the verifier refuses it), and
 //     a signed division by the immediate -1 is emitted as the verifier's
-//     replacement (neg for sdiv, mov32 0 for smod).
+//     replacement (neg for sdiv, mov32 0 for smod);
+//   - a 32-bit cmpxchg is followed by the verifier's BPF_ZEXT_REG(R0)
+//     (opt_subreg_zext_lo32_rnd_hi32 inserts it for every JIT since 5.13:
+//     x86-64's cmpxchg does not write eax when the comparison succeeds,
+//     so without it R0 keeps its upper half).
 //
 // Everything else is generated within the verifier's rules: registers are
 // written before they are read (TestGeneratorValid checks it on every
@@ -1259,6 +1263,12 @@ func (f *fn) atomic(base asm.Register, off int16, size asm.Size) (baseGone bool)
 	f.emit(atomicOp(op, base, src, size, off))
 	switch {
 	case op == asm.CmpXchg:
+		if size == asm.Word {
+			// The verifier's zero extension after a 32-bit cmpxchg
+			// (opt_subreg_zext_lo32_rnd_hi32, 5.13+): x86-64's
+			// cmpxchg leaves eax alone when the values are equal.
+			f.emit(zext(asm.R0))
+		}
 		f.st.reg[asm.R0] = kScalar
 		f.fold(asm.R0)
 	case op&0x100 != 0:
@@ -1707,4 +1717,10 @@ func (f *fn) tailLoopBlock() {
 	f.jmp(jmpImm(asm.JLT, g.rng.IntN(2) == 0, c, int32(2+g.rng.IntN(44))), head)
 	delete(f.reserved, c)
 	f.fold(c)
+}
+
+// zext is BPF_ZEXT_REG(r): "w = w" marked with imm 1 (insn_is_zext), the
+// verifier's explicit zero extension.
+func zext(r asm.Register) asm.Instruction {
+	return asm.Instruction{OpCode: asm.Mov.Op32(asm.RegSource), Dst: r, Src: r, Constant: 1}
 }

@@ -278,3 +278,46 @@ func TestVariantsTakeEffect(t *testing.T) {
 		}
 	}
 }
+
+// TestCmpxchgZext: x86-64's "lock cmpxchg [mem], eax" does not write eax
+// when the comparison succeeds, so a 32-bit BPF cmpxchg leaves R0's upper
+// half in place unless the verifier's BPF_ZEXT_REG(R0) follows it (as it
+// does since 5.13); the interpreter zero-extends. The generator emits the
+// zext (gen.go): this is the difference without it.
+func TestCmpxchgZext(t *testing.T) {
+	prog := func(withZext bool) *kernel.Set {
+		insns := asm.Instructions{
+			asm.LoadImm(asm.R0, -2, asm.DWord), // 0xfffffffffffffffe
+			asm.StoreMem(asm.R10, -8, asm.R0, asm.Word),
+			asm.Mov.Imm(asm.R1, 7),
+			atomicOp(asm.CmpXchg, asm.R10, asm.R1, asm.Word, -8), // equal: stores 7, R0 = 0xfffffffe
+		}
+		if withZext {
+			insns = append(insns, zext(asm.R0))
+		}
+		insns = append(insns, asm.Return())
+		return &kernel.Set{Name: "cmpxchg", Programs: []*kernel.Program{{Name: "p", Type: "sched_cls", Insns: insns}}}
+	}
+	p, err := jit.LookupProfile(kernel.X86_64, "v6.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, withZext := range []bool{false, true} {
+		set := prog(withZext)
+		imgs, err := Compile(set, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, g := RunInterp(set, p, InterpConfig(p)), RunJIT(set, p, imgs, 0)
+		if w.Retval != 0xfffffffe {
+			t.Errorf("zext %v: interpreter r0 = %#x, want 0xfffffffe", withZext, w.Retval)
+		}
+		want := uint64(0xfffffffe)
+		if !withZext {
+			want = 0xfffffffffffffffe
+		}
+		if g.Retval != want {
+			t.Errorf("zext %v: x86-64 v6.1 r0 = %#x, want %#x", withZext, g.Retval, want)
+		}
+	}
+}

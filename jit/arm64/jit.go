@@ -111,12 +111,15 @@ func (backend) Compile(l *kernel.Loaded, prof *jit.Profile) (*jit.Image, error) 
 	img := &jit.Image{Arch: kernel.ARM64, Profile: p, Program: l.Name, Type: l.Type}
 	v := versionOf(p)
 	privOK := v.privateStack && privStackTypes[l.Type] && !l.UsesTailCalls()
-	for _, f := range l.Funcs {
+	img.Funcs = make([]*jit.FuncImage, len(l.Funcs))
+	err := forEach(len(l.Funcs), func(i int) error {
+		f := l.Funcs[i]
 		fi, err := compileFunc(l, f, p, v, privOK && usesPrivStack(f), layout)
-		if err != nil {
-			return nil, err
-		}
-		img.Funcs = append(img.Funcs, fi)
+		img.Funcs[i] = fi
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return img, nil
 }
@@ -160,6 +163,13 @@ type ctx struct {
 
 	emitting  bool     // false in the sizing pass (the kernel's ctx->image == NULL)
 	code      []uint32 // the image (also filled while sizing, then discarded)
+	offset    []int    // per function-local slot: index of its first A64 instruction
+	epilogue  int      // ctx->epilogue_offset
+	stackSize int
+	fpbOffset int
+	outOffset int // tail call "out" label, relative to the start of the sequence
+	err       error
+
 	// memo is the sizing pass's code, and plain[i] says that Insns[i]
 	// came out there exactly as the real pass would emit it, recording
 	// nothing but its body region (no offset-dependent field, no
@@ -167,12 +177,6 @@ type ctx struct {
 	memo    []uint32
 	plain   []bool
 	sizeErr bool // emitE saw an encoding error (counted only when emitting)
-	offset    []int    // per function-local slot: index of its first A64 instruction
-	epilogue  int      // ctx->epilogue_offset
-	stackSize int
-	fpbOffset int
-	outOffset int // tail call "out" label, relative to the start of the sequence
-	err       error
 
 	regions []jit.Region
 	notes   []jit.Note

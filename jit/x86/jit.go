@@ -96,13 +96,15 @@ func (backend) Compile(l *kernel.Loaded, p *jit.Profile) (*jit.Image, error) {
 	}
 	img := &jit.Image{Arch: kernel.X86_64, Profile: p, Program: l.Name, Type: l.Type}
 	usesTail := l.UsesTailCalls()
-	for _, f := range l.Funcs {
-		c := &ctx{l: l, f: f, p: p, v: v, cfg: cfg, layout: layout, usesTail: usesTail}
+	img.Funcs = make([]*jit.FuncImage, len(l.Funcs))
+	err = forEach(len(l.Funcs), func(i int) error {
+		c := &ctx{l: l, f: l.Funcs[i], p: p, v: v, cfg: cfg, layout: layout, usesTail: usesTail}
 		fi, err := c.compile()
-		if err != nil {
-			return nil, err
-		}
-		img.Funcs = append(img.Funcs, fi)
+		img.Funcs[i] = fi
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return img, nil
 }
