@@ -3,6 +3,7 @@ package disasm
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/jitscope/jitscope/internal/par"
 	"math"
 	"sort"
 	"strings"
@@ -81,7 +82,7 @@ func ListOpts(img *jit.Image, opt Options) (*Program, error) {
 	p := &Program{Image: img, Funcs: make([]*Func, len(img.Funcs))}
 	// Functions are decoded in parallel, each goroutine with its cache.
 	caches := sync.Pool{New: func() any { return newDecodeCache() }}
-	err := forEach(len(img.Funcs), func(i int) error {
+	err := par.ForEach(len(img.Funcs), func(i int) error {
 		fi := img.Funcs[i]
 		cache := caches.Get().(*decodeCache)
 		defer caches.Put(cache)

@@ -3,6 +3,7 @@ package arm64
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/jitscope/jitscope/internal/par"
 
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -112,7 +113,7 @@ func (backend) Compile(l *kernel.Loaded, prof *jit.Profile) (*jit.Image, error) 
 	v := versionOf(p)
 	privOK := v.privateStack && privStackTypes[l.Type] && !l.UsesTailCalls()
 	img.Funcs = make([]*jit.FuncImage, len(l.Funcs))
-	err := forEach(len(l.Funcs), func(i int) error {
+	err := par.ForEach(len(l.Funcs), func(i int) error {
 		f := l.Funcs[i]
 		fi, err := compileFunc(l, f, p, v, privOK && usesPrivStack(f), layout)
 		img.Funcs[i] = fi

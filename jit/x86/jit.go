@@ -5,6 +5,7 @@ package x86
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/jitscope/jitscope/internal/par"
 	"sort"
 
 	"github.com/jitscope/jitscope/jit"
@@ -97,7 +98,7 @@ func (backend) Compile(l *kernel.Loaded, p *jit.Profile) (*jit.Image, error) {
 	img := &jit.Image{Arch: kernel.X86_64, Profile: p, Program: l.Name, Type: l.Type}
 	usesTail := l.UsesTailCalls()
 	img.Funcs = make([]*jit.FuncImage, len(l.Funcs))
-	err = forEach(len(l.Funcs), func(i int) error {
+	err = par.ForEach(len(l.Funcs), func(i int) error {
 		c := &ctx{l: l, f: l.Funcs[i], p: p, v: v, cfg: cfg, layout: layout, usesTail: usesTail}
 		fi, err := c.compile()
 		img.Funcs[i] = fi

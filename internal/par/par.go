@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-package disasm
+// Package par runs independent pieces of work (the functions of a program)
+// on up to GOMAXPROCS goroutines with a loop's error and panic semantics.
+package par
 
 import (
 	"runtime"
@@ -8,12 +10,12 @@ import (
 	"sync/atomic"
 )
 
-// forEach calls f(0) ... f(n-1), the functions of a program being
+// ForEach calls f(0) ... f(n-1), the functions of a program being
 // independent of each other, on up to GOMAXPROCS goroutines. It returns the
 // error of the lowest index that failed, and re-panics with the panic of
 // the lowest index that panicked, on the caller's goroutine: as a loop
 // would, except that the calls after a failure still run.
-func forEach(n int, f func(i int) error) error {
+func ForEach(n int, f func(i int) error) error {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
 		for i := 0; i < n; i++ {
