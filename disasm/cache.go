@@ -2,7 +2,12 @@
 
 package disasm
 
-import "github.com/jitscope/jitscope/jit"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/jitscope/jitscope/jit"
+)
 
 // decodeCache remembers what decoding gave for instructions whose text does
 // not depend on where they are (no PC-relative operand): JITed code repeats
@@ -27,18 +32,42 @@ func newDecodeCache() *decodeCache {
 	return &decodeCache{a64w: map[uint32]A64Inst{}, x86i: map[x86Bytes]X86Inst{}, x86lens: map[uint32]uint16{}}
 }
 
+// noDecodeCache turns the cache off (the tests compare with and without).
+var noDecodeCache = false
+
 // a64 is DecodeA64(w, pc).
 func (c *decodeCache) a64(w uint32, pc uint64) (A64Inst, error) {
+	if noDecodeCache {
+		return DecodeA64(w, pc)
+	}
 	if in, ok := c.a64w[w]; ok {
+		if in.HasTarget {
+			// A branch: the same words branch by the same distance.
+			in.Target, _ = a64Target(w, pc)
+			in.Text = in.Text[:len(in.Text)-len(hexAddr(in.PC))] + hexAddr(in.Target)
+		}
 		in.PC = pc
 		return in, nil
 	}
 	in, err := DecodeA64(w, pc)
-	if err == nil && !in.HasTarget {
-		c.a64w[w] = in
+	if err != nil {
+		return in, err
 	}
-	return in, err
+	switch {
+	case !in.HasTarget:
+		c.a64w[w] = in
+	case (in.Kind == Jump || in.Kind == CondJump || in.Kind == Call) && strings.HasSuffix(in.Text, hexAddr(in.Target)):
+		// Kept with the text's address replaced by the target's when
+		// found again (hexAddr(in.PC) is the length to cut).
+		k := in
+		k.PC = in.Target
+		c.a64w[w] = k
+	}
+	return in, nil
 }
+
+// hexAddr is how both printers write an address: "%#x".
+func hexAddr(a uint64) string { return "0x" + strconv.FormatUint(a, 16) }
 
 func cachePrefix(code []byte) uint32 {
 	switch len(code) {
@@ -66,6 +95,9 @@ func x86Key(code []byte) x86Bytes {
 // call. An instruction is determined by its own bytes, so any cached
 // instruction whose bytes start code is the one there.
 func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts) (X86Inst, error) {
+	if noDecodeCache {
+		return DecodeX86Opts(code, pc, opts)
+	}
 	p := cachePrefix(code)
 	if lens := c.x86lens[p]; lens != 0 {
 		for n := 1; n <= 15 && n <= len(code); n++ {
@@ -73,6 +105,16 @@ func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts) (X86Inst, error)
 				continue
 			}
 			if in, ok := c.x86i[x86Key(code[:n])]; ok {
+				if in.HasTarget {
+					// A branch: the same bytes branch by the same
+					// distance, and the texts end with the target.
+					old, t := hexAddr(in.Target), in.Target-in.PC+pc
+					now := hexAddr(t)
+					in.Text = in.Text[:len(in.Text)-len(old)] + now
+					in.Intel = in.Intel[:len(in.Intel)-len(old)] + now
+					in.Legacy = in.Legacy[:len(in.Legacy)-len(old)] + now
+					in.Target = t
+				}
 				in.PC = pc
 				in.Bytes = code[:n:n]
 				return in, nil
@@ -80,7 +122,12 @@ func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts) (X86Inst, error)
 		}
 	}
 	in, err := DecodeX86Opts(code, pc, opts)
-	if err == nil && !in.HasTarget && !in.RIPRelative && in.Len <= 15 {
+	branch := in.HasTarget && !in.RIPRelative && (in.Kind == Jump || in.Kind == CondJump || in.Kind == Call)
+	if branch {
+		t := hexAddr(in.Target)
+		branch = strings.HasSuffix(in.Text, t) && strings.HasSuffix(in.Intel, t) && strings.HasSuffix(in.Legacy, t)
+	}
+	if err == nil && (!in.HasTarget && !in.RIPRelative || branch) && in.Len <= 15 {
 		// (A one-byte instruction is filed under the byte that follows
 		// it too.)
 		c.x86i[x86Key(code[:in.Len])] = in

@@ -11,15 +11,15 @@ import (
 // body models build_body: ctx->offset[i] is where BPF slot i starts.
 func (c *ctx) body() error {
 	base := c.f.Insns[0].Index
-	memo := c.emitting && c.memo != nil
+	memo := c.emitting && c.memo != nil && c.plain != nil
 	if memo {
 		c.regions = slices.Grow(c.regions, len(c.f.Insns)+8)
 	}
 	for i := range c.f.Insns {
-		in := &c.f.Insns[i]
-		slot := in.Index - base
 		if memo && c.plain[i] {
-			// The same words as on the sizing pass.
+			// The same words as on the sizing pass (without touching
+			// the instruction: its slot was noted then).
+			slot := int(c.slotOf[i])
 			s, e := c.offset[slot], c.offset[slot+1]
 			c.code = append(c.code, c.memo[s:e]...)
 			if e > s {
@@ -27,7 +27,12 @@ func (c *ctx) body() error {
 			}
 			continue
 		}
+		in := &c.f.Insns[i]
+		slot := in.Index - base
 		if !c.emitting {
+			if c.slotOf != nil {
+				c.slotOf[i] = int32(slot)
+			}
 			c.offset[slot] = c.idx()
 			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
 				c.offset[slot+1] = c.idx() // filled after the insn below
@@ -55,6 +60,10 @@ func (c *ctx) body() error {
 	}
 	return nil
 }
+
+// noMemo turns the copying of plain instructions off: the real pass emits
+// every instruction again, as the kernel does (the tests compare the two).
+var noMemo = false
 
 // plainInsn reports whether in's code depends on nothing but the
 // instruction and the function's configuration, and records nothing but its

@@ -178,6 +178,7 @@ type ctx struct {
 	memo    []uint32
 	plain   []bool
 	sizeErr bool // emitE saw an encoding error (counted only when emitting)
+	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i], noted while sizing
 
 	regions []jit.Region
 	notes   []jit.Note
@@ -245,7 +246,10 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 		c.findUsedCalleeRegs()
 	}
 	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
-	c.plain = make([]bool, len(f.Insns))
+	c.slotOf = make([]int32, len(f.Insns))
+	if !noMemo {
+		c.plain = make([]bool, len(f.Insns))
+	}
 	if err := c.build(); err != nil {
 		return nil, err
 	}
@@ -283,8 +287,8 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 		TailCallEntry: c.entry,
 	}
 	fi.BPFOffsets = make([]int, len(f.Insns)+1)
-	for i := range f.Insns {
-		fi.BPFOffsets[i] = 4 * c.offset[f.Insns[i].Index-f.Insns[0].Index]
+	for i, s := range c.slotOf {
+		fi.BPFOffsets[i] = 4 * c.offset[s]
 	}
 	fi.BPFOffsets[len(f.Insns)] = 4 * c.offset[slots]
 	return fi, nil

@@ -157,6 +157,10 @@ type ctx struct {
 	runOf   []int32
 	runBase []int
 	lazy    bool
+	// insnSlot[i] is the slot of f.Insns[i]; cls[i] classifies 1-based
+	// slot i for planMemo.
+	insnSlot []int32
+	cls      []uint8
 	// jumps[i]: the jump at 1-based slot i, for sizing passes (jumpLen).
 	jumps    []jumpInfo
 	usesTail bool
@@ -238,6 +242,11 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		}
 	}
 	c.slots = make([]*kernel.Insn, n)
+	c.insnSlot = make([]int32, len(f.Insns))
+	c.cls = make([]uint8, n+2)
+	c.tailCallReachable = f.TailCallReachable
+	// One walk over the instructions (they are large: each walk costs):
+	// the slots, detect_reg_usage, and what planMemo needs.
 	for i := range f.Insns {
 		in := &f.Insns[i]
 		if r := rawInsn(in); r != in.Raw {
@@ -245,13 +254,15 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			fixed.Raw = r
 			in = &fixed
 		}
-		c.slots[in.Index-f.Insns[0].Index] = in
+		s := in.Index - f.Insns[0].Index
+		c.slots[s] = in
+		c.insnSlot[i] = int32(s)
+		c.detectRegUsage(in)
+		c.cls[s+1] = classify(in.Raw)
 	}
 	c.image = f.Address
 	c.isSubprog = f.Index != 0
-	c.tailCallReachable = f.TailCallReachable
 	c.tcOffset = tailCallOffset(c.v, c.cfg)
-	c.detectRegUsage()
 	if err := c.resolveThunks(); err != nil {
 		return nil, err
 	}
@@ -264,6 +275,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	}
 	c.cleanupAddr = proglen
 	c.planMemo()
+	c.code = make([]byte, 0, 6*n+512) // JITed x86 averages under 5 bytes a slot
 	for pass := 0; pass < maxPasses || c.emitting; pass++ {
 		if c.v.padding && !c.padding && pass >= paddingPasses {
 			c.padding = true
@@ -326,8 +338,8 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		TailCallEntry: c.entry,
 	}
 	fi.BPFOffsets = make([]int, len(f.Insns)+1)
-	for i := range f.Insns {
-		fi.BPFOffsets[i] = c.addrs[f.Insns[i].Index-f.Insns[0].Index]
+	for i, s := range c.insnSlot {
+		fi.BPFOffsets[i] = c.addrs[s]
 	}
 	fi.BPFOffsets[len(f.Insns)] = len(c.code)
 	// The poke descriptors, in the model's terms (kernel.PokeSite).
@@ -382,23 +394,46 @@ func (c *ctx) resolveThunks() error {
 	return nil
 }
 
-// detectRegUsage models detect_reg_usage: which callee-saved registers the
-// function touches, and (5.10, 6.1) whether it contains a tail call, which
-// makes it tail-call reachable.
-func (c *ctx) detectRegUsage() {
-	for i := range c.f.Insns {
-		in := &c.f.Insns[i]
-		r := in.Raw
-		if in.Kind == kernel.TailCall {
-			// "tail call's presence in current prog implies it is reachable"
-			c.tailCallReachable = true
-		}
-		for k, reg := range [4]uint8{r6, r7, r8, r9} {
-			if r.Dst == reg || r.Src == reg {
-				c.calleeRegs[k] = true
-			}
+// detectRegUsage models detect_reg_usage for one instruction: which
+// callee-saved registers the function touches, and (5.10, 6.1) whether it
+// contains a tail call, which makes it tail-call reachable.
+func (c *ctx) detectRegUsage(in *kernel.Insn) {
+	r := in.Raw
+	if in.Kind == kernel.TailCall {
+		// "tail call's presence in current prog implies it is reachable"
+		c.tailCallReachable = true
+	}
+	for k, reg := range [4]uint8{r6, r7, r8, r9} {
+		if r.Dst == reg || r.Src == reg {
+			c.calleeRegs[k] = true
 		}
 	}
+}
+
+// Classes of instructions for planMemo (cls[]).
+const (
+	clsStatic = 1 << iota // the same bytes on every pass
+	clsPlain              // and records nothing but its region
+	clsLd                 // ld_imm64
+)
+
+func classify(r kernel.BPFInsn) uint8 {
+	switch r.Class() {
+	case kernel.ClassALU, kernel.ClassALU64:
+		if r.Off == 0 {
+			return clsStatic | clsPlain
+		}
+		// The per-CPU mov and the other off != 0 forms may note or
+		// relocate.
+		return clsStatic
+	case kernel.ClassLDX, kernel.ClassST, kernel.ClassSTX:
+		return clsStatic | clsPlain
+	case kernel.ClassLD:
+		if r.Code == kernel.CodeLdImm64 {
+			return clsLd
+		}
+	}
+	return 0
 }
 
 // doJIT is one pass of do_jit: the prologue, then every BPF instruction,
@@ -532,7 +567,7 @@ func (c *ctx) doJIT() (int, error) {
 			}
 		}
 	}
-	if first {
+	if first && !noMemo {
 		for i, ld := range c.ldFirst {
 			if ld {
 				c.memoEnd[i] = -1 // see the static runs above
@@ -654,6 +689,10 @@ const (
 	jumpExit         // an exit after the first: jmp to cleanup_addr
 )
 
+// noMemo turns the memoisation of doJIT off: every pass emits every
+// instruction, as the kernel does (the tests compare the two).
+var noMemo = false
+
 // planMemo finds the slots whose code cannot change from pass to pass:
 // every class but the jumps (whose lengths follow addrs[], and whose calls
 // and tail calls are position-dependent or record labels). Their encoding
@@ -668,18 +707,12 @@ func (c *ctx) planMemo() {
 	static := make([]bool, n+2)
 	plain := make([]bool, n+2)
 	for i := 1; i <= n; i++ {
-		in := c.slots[i-1]
-		if in == nil {
-			continue
-		}
-		switch in.Raw.Class() {
-		case kernel.ClassALU, kernel.ClassALU64, kernel.ClassLDX, kernel.ClassST, kernel.ClassSTX:
+		switch k := c.cls[i]; {
+		case k&clsStatic != 0:
 			static[i] = true
-			// Plain: no relocation or note either (the per-CPU mov
-			// and the other off != 0 forms may have them).
-			plain[i] = in.Raw.Off == 0 || (in.Raw.Class() != kernel.ClassALU && in.Raw.Class() != kernel.ClassALU64)
-		case kernel.ClassLD:
-			if in.Raw.Code == kernel.CodeLdImm64 && i < n && c.slots[i] == nil {
+			plain[i] = k&clsPlain != 0
+		case k&clsLd != 0:
+			if i < n && c.slots[i] == nil {
 				static[i], static[i+1] = true, true
 				c.ldFirst[i] = true
 			}
