@@ -13,6 +13,7 @@ import (
 	"github.com/jitscope/jitscope/exec/machine"
 	"github.com/jitscope/jitscope/exec/trace"
 	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/jit/x86"
 	"github.com/jitscope/jitscope/kernel"
 )
 
@@ -34,9 +35,8 @@ type Outcome struct {
 
 // Profile returns p with the configuration and struct offsets a set's
 // placement pins for p's architecture applied: the JIT compiles against
-// the placement's offsets (kernel.Load applies them), so the machine must
-// lay out struct bpf_array and bpf_prog with them too. (`jitscope run`
-// passes the profile's own layout: see TestPlacementLayout.)
+// the placement's offsets (kernel.Load applies them), and the machine lays
+// out struct bpf_array and bpf_prog with them (see TestPlacementLayout).
 func Profile(set *kernel.Set, p *jit.Profile) *jit.Profile {
 	pl := set.Placements[p.Arch]
 	if pl == nil {
@@ -94,7 +94,19 @@ func RunJIT(set *kernel.Set, p *jit.Profile, imgs map[string]*jit.Image, limit i
 	if err != nil {
 		return &Outcome{Err: err}
 	}
-	cpu, err := machine.NewCPU(k, p.BTI, p.PAC, false)
+	// Landing pads are enforced as the kernel's configuration has them:
+	// BTI on arm64, IBT (endbr64) on x86-64.
+	ibt := false
+	if p.Arch == kernel.X86_64 {
+		var cfg map[string]string
+		if pl := set.Placements[p.Arch]; pl != nil {
+			cfg = pl.Config
+		}
+		if c, err := x86.ConfigFor(p, cfg); err == nil {
+			ibt = c.IBT
+		}
+	}
+	cpu, err := machine.NewCPU(k, p.BTI, p.PAC, ibt)
 	if err != nil {
 		return &Outcome{Err: err}
 	}

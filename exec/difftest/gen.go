@@ -1305,12 +1305,9 @@ func (f *fn) stackAtomicBlock() {
 		f.atomic(base, off, sz)
 	}
 	if base != asm.R10 {
-		// Dead now; overwritten so that kernel.Load's straight-line
-		// stack depth tracker does not take a later "base -= imm" on
-		// another path for a stack access (see TestStackDepthPaths).
-		f.emit(asm.Mov.Imm(base, 0))
+		// Dead now: another path may use it as a scalar (the case of
+		// TestStackDepthPaths).
 		f.unpin(base)
-		f.st.reg[base] = kScalar
 	}
 	d := f.dst(false)
 	f.emit(asm.LoadMem(d, asm.R10, off, sz))
