@@ -7,38 +7,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/jitscope/jitscope/gen"
 )
 
-var (
-	benchScn     = map[int]string{}
-	benchScnOnce sync.Mutex
-)
-
 // benchScenario writes the generated scenario of n instructions (seed 1)
-// once per test binary and returns its path.
+// to a temporary directory of b and returns its path.
 func benchScenario(b *testing.B, n int) string {
-	benchScnOnce.Lock()
-	defer benchScnOnce.Unlock()
-	if p, ok := benchScn[n]; ok {
-		return p
-	}
 	data, err := gen.Scenario(gen.Options{Insns: n, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "jitscope-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := filepath.Join(dir, fmt.Sprintf("gen-%d.scn", n))
+	p := filepath.Join(b.TempDir(), fmt.Sprintf("gen-%d.scn", n))
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	benchScn[n] = p
 	return p
 }
 

@@ -9,17 +9,23 @@ import (
 	"github.com/jitscope/jitscope/jit"
 )
 
-// decodeCache remembers what decoding gave for instructions whose text does
-// not depend on where they are (no PC-relative operand): JITed code repeats
-// the same few thousand instructions, and printing one in objdump's syntax
-// costs far more than looking it up.
+// decodeCache remembers what decoding gave, per encoding: JITed code repeats
+// the same instructions over and over, and printing one in objdump's syntax
+// costs far more than looking it up. Instructions whose text does not
+// depend on their address are kept as they are; direct branches and calls
+// too, their text ending with the target, which is rewritten for the new
+// address (the same encoding branches by the same distance). Other
+// PC-relative instructions (adr, literal loads, RIP-relative operands) are
+// decoded every time.
 type decodeCache struct {
-	a64w map[uint32]A64Inst
+	// a64 instructions by word, direct-mapped: a collision replaces.
+	a64w    []a64Entry
+	a64bits uint32
 	// x86 instructions by their bytes; x86lens has, per first two bytes
 	// (one at the end of the code), the lengths of the instructions
 	// cached that start with them, a bit per length.
 	x86i    map[x86Bytes]X86Inst
-	x86lens map[uint32]uint16
+	x86lens []uint16 // by cachePrefix
 }
 
 // x86Bytes is an instruction's bytes (at most 15) as a map key.
@@ -28,8 +34,23 @@ type x86Bytes struct {
 	n      uint8
 }
 
-func newDecodeCache() *decodeCache {
-	return &decodeCache{a64w: map[uint32]A64Inst{}, x86i: map[x86Bytes]X86Inst{}, x86lens: map[uint32]uint16{}}
+type a64Entry struct {
+	in    A64Inst
+	valid bool
+}
+
+// a64CacheBits bounds the arm64 cache: at most 128k entries.
+const a64CacheBits = 17
+
+func (c *decodeCache) a64Slot(w uint32) uint32 { return (w * 0x9e3779b1) >> (32 - c.a64bits) }
+
+// newDecodeCache returns a cache for listing about n bytes of code.
+func newDecodeCache(n int) *decodeCache {
+	bits := uint32(8)
+	for bits < a64CacheBits && 1<<bits < n/16 { // about one entry per 4 instructions
+		bits++
+	}
+	return &decodeCache{a64bits: bits, x86i: map[x86Bytes]X86Inst{}}
 }
 
 // noDecodeCache turns the cache off (the tests compare with and without).
@@ -40,7 +61,11 @@ func (c *decodeCache) a64(w uint32, pc uint64) (A64Inst, error) {
 	if noDecodeCache {
 		return DecodeA64(w, pc)
 	}
-	if in, ok := c.a64w[w]; ok {
+	if c.a64w == nil {
+		c.a64w = make([]a64Entry, 1<<c.a64bits)
+	}
+	e := &c.a64w[c.a64Slot(w)]
+	if in := e.in; e.valid && in.Word == w {
 		if in.HasTarget {
 			// A branch: the same words branch by the same distance.
 			in.Target, _ = a64Target(w, pc)
@@ -49,19 +74,22 @@ func (c *decodeCache) a64(w uint32, pc uint64) (A64Inst, error) {
 		in.PC = pc
 		return in, nil
 	}
-	in, err := DecodeA64(w, pc)
-	if err != nil {
+	var in A64Inst
+	var err error
+	if op, text, ok := a64MoveWide(w); ok {
+		in = A64Inst{Word: w, PC: pc, Op: op, Text: text} // as DecodeA64 (TestA64MoveWide)
+	} else if in, err = DecodeA64(w, pc); err != nil {
 		return in, err
 	}
 	switch {
 	case !in.HasTarget:
-		c.a64w[w] = in
+		*e = a64Entry{in, true}
 	case (in.Kind == Jump || in.Kind == CondJump || in.Kind == Call) && strings.HasSuffix(in.Text, hexAddr(in.Target)):
 		// Kept with the text's address replaced by the target's when
 		// found again (hexAddr(in.PC) is the length to cut).
 		k := in
 		k.PC = in.Target
-		c.a64w[w] = k
+		*e = a64Entry{k, true}
 	}
 	return in, nil
 }
@@ -97,6 +125,9 @@ func x86Key(code []byte) x86Bytes {
 func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts) (X86Inst, error) {
 	if noDecodeCache {
 		return DecodeX86Opts(code, pc, opts)
+	}
+	if c.x86lens == nil {
+		c.x86lens = make([]uint16, 3<<16)
 	}
 	p := cachePrefix(code)
 	if lens := c.x86lens[p]; lens != 0 {

@@ -81,7 +81,11 @@ func List(img *jit.Image) (*Program, error) { return ListOpts(img, Options{}) }
 func ListOpts(img *jit.Image, opt Options) (*Program, error) {
 	p := &Program{Image: img, Funcs: make([]*Func, len(img.Funcs))}
 	// Functions are decoded in parallel, each goroutine with its cache.
-	caches := sync.Pool{New: func() any { return newDecodeCache() }}
+	size := 0
+	for _, fi := range img.Funcs {
+		size += len(fi.Code)
+	}
+	caches := sync.Pool{New: func() any { return newDecodeCache(size) }}
 	err := par.ForEach(len(img.Funcs), func(i int) error {
 		fi := img.Funcs[i]
 		cache := caches.Get().(*decodeCache)
@@ -105,7 +109,7 @@ func ListFunc(arch kernel.Arch, fi *jit.FuncImage) (*Func, error) {
 }
 
 func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
-	return listFuncCached(arch, fi, opt, newDecodeCache())
+	return listFuncCached(arch, fi, opt, newDecodeCache(len(fi.Code)))
 }
 
 func listFuncCached(arch kernel.Arch, fi *jit.FuncImage, opt Options, cache *decodeCache) (*Func, error) {

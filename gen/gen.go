@@ -3,15 +3,16 @@
 // Package gen generates large, valid, realistic BPF programs for
 // benchmarks and for users who want to see jitscope on programs the size of
 // Cilium's datapath or a big XDP load balancer: a main program split into
-// bpf-to-bpf functions (three call levels, acyclic, so the verifier's
-// combined stack stays small), mixing 64- and 32-bit ALU work with
+// bpf-to-bpf functions (a call tree three levels deep, each function
+// placed after its caller, so the verifier's combined stack stays small),
+// mixing 64- and 32-bit ALU work with
 // immediates of every width, loads and stores on the stack, the context and
 // map values (found with bpf_map_lookup_elem, checked against NULL, or
 // addressed directly as global data), atomic adds, conditional and
 // unconditional branches of all distances (a few instructions up to the
 // 16-bit limit), bounded loops, early exits, helper calls, bpf2bpf calls
-// and tail calls (direct ones into a filled and an empty prog array slot,
-// and indirect ones).
+// and tail calls from the main function (direct ones into a filled and an
+// empty prog array slot, and indirect ones).
 //
 // Programs are deterministic: the same Options give the same instructions.
 // Every jump lands on the start of a "snippet", a short self-contained

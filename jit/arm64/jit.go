@@ -177,7 +177,7 @@ type ctx struct {
 	// relocation or note, no encoding error): the real pass copies it.
 	memo    []uint32
 	plain   []bool
-	sizeErr bool // emitE saw an encoding error (counted only when emitting)
+	sizeErr bool    // emitE saw an encoding error (counted only when emitting)
 	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i], noted while sizing
 
 	regions []jit.Region
@@ -246,6 +246,7 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 		c.findUsedCalleeRegs()
 	}
 	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
+	c.code = make([]uint32, 0, 2*slots+64) // about 1.5 A64 instructions a slot
 	c.slotOf = make([]int32, len(f.Insns))
 	if !noMemo {
 		c.plain = make([]bool, len(f.Insns))

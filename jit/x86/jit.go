@@ -258,7 +258,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		c.slots[s] = in
 		c.insnSlot[i] = int32(s)
 		c.detectRegUsage(in)
-		c.cls[s+1] = classify(in.Raw)
+		c.cls[s+1] = classify(in)
 	}
 	c.image = f.Address
 	c.isSubprog = f.Index != 0
@@ -412,13 +412,22 @@ func (c *ctx) detectRegUsage(in *kernel.Insn) {
 
 // Classes of instructions for planMemo (cls[]).
 const (
-	clsStatic = 1 << iota // the same bytes on every pass
+	clsStatic = 1 << iota // the same length on every pass (and bytes, but for calls)
 	clsPlain              // and records nothing but its region
 	clsLd                 // ld_imm64
 )
 
-func classify(r kernel.BPFInsn) uint8 {
+func classify(in *kernel.Insn) uint8 {
+	r := in.Raw
 	switch r.Class() {
+	case kernel.ClassJMP:
+		// Helper, kfunc and bpf2bpf calls: the TCC reload (or not) and a
+		// call rel32, the same length on every pass, though not the same
+		// bytes (the displacement follows the position): sizing passes
+		// take their length, the last pass emits them.
+		if r.Op() == kernel.JmpCALL && (in.Kind == kernel.HelperCall || in.Kind == kernel.FuncCall) {
+			return clsStatic
+		}
 	case kernel.ClassALU, kernel.ClassALU64:
 		if r.Off == 0 {
 			return clsStatic | clsPlain
