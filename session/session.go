@@ -63,6 +63,11 @@ type Target struct {
 	Name    string
 	Set     *kernel.Set
 	Capture *capture.Capture // set for kernel capture directories
+	// Scenario is what a scenario file says beyond the Set (packets,
+	// tour, extension targets); nil for captures.
+	Scenario *scenarios.Scenario
+	// slots0 is each prog array's slots as loaded, for SetRunConfig.
+	slots0 map[string]map[uint32]string
 }
 
 // LoadTarget resolves TARGET: a kernel capture directory, or anything
@@ -78,11 +83,11 @@ func LoadTarget(name string) (*Target, error) {
 		}
 		return &Target{Name: name, Set: c.Set, Capture: c}, nil
 	}
-	s, err := scenarios.Load(name)
+	sc, err := scenarios.LoadScenario(name)
 	if err != nil {
 		return nil, err
 	}
-	return &Target{Name: name, Set: s}, nil
+	return &Target{Name: name, Set: sc.Set, Scenario: sc}, nil
 }
 
 // PickProfile chooses the profile for arch: name when given, else what the
@@ -101,13 +106,13 @@ func (t *Target) PickProfile(arch kernel.Arch, name string) (*jit.Profile, error
 		}
 	}
 	if name == "" {
-		ps := jit.Profiles(arch)
+		ps := jit.Profiles(arch) // the newest modelled kernel, never a compatibility profile
 		if len(ps) == 0 {
 			return nil, fmt.Errorf("no JIT backend for architecture %s yet", arch)
 		}
 		return ps[len(ps)-1], nil
 	}
-	return jit.LookupProfile(arch, name)
+	return LookupProfile(arch, name)
 }
 
 // CompileAll JITs every program of the target's set with profile p.
@@ -118,7 +123,7 @@ func (t *Target) CompileAll(arch kernel.Arch, p *jit.Profile) ([]*jit.Image, err
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
 		}
-		img, err := jit.Compile(l, p)
+		img, err := jit.Compile(l, jitProfile(p))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
 		}
@@ -192,7 +197,7 @@ func (s *Session) Compile(arch kernel.Arch, profile string, syntax Syntax) *List
 	if arch != kernel.X86_64 {
 		syntax = SyntaxDefault
 	}
-	l := &Listing{Arch: arch, Syntax: syntax, Profiles: jit.Profiles(arch), ids: s.ids, Source: !s.hideSource}
+	l := &Listing{Arch: arch, Syntax: syntax, Profiles: Profiles(arch), ids: s.ids, Source: !s.hideSource}
 	p, err := s.Target.PickProfile(arch, profile)
 	if err != nil {
 		l.Err = err
@@ -269,7 +274,7 @@ func (s *Session) Relayout(l *Listing) *Listing {
 // ProfileNames lists the profile names of arch.
 func ProfileNames(arch kernel.Arch) []string {
 	var out []string
-	for _, p := range jit.Profiles(arch) {
+	for _, p := range Profiles(arch) {
 		out = append(out, p.Name)
 	}
 	return out

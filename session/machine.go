@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package session
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jitscope/jitscope/exec/machine"
+	"github.com/jitscope/jitscope/exec/trace"
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/scenarios"
+)
+
+// RunConfig chooses what a run executes beyond the code: the entry
+// program, the packet, and prog array slots filled or emptied before the
+// programs are JITed (`jitscope run --entry --packet --slot`).
+type RunConfig struct {
+	Entry  string   // "" for the target's entry program
+	Packet string   // a packet of the scenario, "0x..." bytes, "" for the default
+	Slots  []string // "MAP[KEY]=PROG", PROG empty to empty the slot
+}
+
+func (c RunConfig) key() string {
+	return c.Entry + "|" + c.Packet + "|" + strings.Join(c.Slots, ",")
+}
+
+var slotRE = regexp.MustCompile(`^([A-Za-z_.][A-Za-z0-9_.]*)\[(\d+)\]=([A-Za-z0-9_.]*)$`)
+
+// ParseSlot reads "MAP[KEY]=PROG".
+func ParseSlot(s string) (m string, key uint32, prog string, err error) {
+	g := slotRE.FindStringSubmatch(s)
+	if g == nil {
+		return "", 0, "", fmt.Errorf("%q: want MAP[KEY]=PROG (PROG empty to empty the slot)", s)
+	}
+	k, err := strconv.ParseUint(g[2], 10, 32)
+	if err != nil {
+		return "", 0, "", fmt.Errorf("%q: bad index %s", s, g[2])
+	}
+	return g[1], uint32(k), g[3], nil
+}
+
+// ApplySlots fills or empties prog array slots of set before it is
+// compiled, as a bpf_map_update_elem/delete_elem would before the load.
+func ApplySlots(set *kernel.Set, slots []string) error {
+	for _, s := range slots {
+		name, key, prog, err := ParseSlot(s)
+		if err != nil {
+			return fmt.Errorf("slot %w", err)
+		}
+		mp := set.Map(name)
+		if mp == nil || !mp.IsProgArray() {
+			return fmt.Errorf("slot %s: %s is not a prog array of this scenario", s, name)
+		}
+		if key >= mp.MaxEntries {
+			return fmt.Errorf("slot %s: index %d out of range (max_entries %d)", s, key, mp.MaxEntries)
+		}
+		if prog == "" {
+			delete(mp.Progs, key)
+			continue
+		}
+		if set.Program(prog) == nil {
+			return fmt.Errorf("slot %s: no program %q in this scenario", s, prog)
+		}
+		if mp.Progs == nil {
+			mp.Progs = map[uint32]string{}
+		}
+		mp.Progs[key] = prog
+	}
+	return nil
+}
+
+// setSlots puts the target's prog arrays back as loaded and applies slots.
+func (t *Target) setSlots(slots []string) error {
+	if t.slots0 == nil {
+		t.slots0 = map[string]map[uint32]string{}
+		for _, m := range t.Set.Maps {
+			if m.IsProgArray() {
+				t.slots0[m.Name] = cloneSlots(m.Progs)
+			}
+		}
+	}
+	for _, m := range t.Set.Maps {
+		if m.IsProgArray() {
+			m.Progs = cloneSlots(t.slots0[m.Name])
+		}
+	}
+	return ApplySlots(t.Set, slots)
+}
+
+func cloneSlots(m map[uint32]string) map[uint32]string {
+	out := make(map[uint32]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Packet returns the bytes of the named packet of the target ("" for its
+// default; nil is the emulator's default frame).
+func (t *Target) Packet(name string) ([]byte, error) {
+	if h, ok := strings.CutPrefix(name, "0x"); ok {
+		return scenarios.PacketFor(t.Name, "0x"+h)
+	}
+	if t.Scenario == nil {
+		if name != "" {
+			return nil, fmt.Errorf("%s: no named packets", t.Name)
+		}
+		return nil, nil
+	}
+	return t.Scenario.Packet(name)
+}
+
+// Setup is a machine ready to run, with what user space did to get there.
+type Setup struct {
+	Kernel *machine.Kernel
+	// Events are the kernel's answers to the loads, freplace attachments
+	// and slot updates the scenario makes (load, attach, map_update), all
+	// at step 0.
+	Events []trace.Event
+	// Compat names the prog array rules played and why ("" when none).
+	Compat string
+}
+
+// NewMachine lays the target's images out in an emulated kernel for a
+// run with profile p and the packet. A scenario with extension programs
+// is then set up as user space would: its plan (load, attach, fill the
+// slots) is played on the prog array compatibility model of p's kernel
+// (CompatKernelFor); an attachment the kernel allows patches the target's
+// entry (machine.AttachExtension), a slot update it refuses leaves the
+// slot empty. Each answer is an event with its rule, values and -errno.
+func (t *Target) NewMachine(arch kernel.Arch, p *jit.Profile, imgs map[string]*jit.Image, packet []byte) (*Setup, error) {
+	k, err := machine.New(t.Set, arch, p.Layout, imgs, machine.Options{Packet: packet})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Name, err)
+	}
+	su := &Setup{Kernel: k}
+	if t.Scenario == nil || !hasExtension(t.Set) {
+		return su, nil
+	}
+	ck, why := CompatKernelFor(p)
+	if ck == nil {
+		su.Compat = fmt.Sprintf("%s is not a kernel: extensions stay unattached and the slots as loaded", p.Name)
+		return su, nil
+	}
+	su.Compat = why
+	plan := t.Scenario.CompatPlan()
+	// The slots as this run has them (--slot may have changed them).
+	plan.Updates = kernel.PlanFromSet(t.Set).Updates
+	rep := ck.Run(plan)
+	info := t.Scenario.Progs
+	for _, st := range rep.Steps {
+		ev := trace.Event{Step: 0, Kind: trace.Kind(st.Action), From: st.Prog}
+		verdict := "ok"
+		if !st.OK {
+			verdict = "REFUSED " + st.Errno
+		}
+		switch st.Action {
+		case "load":
+			if st.OK {
+				continue
+			}
+			ev.Kind = trace.Load
+		case "attach":
+			ev.Kind = trace.Attach
+			pi := info[st.Prog]
+			if st.OK && pi != nil {
+				ev.To = pi.Target + "/" + pi.TargetFunc
+				rp, err := k.AttachExtension(p, st.Prog, pi.Target, pi.TargetFunc)
+				switch {
+				case errors.Is(err, machine.ErrNoTextPoke):
+					verdict = "REFUSED -ENOTSUPP"
+					st.Reason = fmt.Sprintf("%s (%s allows the link; %v)", st.Reason, ck.Name, err)
+					st.Rule = "text-poke"
+				case err != nil:
+					return nil, fmt.Errorf("%s: %w", t.Name, err)
+				default:
+					st.Reason += fmt.Sprintf("; bpf_arch_text_poke at %#x: %s", rp.Site, rp.Insn)
+				}
+			}
+		case "update":
+			ev.Kind = trace.MapUpdate
+			ev.To = fmt.Sprintf("%s[%d]", st.Map, st.Key)
+			if !st.OK {
+				if err := k.SetProgArray(st.Map, st.Key, ""); err != nil {
+					return nil, err
+				}
+				st.Reason += "; the slot stays empty"
+			} else {
+				verdict = "allowed"
+			}
+		}
+		ev.Detail = fmt.Sprintf("%s %s: %s (rule %s): %s", ck.Name, st.What(), verdict, st.Rule, st.Reason)
+		su.Events = append(su.Events, ev)
+	}
+	return su, nil
+}
+
+func hasExtension(s *kernel.Set) bool {
+	return slices.ContainsFunc(s.Programs, func(p *kernel.Program) bool { return p.Type == "ext" })
+}
