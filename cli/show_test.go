@@ -213,7 +213,7 @@ func TestTours(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stops, err := resolveTour(in.Name, sc)
+		stops, err := resolveTour(in.Name)
 		if err != nil {
 			t.Fatalf("%s: %v", in.Name, err)
 		}
@@ -274,11 +274,7 @@ func TestTours(t *testing.T) {
 
 func checkStops(t *testing.T, name string, want []string) {
 	t.Helper()
-	sc, err := scenarios.BuiltinScenario(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stops, err := resolveTour(name, sc)
+	stops, err := resolveTour(name)
 	if err != nil {
 		t.Fatal(err)
 	}

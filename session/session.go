@@ -162,6 +162,53 @@ type Session struct {
 
 	runMu sync.Mutex
 	runs  map[runKey]*Run
+	// cfg is what runs execute: entry, packet, slots (SetRunConfig).
+	cfg RunConfig
+}
+
+// RunConfig returns what the session's runs execute.
+func (s *Session) RunConfig() RunConfig { return s.cfg }
+
+// SetRunConfig chooses the entry program, packet and prog array slots of
+// the runs made from now on. Slots change the code the JIT emits (direct
+// tail calls): when they change, the session's Listings are compiled again
+// (with the same profiles and syntax) and recompiled reports true, and
+// listings held elsewhere must be replaced (Compile). Nothing changes when
+// the configuration is invalid.
+func (s *Session) SetRunConfig(cfg RunConfig) (recompiled bool, err error) {
+	t := s.Target
+	if cfg.Entry != "" && t.Set.Program(cfg.Entry) == nil {
+		return false, fmt.Errorf("%s: no program %q (programs: %s)", t.Name, cfg.Entry, programNames(t.Set))
+	}
+	if _, err := t.Packet(cfg.Packet); err != nil {
+		return false, err
+	}
+	if strings.Join(cfg.Slots, ",") != strings.Join(s.cfg.Slots, ",") {
+		if err := t.setSlots(cfg.Slots); err != nil {
+			t.setSlots(s.cfg.Slots) // back as it was; it applied before
+			return false, err
+		}
+		recompiled = true
+	}
+	s.cfg = RunConfig{Entry: cfg.Entry, Packet: cfg.Packet, Slots: slices.Clone(cfg.Slots)}
+	if recompiled {
+		for i, l := range s.Listings {
+			prof := ""
+			if l.Profile != nil {
+				prof = l.Profile.Name
+			}
+			s.Listings[i] = s.Compile(l.Arch, prof, l.Syntax)
+		}
+	}
+	return recompiled, nil
+}
+
+func programNames(set *kernel.Set) string {
+	var n []string
+	for _, p := range set.Programs {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ", ")
 }
 
 // Load reads target and compiles it for each architecture of opt. The
