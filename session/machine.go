@@ -204,3 +204,31 @@ func (t *Target) NewMachine(arch kernel.Arch, p *jit.Profile, imgs map[string]*j
 func hasExtension(s *kernel.Set) bool {
 	return slices.ContainsFunc(s.Programs, func(p *kernel.Program) bool { return p.Type == "ext" })
 }
+
+// CompatSummary says, per modelled kernel, what the kernel answers to
+// each prog array slot the scenario fills (with the rule), and to the
+// freplace attachments where they fail: one line per kernel. Empty for
+// targets without extensions or prog arrays.
+func (t *Target) CompatSummary() []string {
+	if t.Scenario == nil || !hasExtension(t.Set) {
+		return nil
+	}
+	plan := t.Scenario.CompatPlan()
+	var out []string
+	for _, k := range kernel.CompatKernels() {
+		rep := k.Run(plan)
+		var parts []string
+		for _, st := range rep.Steps {
+			switch {
+			case st.Action == "update" && st.OK:
+				parts = append(parts, fmt.Sprintf("%s[%d] = %s allowed (%s)", st.Map, st.Key, st.Prog, st.Rule))
+			case st.Action == "update":
+				parts = append(parts, fmt.Sprintf("%s[%d] = %s %s (%s)", st.Map, st.Key, st.Prog, st.Errno, st.Rule))
+			case !st.OK:
+				parts = append(parts, fmt.Sprintf("%s %s (%s)", st.What(), st.Errno, st.Rule))
+			}
+		}
+		out = append(out, fmt.Sprintf("%s: %s", k.Name, strings.Join(parts, "; ")))
+	}
+	return out
+}
