@@ -79,7 +79,7 @@ func ResolveTour(target string) (*Tour, error) {
 		st := &t.Scenario.Tour[i]
 		ts := TourStop{N: i + 1, Where: st.Where(), Position: st.Position(), Arch: st.Arch, Profile: st.Profile,
 			Config: RunConfig{Entry: st.Entry, Packet: st.Packet, Slots: slices.Clone(st.Slots)},
-			Step: -1, Panes: slices.Clone(st.Panes), Text: st.Text}
+			Step:   -1, Panes: slices.Clone(st.Panes), Text: st.Text}
 		ts.Err = s.place(&ts, st, listings)
 		if ts.Err != nil {
 			ts.Err = fmt.Errorf("%s: tour stop %d: %w", ts.Where, ts.N, ts.Err)

@@ -152,7 +152,6 @@ func TestPacketChooser(t *testing.T) {
 	}
 }
 
-
 // TestCompatProfileLabelled: v5.15 and v6.6 are offered and shown as
 // compatibility models only.
 func TestCompatProfileLabelled(t *testing.T) {
