@@ -321,6 +321,7 @@ var selftestCases = []selftestCase{
 		checkTailcallCount(t, m, true)
 	}},
 	{name: "selftest-tailcall4", check: checkTailcall4},
+	{name: "selftest-tailcall5", check: checkTailcall5},
 	{name: "selftest-tailcall6", check: func(t *testing.T, m *stMachine) {
 		checkTailcallCount(t, m, false)
 	}},
@@ -330,6 +331,7 @@ var selftestCases = []selftestCase{
 	}},
 	{name: "selftest-bpf2bpf3", subprogTailCalls: true, check: checkBPF2BPF3},
 	{name: "selftest-bpf2bpf4", subprogTailCalls: true, check: checkBPF2BPF4},
+	{name: "selftest-bpf2bpf5", subprogTailCalls: true, check: checkBPF2BPF5},
 	{name: "selftest-bpf2bpf6", subprogTailCalls: true, check: checkBPF2BPF6},
 	{name: "selftest-hierarchy1", subprogTailCalls: true, check: checkHierarchy1},
 	{name: "selftest-hierarchy2", subprogTailCalls: true, check: checkHierarchy2},
@@ -502,6 +504,46 @@ func checkTailcall4(t *testing.T, m *stMachine) {
 		m.mustRun(fmt.Sprintf("selector %d", i), uint64(i))
 		m.update("jmp_table", i, "")
 		m.mustRun(fmt.Sprintf("selector %d, slot deleted", i), 3)
+	}
+}
+
+// checkTailcall5 follows test_tailcall_5: selector 1111, 1234, 5678 pick
+// slots 0, 1, 2 through per-path constant keys; a deleted slot gives 3.
+func checkTailcall5(t *testing.T, m *stMachine) {
+	if n := m.pokeDescriptors("entry"); n != 0 {
+		t.Errorf("entry has %d poke descriptors: the key differs per path, so the site must be indirect", n)
+	}
+	keys := []uint32{1111, 1234, 5678}
+	for i, k := range keys {
+		m.setGlobal(".bss", 0, k)
+		if run := m.mustRun(fmt.Sprintf("selector %d", k), uint64(i)); m.tailCalls(run) != 1 {
+			t.Errorf("selector %d: %d tail calls, want 1", k, m.tailCalls(run))
+		}
+	}
+	for i, k := range keys {
+		m.setGlobal(".bss", 0, k)
+		m.update("jmp_table", uint32(i), "")
+		if run := m.mustRun(fmt.Sprintf("selector %d, slot %d deleted", k, i), 3); m.tailCalls(run) != 0 {
+			t.Errorf("selector %d, slot deleted: %d tail calls", k, m.tailCalls(run))
+		}
+	}
+}
+
+// checkBPF2BPF5 follows test_tailcall_bpf2bpf_4(true), the subtest
+// tailcall_bpf2bpf_5: the scenario's .bss already has noise = 1.
+func checkBPF2BPF5(t *testing.T, m *stMachine) {
+	if n := m.global(".bss", 4); n != 1 {
+		t.Fatalf("noise = %d as loaded, want 1", n)
+	}
+	run := m.mustRun("noise 1", 3*m.pktLen())
+	if c := m.global(".bss", 0); c != 31 {
+		t.Errorf("count = %d, want 31", c)
+	}
+	if m.tailCalls(run) != 33 {
+		t.Errorf("%d tail calls, want 33", m.tailCalls(run))
+	}
+	if got := countEvents(run, trace.Helper, "bpf_map_lookup_elem"); got != 32 {
+		t.Errorf("%d map lookups, want 32 (one per subprog_tail_2)", got)
 	}
 }
 
