@@ -81,7 +81,7 @@ func cmdShow(args []string, env Env) error {
 		}
 		for _, s := range stops {
 			if s.Error != "" {
-				return fmt.Errorf("tour stop %d does not resolve: %s", s.Stop, s.Error)
+				return fmt.Errorf("%s: tour stop %d does not resolve: %s", s.Where, s.Stop, s.Error)
 			}
 		}
 		return nil

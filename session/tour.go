@@ -50,7 +50,8 @@ type TourStop struct {
 	Event *trace.Event
 	Panes []string
 	Text  string
-	// Err says why the stop does not resolve (nothing else is valid then).
+	// Err says why the stop does not resolve (nothing else is valid
+	// then); Where and N say which stop it is.
 	Err error
 }
 
@@ -81,9 +82,6 @@ func ResolveTour(target string) (*Tour, error) {
 			Config: RunConfig{Entry: st.Entry, Packet: st.Packet, Slots: slices.Clone(st.Slots)},
 			Step:   -1, Panes: slices.Clone(st.Panes), Text: st.Text}
 		ts.Err = s.place(&ts, st, listings)
-		if ts.Err != nil {
-			ts.Err = fmt.Errorf("%s: tour stop %d: %w", ts.Where, ts.N, ts.Err)
-		}
 		tour.Stops = append(tour.Stops, ts)
 	}
 	return tour, nil
@@ -142,16 +140,20 @@ func (s *Session) place(ts *TourStop, st *scenarios.Stop, listings map[string]*L
 				}
 			}
 			if ts.Event == nil {
-				return fmt.Errorf("the %s run has %d %s event(s), not %d", st.Arch, n, st.Event, st.Nth)
+				return fmt.Errorf("the run has %d %s event(s), not %d", n, st.Event, st.Nth)
 			}
 		}
 		if step > len(run.Steps) {
 			return fmt.Errorf("step %d is past the end of the run (%d steps)", step, len(run.Steps))
 		}
 		ts.Step = step
-		// The cursor is at the instruction about to run; after the last
-		// step, at the last one run.
-		pc = run.Steps[min(step, len(run.Steps)-1)].PC
+		// The cursor is at the instruction about to run: after the last
+		// step, where the run stopped (a fault), or the last instruction
+		// run when it returned to the kernel.
+		pc = run.Step(step).PC
+		if l.RowOfAddr(pc) < 0 {
+			pc = run.Steps[min(step, len(run.Steps)-1)].PC
+		}
 	}
 	ts.Address = pc
 	fi, li := l.lineAt(pc)
