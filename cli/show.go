@@ -241,16 +241,25 @@ func compatReports(sc *scenarios.Scenario, kernels []*kernel.CompatKernel) []*ke
 // code: the compatibility model has its own kernel labels.
 func jitNote(k *kernel.CompatKernel) string {
 	re := regexp.MustCompile(`(^|[^0-9.])` + regexp.QuoteMeta(k.Name) + `($|[^0-9.])`)
-	var have []string
+	var have, compat []string
 	for _, a := range jit.Arches() {
-		for _, p := range jit.Profiles(a) {
-			if re.MatchString(p.Kernel) {
+		for _, p := range session.Profiles(a) {
+			if !re.MatchString(p.Kernel) {
+				continue
+			}
+			if _, ok := session.CompatOnly(p); ok {
+				compat = append(compat, fmt.Sprintf("%s %s", a, p.Name))
+			} else {
 				have = append(have, fmt.Sprintf("%s %s (%s)", a, p.Name, p.Kernel))
 			}
 		}
 	}
 	if len(have) == 0 {
-		return "no JIT profile models this kernel's machine code: compatibility model only"
+		s := "no JIT profile models this kernel's machine code: compatibility model only"
+		if len(compat) > 0 {
+			s += "; run it with the compatibility profiles " + strings.Join(compat, ", ")
+		}
+		return s
 	}
 	return "JIT profiles: " + strings.Join(have, ", ")
 }

@@ -394,7 +394,7 @@ func TestCompatCommand(t *testing.T) {
 		t.Fatalf("status %d: %s", st, errOut)
 	}
 	for _, want := range []string{
-		"5.15: v5.15 (mainline tag), bpf_prog_array_compatible\n  (no JIT profile models this kernel's machine code: compatibility model only)\n",
+		"5.15: v5.15 (mainline tag), bpf_prog_array_compatible\n  (no JIT profile models this kernel's machine code: compatibility model only; run it with the compatibility profiles arm64 v5.15, x86_64 v5.15)\n",
 		"  load acl: ok: loaded as an extension of dispatcher/subprog1; acl_progs has no owner yet: acl claims it with type BPF_PROG_TYPE_EXT, jited 1",
 		"  update acl_progs[1] = acl_algo: allowed: type BPF_PROG_TYPE_EXT == owner.type BPF_PROG_TYPE_EXT, jited 1 == 1 (owner claimed by acl)",
 		"  update acl_progs[1] = acl_algo: allowed: type BPF_PROG_TYPE_XDP == owner.type BPF_PROG_TYPE_XDP, jited 1 == 1, xdp_has_frags 0 == 0 (owner claimed by acl); resolve_prog_type(acl_algo) = BPF_PROG_TYPE_XDP",
@@ -436,5 +436,33 @@ func TestCompatCommand(t *testing.T) {
 	out, _, _ = runCLI(t, "show", "syscall-dispatch", "--compat")
 	if !strings.Contains(out, "syscall_jmp_table[1] = sys_write_event  allowed  allowed  allowed  allowed\n") {
 		t.Errorf("syscall-dispatch compat:\n%s", out)
+	}
+}
+
+// `jitscope list` offers the compatibility profiles and says what they are.
+func TestListCompatProfiles(t *testing.T) {
+	out, _, st := runCLI(t, "list")
+	if st != 0 {
+		t.Fatalf("status %d", st)
+	}
+	for _, arch := range []string{"arm64", "x86_64"} {
+		for _, name := range []string{"v5.15", "v6.6"} {
+			found := false
+			for _, l := range strings.Split(out, "\n") {
+				f := strings.Fields(l)
+				if len(f) > 2 && f[0] == arch && f[1] == name {
+					found = true
+					if !strings.Contains(l, "compatibility model only: JIT output not modelled instruction-exactly") {
+						t.Errorf("%s %s: %q", arch, name, l)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("list has no %s %s", arch, name)
+			}
+		}
+	}
+	if !strings.Contains(out, "selftest-tailcall5") || !strings.Contains(out, "selftest-bpf2bpf5") {
+		t.Error("list lacks the tailcall5 / bpf2bpf5 selftests")
 	}
 }

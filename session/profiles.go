@@ -77,21 +77,37 @@ func CompatOnly(p *jit.Profile) (string, bool) {
 	return "", false
 }
 
-// Profiles lists the profiles of arch a user can choose, oldest first: the
-// JIT's, with each compatibility profile after its base. The last one is
-// the newest modelled kernel (the default).
+// Profiles lists the profiles of arch a user can choose: the JIT's, in
+// their order, with each compatibility profile before the first JIT
+// profile of a later kernel. The last one is the newest modelled kernel
+// (the default).
 func Profiles(arch kernel.Arch) []*jit.Profile {
 	var out []*jit.Profile
-	for _, p := range jit.Profiles(arch) {
-		out = append(out, p)
+	done := map[string]bool{}
+	add := func(before int) {
 		for _, c := range compatProfiles {
-			if c.base != p.Name {
+			if done[c.name] || (before > 0 && kernelVersion(c.kernel) >= before) {
 				continue
 			}
 			if q, err := c.build(arch); err == nil {
 				out = append(out, q)
 			}
+			done[c.name] = true
 		}
+	}
+	for _, p := range jit.Profiles(arch) {
+		if v := kernelVersion(p.Kernel); v > 0 {
+			add(v)
+		}
+		out = append(out, p)
+	}
+	if len(out) > 0 {
+		// Compatibility profiles newer than every JIT profile go before
+		// the newest, which stays the default.
+		last := out[len(out)-1]
+		out = out[:len(out)-1]
+		add(0)
+		out = append(out, last)
 	}
 	return out
 }

@@ -41,15 +41,42 @@ func (m *Model) captionLines() int {
 	return len(m.tour.caption)
 }
 
-// tourStep goes to the next (dir > 0) or previous stop.
-func (m *Model) tourStep(dir int) {
+// Tour returns the scenario's guided tour, resolved on first use (the
+// stops a viewer, an autoplay or a recording walks).
+func (m *Model) Tour() (*session.Tour, error) {
 	if m.tour.tour == nil || m.tour.tour.Target != m.sess.Target.Name {
 		t, err := session.ResolveTour(m.sess.Target.Name)
 		if err != nil {
-			m.fail("tour: %s", oneLine(err.Error()))
-			return
+			return nil, err
 		}
 		m.tour = tourState{tour: t, idx: -1}
+	}
+	return m.tour.tour, nil
+}
+
+// GoToTourStop shows stop i (0-based) of the tour as t would: what
+// autoplay and recordings drive.
+func (m *Model) GoToTourStop(i int) error {
+	t, err := m.Tour()
+	if err != nil {
+		return err
+	}
+	if i < 0 || i >= len(t.Stops) {
+		return fmt.Errorf("%s: no tour stop %d (the tour has %d)", t.Target, i+1, len(t.Stops))
+	}
+	m.tour.idx, m.tour.open = i, true
+	m.applyStop(&t.Stops[i])
+	if t.Stops[i].Err != nil {
+		return fmt.Errorf("%s: tour stop %d does not resolve: %w", t.Stops[i].Where, i+1, t.Stops[i].Err)
+	}
+	return nil
+}
+
+// tourStep goes to the next (dir > 0) or previous stop.
+func (m *Model) tourStep(dir int) {
+	if _, err := m.Tour(); err != nil {
+		m.fail("tour: %s", oneLine(err.Error()))
+		return
 	}
 	stops := m.tour.tour.Stops
 	if len(stops) == 0 {

@@ -144,6 +144,31 @@ func TestPacketChooser(t *testing.T) {
 			t.Errorf("message after choosing %s: %q", name, m.msg)
 		}
 	}
+	// syscall-dispatch's context (struct seccomp_data) is its packet.
+	m3 := newScenarioTest(t, "syscall-dispatch", 160, 50)
+	for i, want := range []int64{13, 4096, 0, 0} { // write, read, getpid, bogus
+		press(m3, "w", "g")
+		for range i {
+			press(m3, "j")
+		}
+		press(m3, "enter")
+		if r := m3.ensureRun(m3.focused()); int64(r.Retval) != want {
+			t.Errorf("syscall-dispatch packet %q: r0 = %d, want %d", m3.sess.RunConfig().Packet, int64(r.Retval), want)
+		}
+	}
+	// GoToTourStop, what autoplay drives, lands where t does.
+	tour, err := m3.Tour()
+	if err != nil || len(tour.Stops) == 0 {
+		t.Fatalf("tour %v %v", tour, err)
+	}
+	last := len(tour.Stops) - 1
+	if err := m3.GoToTourStop(last); err != nil {
+		t.Fatal(err)
+	}
+	checkAtStop(t, m3, "syscall-dispatch", &tour.Stops[last])
+	if err := m3.GoToTourStop(last + 1); err == nil {
+		t.Error("a stop past the end")
+	}
 	// A scenario without packets says so.
 	m2 := newScenarioTest(t, "selftest-tailcall1", 160, 50)
 	press(m2, "w")
