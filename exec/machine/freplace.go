@@ -30,12 +30,12 @@ var ErrNoTextPoke = errors.New("-ENOTSUPP")
 
 // x86 instructions the attachment reads and writes.
 var (
-	x86Nop5   = []byte{0x0f, 0x1f, 0x44, 0x00, 0x00}
-	x86Endbr  = []byte{0xf3, 0x0f, 0x1e, 0xfa}
-	a64Nop    = uint32(0xd503201f)
-	a64BTIC   = uint32(0xd503245f)
-	a64MovX9  = uint32(0x910003c9) // add x9, x30, #0 (mov x9, lr)
-	a64BImm26 = uint32(0x14000000)
+	x86Nop5            = []byte{0x0f, 0x1f, 0x44, 0x00, 0x00}
+	x86Endbr           = []byte{0xf3, 0x0f, 0x1e, 0xfa}
+	a64Nop             = uint32(0xd503201f)
+	a64BTIMask, a64BTI = uint32(0xffffff3f), uint32(0xd503241f) // bti, bti c, bti j, bti jc
+	a64MovX9           = uint32(0x910003c9)                     // add x9, x30, #0 (mov x9, lr)
+	a64BImm26          = uint32(0x14000000)
 )
 
 // AttachExtension models attaching the extension program ext in place of
@@ -50,10 +50,11 @@ var (
 //   - x86-64 (arch/x86/net/bpf_jit_comp.c bpf_arch_text_poke): the nop5
 //     every JITed function starts with (after an ENDBR with IBT, skipped
 //     since 6.2) becomes "jmp rel32" (e9) to the extension.
-//   - arm64 6.0+ (arch/arm64/net/bpf_jit_comp.c bpf_arch_text_poke): the
-//     nop of the patchable entry "[bti c;] mov x9, lr; nop"
-//     (POKE_OFFSET) becomes "b" to the extension, which must be within
-//     +-128 MiB (farther targets go through the PLT; not modelled).
+//   - arm64 6.0+ (arch/arm64/net/bpf_jit_comp.c bpf_arch_text_poke, commit
+//     b2ad54e1533e): the nop of the patchable entry "[bti;] mov x9, lr;
+//     nop" (ip + POKE_OFFSET instructions) becomes "b" to the extension
+//     when within +-128 MiB (gen_branch_or_nop; farther targets go through
+//     the PLT, which jitscope does not model and reports).
 //   - arm64 before 6.0: no bpf_arch_text_poke: the kernel's weak default
 //     answers -ENOTSUPP and the link fails.
 //
@@ -106,9 +107,8 @@ func (k *Kernel) AttachExtension(p *jit.Profile, ext, target, fn string) (*Repla
 			return nil, fmt.Errorf("attach %s: the %s arm64 JIT has no bpf_arch_text_poke (arm64 pokes BPF text from 6.0): %w", ext, p.Name, ErrNoTextPoke)
 		}
 		site := f.Address
-		first := binary.LittleEndian.Uint32(f.Code)
-		if first == a64BTIC {
-			site += 4
+		if first := binary.LittleEndian.Uint32(f.Code); first&a64BTIMask == a64BTI {
+			site += 4 // the landing pad (bti c; bti jc from 6.0 on)
 		}
 		mov, err := k.Mem.Load(site, 4)
 		if err != nil {
