@@ -92,7 +92,8 @@ func runJSON(t *testing.T, args ...string) *runResult {
 }
 
 // TestSeed002Runs runs the dispatch scenarios of seed 002 and the limit
-// on every profile, with each of their packets.
+// on every profile (compatibility profiles included), with each of their
+// packets.
 func TestSeed002Runs(t *testing.T) {
 	cases := []struct {
 		scenario, packet string
@@ -115,7 +116,7 @@ func TestSeed002Runs(t *testing.T) {
 		{"tailcall-limit", "", 33, 33, "hop_2", "limit"},
 	}
 	for _, arch := range jit.Arches() {
-		for _, p := range jit.Profiles(arch) {
+		for _, p := range session.Profiles(arch) { // the compatibility profiles too
 			for _, c := range cases {
 				name := fmt.Sprintf("%s/%s/%s/%s", arch, p.Name, c.scenario, c.packet)
 				args := []string{"run", c.scenario, "--arch", string(arch), "--profile", p.Name}

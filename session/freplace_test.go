@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitscope/jitscope/exec/trace"
 	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/scenarios"
 )
 
 // Seed 004's outcomes, per kernel: whether the update acl_progs[1] =
@@ -203,5 +204,49 @@ func TestRunConfig(t *testing.T) {
 	}
 	if _, err := s.SetRunConfig(RunConfig{Slots: []string{"ipproto_jmp_table[999]=parse_tcp"}}); err == nil {
 		t.Error("out-of-range slot accepted")
+	}
+}
+
+// TestCompatProfilesRunLikeTheirBase: v5.15 and v6.6 express every
+// built-in scenario as the JIT they borrow does (v5.10's, v6.1's with cpu
+// v4): same refusals, return values, tail calls and events. Seed 004's
+// scenarios differ on purpose (the prog array rules are the kernel's) and
+// are checked in TestFreplaceRuns; the hierarchy selftests that explode
+// before 6.11 run to the step limit on both and are left out for time.
+func TestCompatProfilesRunLikeTheirBase(t *testing.T) {
+	pairs := [][2]string{{"v5.15", "v5.10"}, {"v6.6", "v6.1"}}
+	for _, b := range scenarios.Builtins() {
+		if strings.HasPrefix(b.Name, "freplace-") || b.Name == "selftest-hierarchy1" || b.Name == "selftest-hierarchy3" {
+			continue
+		}
+		for _, arch := range DefaultArches {
+			for _, pr := range pairs {
+				run := func(prof string) (*Listing, *Run) {
+					s, err := Load(b.Name, Options{Arches: []kernel.Arch{arch}, Profiles: map[kernel.Arch]string{arch: prof}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					l := s.Listings[0]
+					if l.Err != nil {
+						return l, nil
+					}
+					return l, s.Run(l)
+				}
+				cl, cr := run(pr[0])
+				bl, br := run(pr[1])
+				what := fmt.Sprintf("%s %s %s vs %s", b.Name, arch, pr[0], pr[1])
+				if (cl.Err == nil) != (bl.Err == nil) {
+					t.Errorf("%s: compile %v vs %v", what, cl.Err, bl.Err)
+					continue
+				}
+				if cr == nil {
+					continue
+				}
+				if cr.Retval != br.Retval || cr.TailCalls != br.TailCalls || (cr.Err == nil) != (br.Err == nil) || len(cr.Events()) != len(br.Events()) {
+					t.Errorf("%s: retval %d/%d, tail calls %d/%d, err %v/%v, %d/%d events", what,
+						cr.Retval, br.Retval, cr.TailCalls, br.TailCalls, cr.Err, br.Err, len(cr.Events()), len(br.Events()))
+				}
+			}
+		}
 	}
 }
