@@ -128,11 +128,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.toggleState()
 		return nil
 	case key.Matches(msg, k.TourNext):
-		m.tourStep(1)
-		return nil
+		return m.tourKey(1)
 	case key.Matches(msg, k.TourPrev):
-		m.tourStep(-1)
-		return nil
+		return m.tourKey(-1)
 	case key.Matches(msg, k.Packet):
 		m.packetPicker()
 		return nil

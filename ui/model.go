@@ -175,6 +175,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		return m, nil
+	case tourMsg:
+		m.tourReady(msg)
+		return m, nil
 	case tea.MouseWheelMsg:
 		m.wheel(msg.Mouse())
 		return m, nil

@@ -27,6 +27,8 @@ type tourState struct {
 	// caption is the caption's text lines (unstyled), made for width w.
 	caption []string
 	w       int
+	// loading names the target whose tour is being resolved.
+	loading string
 }
 
 // maxCaption bounds the caption's height: the listings keep the rest.
@@ -70,6 +72,53 @@ func (m *Model) GoToTourStop(i int) error {
 		return fmt.Errorf("%s: tour stop %d does not resolve: %w", t.Stops[i].Where, i+1, t.Stops[i].Err)
 	}
 	return nil
+}
+
+// tourMsg brings a tour resolved in the background (tourKey).
+type tourMsg struct {
+	target string
+	tour   *session.Tour
+	err    error
+	dir    int
+}
+
+// tourKey handles t and ctrl+t. The first press resolves the tour in the
+// background — compiling and running what every stop needs takes a few
+// seconds for tours that run a kernel's tail call explosion to the step
+// limit — and goes to the stop when it is ready.
+func (m *Model) tourKey(dir int) tea.Cmd {
+	if m.tour.tour != nil && m.tour.tour.Target == m.sess.Target.Name {
+		m.tourStep(dir)
+		return nil
+	}
+	target := m.sess.Target.Name
+	if m.tour.loading == target {
+		m.say("resolving the guided tour of %s…", target)
+		return nil
+	}
+	m.tour.loading = target
+	m.say("resolving the guided tour of %s…", target)
+	return func() tea.Msg {
+		t, err := session.ResolveTour(target)
+		return tourMsg{target: target, tour: t, err: err, dir: dir}
+	}
+}
+
+// tourReady takes a resolved tour and goes to its first (or last) stop.
+func (m *Model) tourReady(msg tourMsg) {
+	if msg.target != m.sess.Target.Name {
+		return // another scenario was opened meanwhile
+	}
+	m.tour.loading = ""
+	if msg.err != nil {
+		m.fail("tour: %s", oneLine(msg.err.Error()))
+		return
+	}
+	m.tour = tourState{tour: msg.tour, idx: -1}
+	if msg.dir < 0 {
+		m.tour.idx = len(msg.tour.Stops)
+	}
+	m.tourStep(msg.dir)
 }
 
 // tourStep goes to the next (dir > 0) or previous stop.
