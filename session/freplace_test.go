@@ -209,14 +209,15 @@ func TestRunConfig(t *testing.T) {
 
 // TestCompatProfilesRunLikeTheirBase: v5.15 and v6.6 express every
 // built-in scenario as the JIT they borrow does (v5.10's, v6.1's with cpu
-// v4): same refusals, return values, tail calls and events. Seed 004's
+// v4): same refusals, return values, tail calls and events. The freplace
 // scenarios differ on purpose (the prog array rules are the kernel's) and
-// are checked in TestFreplaceRuns; the hierarchy selftests that explode
+// are checked in TestFreplaceRuns and TestFreplaceSelftests; the
+// hierarchy selftests that explode
 // before 6.11 run to the step limit on both and are left out for time.
 func TestCompatProfilesRunLikeTheirBase(t *testing.T) {
 	pairs := [][2]string{{"v5.15", "v5.10"}, {"v6.6", "v6.1"}}
 	for _, b := range scenarios.Builtins() {
-		if strings.HasPrefix(b.Name, "freplace-") || b.Name == "selftest-hierarchy1" || b.Name == "selftest-hierarchy3" {
+		if strings.Contains(b.Name, "freplace") || b.Name == "selftest-hierarchy1" || b.Name == "selftest-hierarchy3" {
 			continue
 		}
 		for _, arch := range DefaultArches {
@@ -247,6 +248,75 @@ func TestCompatProfilesRunLikeTheirBase(t *testing.T) {
 						cr.Retval, br.Retval, cr.TailCalls, br.TailCalls, cr.Err, br.Err, len(cr.Events()), len(br.Events()))
 				}
 			}
+		}
+	}
+}
+
+// TestFreplaceSelftests: the selftests tailcall_freplace and
+// tailcall_bpf2bpf_freplace per kernel. The first puts the extension into
+// its own prog array (6.12: -EINVAL), the second the extended program
+// (6.12: -EBUSY; 5.15: -EINVAL, owner type EXT); where a kernel allows it
+// the first tail-calls itself to the limit (count 34) and the second
+// loops until the stack overflows.
+func TestFreplaceSelftests(t *testing.T) {
+	cases := []struct {
+		scenario, profile string
+		rule, errno       string // "" errno: allowed
+		retval            uint64
+		overflow          bool
+	}{
+		{"selftest-tailcall-freplace", "v5.15", "owner-match", "", 34, false},
+		{"selftest-tailcall-freplace", "v6.6", "owner-match", "", 34, false},
+		{"selftest-tailcall-freplace", "v6.18", "ext-refused", "-EINVAL", 1, false},
+		{"selftest-bpf2bpf-freplace", "v5.15", "owner-type", "-EINVAL", 1, false},
+		{"selftest-bpf2bpf-freplace", "v6.6", "owner-match", "", 0, true},
+		{"selftest-bpf2bpf-freplace", "v6.18", "extended", "-EBUSY", 1, false},
+	}
+	for _, c := range cases {
+		for _, arch := range DefaultArches {
+			t.Run(fmt.Sprintf("%s/%s/%s", c.scenario, arch, c.profile), func(t *testing.T) {
+				s, err := Load(c.scenario, Options{Arches: []kernel.Arch{arch}, Profiles: map[kernel.Arch]string{arch: c.profile}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.Listings[0].Err != nil {
+					t.Fatal(s.Listings[0].Err)
+				}
+				r := s.Run(s.Listings[0])
+				var upd, att *trace.Event
+				for i := range r.Events() {
+					switch e := &r.Events()[i]; e.Kind {
+					case trace.MapUpdate:
+						upd = e
+					case trace.Attach:
+						att = e
+					}
+				}
+				if upd == nil || att == nil {
+					t.Fatalf("events %+v", r.Events())
+				}
+				if !strings.Contains(upd.Detail, "rule "+c.rule) || (c.errno == "") != strings.Contains(upd.Detail, ": allowed (") ||
+					c.errno != "" && !strings.Contains(upd.Detail, "REFUSED "+c.errno) {
+					t.Errorf("update: %s; want rule %s %s", upd.Detail, c.rule, c.errno)
+				}
+				if arch == kernel.ARM64 && c.profile == "v5.15" {
+					// No bpf_arch_text_poke before 6.0: not attached,
+					// entry_tc runs its own subprog_tc.
+					if !strings.Contains(att.Detail, "REFUSED -ENOTSUPP") || r.Err != nil || r.Retval != 1 {
+						t.Errorf("arm64 5.15: %s; retval %d, %v", att.Detail, r.Retval, r.Err)
+					}
+					return
+				}
+				if c.overflow {
+					if r.Err == nil || !strings.Contains(r.Err.Error(), "unmapped") || r.TailCalls <= 33 {
+						t.Errorf("want the loop to overflow the stack: %v, %d tail calls", r.Err, r.TailCalls)
+					}
+					return
+				}
+				if r.Err != nil || r.Retval != c.retval {
+					t.Errorf("retval %d (%v), want %d", r.Retval, r.Err, c.retval)
+				}
+			})
 		}
 	}
 }

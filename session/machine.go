@@ -135,24 +135,16 @@ type Setup struct {
 // entry (machine.AttachExtension), a slot update it refuses leaves the
 // slot empty. Each answer is an event with its rule, values and -errno.
 func (t *Target) NewMachine(arch kernel.Arch, p *jit.Profile, imgs map[string]*jit.Image, packet []byte) (*Setup, error) {
-	k, err := machine.New(t.Set, arch, p.Layout, imgs, machine.Options{Packet: packet})
+	k, err := machine.New(t.effectiveSet(p), arch, p.Layout, imgs, machine.Options{Packet: packet})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	su := &Setup{Kernel: k}
-	if t.Scenario == nil || !hasExtension(t.Set) {
-		return su, nil
-	}
-	ck, why := CompatKernelFor(p)
-	if ck == nil {
-		su.Compat = fmt.Sprintf("%s is not a kernel: extensions stay unattached and the slots as loaded", p.Name)
-		return su, nil
-	}
+	rep, ck, why := t.compatReport(p)
 	su.Compat = why
-	plan := t.Scenario.CompatPlan()
-	// The slots as this run has them (--slot may have changed them).
-	plan.Updates = kernel.PlanFromSet(t.Set).Updates
-	rep := ck.Run(plan)
+	if rep == nil {
+		return su, nil
+	}
 	info := t.Scenario.Progs
 	for _, st := range rep.Steps {
 		ev := trace.Event{Step: 0, Kind: trace.Kind(st.Action), From: st.Prog}
@@ -187,9 +179,7 @@ func (t *Target) NewMachine(arch kernel.Arch, p *jit.Profile, imgs map[string]*j
 			ev.Kind = trace.MapUpdate
 			ev.To = fmt.Sprintf("%s[%d]", st.Map, st.Key)
 			if !st.OK {
-				if err := k.SetProgArray(st.Map, st.Key, ""); err != nil {
-					return nil, err
-				}
+				// effectiveSet left it empty for the JIT and the layout.
 				st.Reason += "; the slot stays empty"
 			} else {
 				verdict = "allowed"
@@ -199,6 +189,56 @@ func (t *Target) NewMachine(arch kernel.Arch, p *jit.Profile, imgs map[string]*j
 		su.Events = append(su.Events, ev)
 	}
 	return su, nil
+}
+
+// compatReport plays the scenario's plan on p's kernel: nil when the
+// target has no extensions or p is not a kernel.
+func (t *Target) compatReport(p *jit.Profile) (*kernel.CompatReport, *kernel.CompatKernel, string) {
+	if t.Scenario == nil || !hasExtension(t.Set) {
+		return nil, nil, ""
+	}
+	ck, why := CompatKernelFor(p)
+	if ck == nil {
+		return nil, nil, fmt.Sprintf("%s is not a kernel: extensions stay unattached and the slots as loaded", p.Name)
+	}
+	plan := t.Scenario.CompatPlan()
+	// The slots as this run has them (--slot may have changed them).
+	plan.Updates = kernel.PlanFromSet(t.Set).Updates
+	return ck.Run(plan), ck, why
+}
+
+// effectiveSet is the set as p's kernel leaves it after user space's
+// plan: the slot updates the kernel refuses are not made, so those slots
+// are empty when the programs are JITed (a direct tail call on them keeps
+// its nop) and laid out. Without refusals it is t.Set itself.
+func (t *Target) effectiveSet(p *jit.Profile) *kernel.Set {
+	rep, _, _ := t.compatReport(p)
+	if rep == nil {
+		return t.Set
+	}
+	refused := map[string][]uint32{}
+	for _, st := range rep.Steps {
+		if st.Action == "update" && !st.OK {
+			refused[st.Map] = append(refused[st.Map], st.Key)
+		}
+	}
+	if len(refused) == 0 {
+		return t.Set
+	}
+	s := *t.Set
+	s.Maps = make([]*kernel.Map, len(t.Set.Maps))
+	for i, m := range t.Set.Maps {
+		s.Maps[i] = m
+		if keys := refused[m.Name]; len(keys) > 0 {
+			c := *m
+			c.Progs = cloneSlots(m.Progs)
+			for _, k := range keys {
+				delete(c.Progs, k)
+			}
+			s.Maps[i] = &c
+		}
+	}
+	return &s
 }
 
 func hasExtension(s *kernel.Set) bool {

@@ -115,11 +115,15 @@ func (t *Target) PickProfile(arch kernel.Arch, name string) (*jit.Profile, error
 	return LookupProfile(arch, name)
 }
 
-// CompileAll JITs every program of the target's set with profile p.
+// CompileAll JITs every program of the target's set with profile p, its
+// prog array slots as p's kernel leaves them (effectiveSet).
 func (t *Target) CompileAll(arch kernel.Arch, p *jit.Profile) ([]*jit.Image, error) {
 	var imgs []*jit.Image
-	for _, prog := range t.Set.Programs {
-		l, err := kernel.Load(t.Set, prog.Name, arch, p.LoadOptions())
+	// The slots as the profile's kernel leaves them (seed 004: a refused
+	// update leaves its slot empty, and a direct tail call on it a nop).
+	set := t.effectiveSet(p)
+	for _, prog := range set.Programs {
+		l, err := kernel.Load(set, prog.Name, arch, p.LoadOptions())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
 		}

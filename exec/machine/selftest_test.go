@@ -336,6 +336,8 @@ var selftestCases = []selftestCase{
 	{name: "selftest-hierarchy1", subprogTailCalls: true, check: checkHierarchy1},
 	{name: "selftest-hierarchy2", subprogTailCalls: true, check: checkHierarchy2},
 	{name: "selftest-hierarchy3", subprogTailCalls: true, check: checkHierarchy3},
+	{name: "selftest-tailcall-freplace", check: checkTailcallFreplace},
+	{name: "selftest-bpf2bpf-freplace", check: checkBPF2BPFFreplace},
 }
 
 // TestSelftestScenarios runs every selftest scenario on every architecture
@@ -545,6 +547,65 @@ func checkBPF2BPF5(t *testing.T, m *stMachine) {
 	if got := countEvents(run, trace.Helper, "bpf_map_lookup_elem"); got != 32 {
 		t.Errorf("%d map lookups, want 32 (one per subprog_tail_2)", got)
 	}
+}
+
+// attachFreplace attaches entry_freplace in place of entry_tc/subprog_tc
+// where the profile's JIT can poke BPF text; false where it cannot (arm64
+// before 6.0: -ENOTSUPP, and the selftest cannot run).
+func (m *stMachine) attachFreplace() bool {
+	m.t.Helper()
+	_, err := m.k.AttachExtension(m.prof, "entry_freplace", "entry_tc", "subprog_tc")
+	if errors.Is(err, machine.ErrNoTextPoke) {
+		if m.arch != kernel.ARM64 || m.prof.PatchableEntry {
+			m.t.Fatalf("%s %s refused the attachment: %v", m.arch, m.prof.Name, err)
+		}
+		return false
+	}
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return true
+}
+
+// checkTailcallFreplace: without the extension entry_tc returns
+// subprog_tc's 1; attached, with jmp_table[0] = entry_freplace (what
+// kernels before 6.12 accept; session's tests check 6.12's -EINVAL),
+// entry_freplace tail-calls itself until the limit: count = 34.
+func checkTailcallFreplace(t *testing.T, m *stMachine) {
+	if run := m.mustRun("not attached", 1); m.tailCalls(run) != 0 {
+		t.Errorf("not attached: %d tail calls", m.tailCalls(run))
+	}
+	if !m.attachFreplace() {
+		return
+	}
+	run := m.mustRun("attached, slot 0 = entry_freplace", 34)
+	if m.tailCalls(run) != 33 || m.global(".bss", 0) != 34 {
+		t.Errorf("%d tail calls, count %d; want 33, 34", m.tailCalls(run), m.global(".bss", 0))
+	}
+	m.update("jmp_table", 0, "")
+	m.setGlobal(".bss", 0, 0)
+	m.mustRun("attached, slot 0 empty", 1)
+}
+
+// checkBPF2BPFFreplace: with entry_freplace attached and jmp_table[0] =
+// entry_tc (what 6.6 accepts; 6.12 answers -EBUSY, 5.15 -EINVAL: session's
+// tests), every round enters the extension by a call that restarts the
+// tail call count, so the limit never ends the loop: the kernel stack
+// overflows. With the slot empty entry_tc returns count = 1.
+func checkBPF2BPFFreplace(t *testing.T, m *stMachine) {
+	if !m.attachFreplace() {
+		return
+	}
+	run := m.run(0)
+	if run.Err == nil || !strings.Contains(run.Err.Error(), "unmapped") {
+		t.Fatalf("the loop ended: %v, retval %d", run.Err, run.Retval)
+	}
+	if n := m.tailCalls(run); n <= 33 {
+		t.Errorf("%d tail calls: the limit stopped the loop", n)
+	}
+	m.update("jmp_table", 0, "")
+	m.setGlobal(".bss", 0, 0)
+	m.mustRun("slot 0 empty", 1)
 }
 
 // checkBPF2BPF1 follows test_tailcall_bpf2bpf_1.
