@@ -219,3 +219,25 @@ func TestCompatProfileLabelled(t *testing.T) {
 		t.Errorf("title %q, message %q", m.focused().Title(), m.msg)
 	}
 }
+
+// TestTourCaptionShapes: with the caption open the screen keeps its
+// exact size, from the minimum terminal up, and the caption never takes
+// more than a third of it.
+func TestTourCaptionShapes(t *testing.T) {
+	for _, sz := range [][2]int{{MinWidth, MinHeight}, {80, 24}, {100, 30}, {160, 50}} {
+		m := newScenarioTest(t, "freplace-tailcall", sz[0], sz[1])
+		if _, err := m.Tour(); err != nil {
+			t.Fatal(err)
+		}
+		for range 4 { // stop 4 has the compat lines
+			press(m, "t")
+		}
+		requireShape(t, m)
+		if n := m.captionLines(); n < 3 || n > max(3, sz[1]/3) {
+			t.Errorf("%dx%d: caption of %d lines", sz[0], sz[1], n)
+		}
+		if !strings.Contains(ansi.Strip(m.Render()), " tour 4/") {
+			t.Errorf("%dx%d: no caption header", sz[0], sz[1])
+		}
+	}
+}
