@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/exec/trace"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/scenarios"
@@ -205,13 +204,4 @@ func (l *Listing) lineAt(pc uint64) (int, int) {
 		return fi, -1
 	}
 	return -1, -1
-}
-
-// FuncLines returns function "program/function" (or a unique function
-// name) of the listing, for viewers placing a cursor.
-func (l *Listing) FuncLines(name string) *disasm.Func {
-	if fi := l.lookupFunc(name); fi >= 0 {
-		return l.Funcs[fi]
-	}
-	return nil
 }
