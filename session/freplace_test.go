@@ -95,6 +95,11 @@ func TestFreplaceRuns(t *testing.T) {
 					}
 					if e.Kind == trace.TCC && e.Value != nil {
 						lastTCC = *e.Value
+						// After an x86 "leave" rbp is the caller's: the
+						// run loop must not read a count there.
+						if lastTCC < 0 || lastTCC > 33 {
+							t.Errorf("step %d: TCC = %d in %s (%s): not a count", e.Step, lastTCC, e.Where, e.From)
+						}
 					}
 					if e.Kind == trace.TailCall {
 						tccAtTail = lastTCC
