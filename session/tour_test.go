@@ -90,3 +90,17 @@ func checkStop(t *testing.T, name string, st *TourStop) {
 		t.Errorf("%s: step %d is at %#x, the stop at %#x", st.Where, st.Step, v.PC, st.Address)
 	}
 }
+
+// BenchmarkResolveTour: what the TUI's first t (in the background) and
+// `jitscope show NAME --tour` cost for a typical tour and for seed 004's.
+func BenchmarkResolveTour(b *testing.B) {
+	for _, name := range []string{"packet-parser", "freplace-tailcall"} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ResolveTour(name); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
