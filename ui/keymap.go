@@ -23,6 +23,9 @@ type KeyMap struct {
 	NextTail, PrevTail             key.Binding
 	NextCall, PrevCall             key.Binding
 	Restart, Lock, State           key.Binding
+
+	// Guided tour and the run's input.
+	TourNext, TourPrev, Packet key.Binding
 }
 
 // DefaultKeyMap follows common TUI habits: arrows and hjkl, PgUp/PgDn,
@@ -74,6 +77,10 @@ func DefaultKeyMap() *KeyMap {
 		Restart:  b([]string{"R"}, "R", "restart the run"),
 		Lock:     b([]string{"L"}, "L", "lock both panes' steps"),
 		State:    b([]string{"r"}, "r", "registers and run state"),
+
+		TourNext: b([]string{"t"}, "t", "next tour stop"),
+		TourPrev: b([]string{"ctrl+t"}, "ctrl+t", "previous tour stop (esc closes)"),
+		Packet:   b([]string{"w"}, "w", "packet / context of the run"),
 	}
 }
 
@@ -84,7 +91,7 @@ func (k *KeyMap) ShortHelp() []key.Binding {
 		return b
 	}
 	return []key.Binding{k.Down, k.Pane, k.Follow, short(k.Step, "s/S", "step"), short(k.Over, "o/O", "step over"),
-		short(k.NextTail, "x", "next tail call"), short(k.State, "r", "registers"),
+		short(k.NextTail, "x", "next tail call"), short(k.State, "r", "registers"), short(k.TourNext, "t", "tour"),
 		short(k.Search, "/", "search"), short(k.Profile, "p", "profile"), short(k.Layout, "a", "layout"), k.Help, k.Quit}
 }
 
@@ -96,5 +103,6 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Pane, k.Zoom, k.Layout, k.Profile, k.OtherProfile, k.Scenario},
 		{k.Bytes, k.Syntax, k.Source, k.NextDiff, k.Theme, k.Help, k.Quit},
 		{k.Step, k.StepBack, k.Over, k.OverBack, k.NextTCC, k.NextTail, k.NextCall, k.Restart, k.Lock, k.State},
+		{k.TourNext, k.TourPrev, k.Packet},
 	}
 }

@@ -42,6 +42,9 @@ func (m *Model) Render() string {
 	lines = append(lines, m.titleLine())
 	lines = append(lines, m.panesView()...)
 	lines = append(lines, m.describeLine())
+	if m.tour.open {
+		lines = append(lines, m.captionView()...)
+	}
 	if m.stateShown() {
 		lines = append(lines, m.statePane()...)
 	} else {
@@ -188,7 +191,8 @@ func (m *Model) helpBox() []string {
 	legend("; text  // file:line rows: the C source line starting at the BPF instruction below (BTF line info; u hides them)")
 	legend("Version diff (a: one architecture, two profiles): ~ instruction changed, + only on this side; d/D go to the next/previous change")
 	lines = append(lines, th.Overlay.Render(spaces(inner)))
-	legend("Stepping runs the first program on the emulator; each pane has its own run, step keys act on the focused one.")
+	legend("Stepping runs the entry program on the emulator with the scenario's packet (w chooses another); each pane has its own run, step keys act on the focused one.")
+	legend("t walks the scenario's guided tour (ctrl+t back, esc closes the caption). Profiles marked ≈ are compatibility models only: their JIT output is not modelled instruction-exactly.")
 	legend("▶ next instruction to run · × prologue the tail call just skipped · ╔═╚ edge just taken · * register the last step changed")
 	legend("any key closes this help")
 	return box(th.Overlay, lines, inner)
