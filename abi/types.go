@@ -20,9 +20,9 @@ type Kind int
 
 // Kinds of types.
 const (
-	Void Kind = iota
-	Int       // integers, enums, _Bool (1, 2, 4 or 8 bytes)
-	Int128    // __int128 and unsigned __int128
+	Void   Kind = iota
+	Int         // integers, enums, _Bool (1, 2, 4 or 8 bytes)
+	Int128      // __int128 and unsigned __int128
 	Pointer
 	Struct // struct or union passed by value
 	Float  // float, double, long double: not passed in general registers
