@@ -80,17 +80,17 @@ func DefaultTrampFlags(fexit, fmodRet int, ipArg bool) TrampFlags {
 
 // TrampAddrs are the kernel addresses a trampoline's code depends on.
 type TrampAddrs struct {
-	Image     uint64 // where the trampoline image is
+	Image uint64 // where the trampoline image is
 	// ReturnThunk is x86_return_thunk when the kernel returns through one.
 	ReturnThunk uint64
-	Func      uint64 // the traced function (func_addr)
-	Im        uint64 // struct bpf_tramp_image
-	Progs     []uint64
-	ProgFuncs []uint64 // bpf_func of each attached program, in Progs order
-	Enter     uint64   // __bpf_prog_enter_recur
-	Exit      uint64   // __bpf_prog_exit_recur
-	TrampEnt  uint64   // __bpf_tramp_enter
-	TrampExit uint64   // __bpf_tramp_exit
+	Func        uint64 // the traced function (func_addr)
+	Im          uint64 // struct bpf_tramp_image
+	Progs       []uint64
+	ProgFuncs   []uint64 // bpf_func of each attached program, in Progs order
+	Enter       uint64   // __bpf_prog_enter_recur
+	Exit        uint64   // __bpf_prog_exit_recur
+	TrampEnt    uint64   // __bpf_tramp_enter
+	TrampExit   uint64   // __bpf_tramp_exit
 }
 
 // TrampRequest is one trampoline to build: the traced function, the
