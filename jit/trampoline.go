@@ -101,6 +101,10 @@ type TrampRequest struct {
 	Flags                 TrampFlags
 	Cookies               []uint64 // per program, optional
 	Addrs                 TrampAddrs
+	// Config is the kernel's configuration as a placement gives it
+	// (x86: "observed:return_thunk" = a name or "none"); nil keeps the
+	// profile's defaults.
+	Config map[string]string
 }
 
 // ProgKinds lists the attached programs in the order of Addrs.Progs:

@@ -32,6 +32,9 @@ type Options struct {
 	Flags jit.TrampFlags
 	IPArg bool
 	Addrs *jit.TrampAddrs // nil: DefaultAddrs(Arch)
+	// Config overrides the kernel configuration (see jit.TrampRequest).
+	Config  map[string]string
+	Cookies []uint64
 }
 
 // DefaultAddrs are example kernel addresses for a trampoline and what it
@@ -163,7 +166,7 @@ func Build(o Options) (*Report, error) {
 	if o.Addrs != nil {
 		addrs = *o.Addrs
 	}
-	req := &jit.TrampRequest{Func: o.Func, Fentry: o.Fentry, Fexit: o.Fexit, FmodRt: o.FmodRet, Flags: flags, Addrs: addrs}
+	req := &jit.TrampRequest{Func: o.Func, Fentry: o.Fentry, Fexit: o.Fexit, FmodRt: o.FmodRet, Flags: flags, Addrs: addrs, Config: o.Config, Cookies: o.Cookies}
 	want := o.Version
 	if want == "" {
 		want = versions[len(versions)-1].Name

@@ -75,7 +75,7 @@ func (trampBackend) Trampoline(req *jit.TrampRequest, tv *jit.TrampVersion) (*ji
 	c := &tctx{
 		ctx: &ctx{
 			l: &kernel.Loaded{Name: name}, f: &kernel.LoadedFunc{Name: name}, p: prof, v: v,
-			cfg: configFor(v, nil), image: req.Addrs.Image, emitting: true, final: true,
+			cfg: configFor(v, req.Config), image: req.Addrs.Image, emitting: true, final: true,
 			returnThunk: req.Addrs.ReturnThunk,
 		},
 		req: req, m: m,
