@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package tramp
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jitscope/jitscope/abi"
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
+)
+
+const seed003 = "int func(__int128 a, __int128 b, __int128 c, int64_t d, __int128 e, int64_t f, __int128 g)"
+
+// The reviewer's example with the __int128 arguments wrapped in a struct,
+// as a BTF_FMODEL_STRUCT_ARG the v2 patch does count in 8-byte slots.
+const seed003Struct = "struct i128 { __int128 v; }; int func(struct i128 a, struct i128 b, struct i128 c, int64_t d, struct i128 e, int64_t f, struct i128 g)"
+
+func build(t *testing.T, proto string, arch kernel.Arch, o Options) *Report {
+	t.Helper()
+	f, err := abi.ParsePrototype(proto)
+	if err != nil {
+		t.Fatalf("%s: %v", proto, err)
+	}
+	o.Func, o.Arch = f, arch
+	r, err := Build(o)
+	if err != nil {
+		t.Fatalf("%s: %v", proto, err)
+	}
+	return r
+}
+
+func column(r *Report, name string) *Column {
+	for _, c := range r.Columns {
+		if c.Version.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// emulate runs col's trampoline with distinct argument values and checks
+// each argument the report says the version reads right against what the
+// recorder saw, and each it reads wrong against a different value.
+func emulate(t *testing.T, r *Report, col *Column) *RunResult {
+	t.Helper()
+	vals := ArgValues(r.Func)
+	res, err := Run(col.Tramp, r.Call, vals)
+	if err != nil {
+		t.Fatalf("%s %s: run: %v", r.Func, col.Version.Name, err)
+	}
+	for i, ac := range col.Args {
+		for j, rd := range ac.Reads {
+			got, want := res.Ctx[rd.Slot], vals[i][j]
+			if rd.OK && got != want {
+				t.Errorf("%s %s: %s part %d: the program read %#x, want %#x (the table says it reads %s)",
+					r.Func.Name, col.Version.Name, r.Func.ArgName(i), j, got, want, rd.Source)
+			}
+			if !rd.OK && got == want {
+				t.Errorf("%s %s: %s part %d: the table flags the read from %s as wrong, but the program read the right value %#x",
+					r.Func.Name, col.Version.Name, r.Func.ArgName(i), j, rd.Source, got)
+			}
+		}
+	}
+	return res
+}
+
+// TestSeed003 reproduces seed 003's review: e, f, g at sp+0, +16, +32
+// under AAPCS64, the v2 patch reading them wrong, 6.16+ wrong for g only.
+func TestSeed003(t *testing.T) {
+	r := build(t, seed003, kernel.ARM64, Options{})
+	var stack []string
+	for _, pl := range r.Call.Args[4:] {
+		stack = append(stack, pl.Where())
+	}
+	if got := strings.Join(stack, " "); got != "sp+0..+15 sp+16 sp+32..+47" {
+		t.Errorf("e, f, g at %s; want sp+0..+15 sp+16 sp+32..+47", got)
+	}
+	if !strings.Contains(r.Call.Args[6].Note, "8 bytes of padding") {
+		t.Errorf("g's note %q does not name the padding", r.Call.Args[6].Note)
+	}
+	// The v2 patch counts each __int128 (no struct flag) as one slot: it
+	// saves x0-x6 and nothing from the stack, so e, f and g are misread.
+	v2 := column(r, "seed003-v2")
+	if v2.Tramp == nil {
+		t.Fatalf("seed003-v2 refused: %v", v2.Err)
+	}
+	for i, want := range []bool{true, true, true, true, false, false, false} {
+		if v2.Args[i].OK != want {
+			t.Errorf("seed003-v2 %s: ok %v, want %v (%s)", r.Func.ArgName(i), v2.Args[i].OK, want, v2.Args[i].Text())
+		}
+	}
+	// 6.16+ copies the stack slots in order: e and f are right, g is read
+	// from sp+24 (the padding) and sp+32.
+	v618 := column(r, "v6.18")
+	for i, want := range []bool{true, true, true, true, true, true, false} {
+		if v618.Args[i].OK != want {
+			t.Errorf("v6.18 %s: ok %v, want %v (%s)", r.Func.ArgName(i), v618.Args[i].OK, want, v618.Args[i].Text())
+		}
+	}
+	if g := v618.Args[6].Text(); g != "sp+24,sp+32 "+Mismatch {
+		t.Errorf("v6.18 g read from %q, want sp+24,sp+32 flagged", g)
+	}
+	emulate(t, r, v2)
+	emulate(t, r, v618)
+
+	// With structs the v2 patch counts the slots, and the reviewer's
+	// point shows alone: e and f right, g 8 bytes too low.
+	rs := build(t, seed003Struct, kernel.ARM64, Options{})
+	v2 = column(rs, "seed003-v2")
+	for i, want := range []bool{true, true, true, true, true, true, false} {
+		if v2.Args[i].OK != want {
+			t.Errorf("struct variant, seed003-v2 %s: ok %v, want %v (%s)", rs.Func.ArgName(i), v2.Args[i].OK, want, v2.Args[i].Text())
+		}
+	}
+	if g := v2.Args[6].Text(); g != "sp+24,sp+32 "+Mismatch {
+		t.Errorf("struct variant, seed003-v2 g read from %q, want sp+24,sp+32 flagged", g)
+	}
+	emulate(t, rs, v2)
+	// 6.16+ refuses structs passed on the stack.
+	var te *jit.TrampError
+	if c := column(rs, "v6.18"); !errors.As(c.Err, &te) || te.Errno != "ENOTSUPP" || !strings.Contains(te.Msg, "struct passed on the stack") {
+		t.Errorf("struct variant, v6.18: %v, want -ENOTSUPP for a struct on the stack", c.Err)
+	}
+
+	// The view shows it.
+	var b strings.Builder
+	if err := WriteText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"g    sp+32..+47",
+		"seed003-v2 g " + Mismatch + ": ctx[10] comes from never saved",
+		"v6.18 g " + Mismatch + ": ctx[10] comes from sp+24, the argument is at sp+32",
+		"g: 8 bytes of padding before it (sp+24)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the text view lacks %q", want)
+		}
+	}
+}
+
+// protos are the table's prototypes: 1 to 12 arguments of integer,
+// pointer and struct types.
+func protos() []string {
+	types := []string{"long", "int", "void *", "u8", "struct s12", "u16", "struct s16", "char *", "u32", "struct s4", "s64", "short"}
+	defs := "struct s12 { int a, b, c; }; struct s16 { long a, b; }; struct s4 { char c[3]; }; "
+	var out []string
+	for n := 1; n <= 12; n++ {
+		var longs, mixed, rot []string
+		for i := 0; i < n; i++ {
+			longs = append(longs, fmt.Sprintf("long a%d", i))
+			mixed = append(mixed, fmt.Sprintf("%s a%d", types[i], i))
+			rot = append(rot, fmt.Sprintf("%s a%d", types[(i+5)%len(types)], i))
+		}
+		out = append(out,
+			fmt.Sprintf("long f%d(%s)", n, strings.Join(longs, ", ")),
+			defs+fmt.Sprintf("int g%d(%s)", n, strings.Join(mixed, ", ")),
+			defs+fmt.Sprintf("void *h%d(%s)", n, strings.Join(rot, ", ")))
+	}
+	return out
+}
+
+// TestEmulatedReads runs every accepted trampoline of every version on
+// both architectures, fentry alone and fexit (which calls the original
+// function), and checks the values the program reads against the ABI:
+// the newest JITs read every argument right; where a version is flagged,
+// the emulator agrees.
+func TestEmulatedReads(t *testing.T) {
+	ran := map[string]int{}
+	for _, proto := range protos() {
+		for _, arch := range []kernel.Arch{kernel.ARM64, kernel.X86_64} {
+			for _, o := range []Options{{Fentry: 1}, {Fexit: 1}} {
+				r := build(t, proto, arch, o)
+				nrRegs := 0 // x86's count: a struct counts its registers
+				for _, a := range r.Func.Args {
+					if a.Type.Kind == abi.Struct {
+						nrRegs += a.Type.Slots()
+					} else {
+						nrRegs++
+					}
+				}
+				for _, col := range r.Columns {
+					if col.Version.Name == "v6.18" {
+						// The newest JITs refuse only what the kernel
+						// documents: x86 past 12 registers' worth,
+						// arm64 a struct on the stack.
+						switch {
+						case arch == kernel.X86_64 && (col.Err != nil) != (nrRegs > 12):
+							t.Errorf("%s %s: nr_regs %d, error %v", arch, proto, nrRegs, col.Err)
+						case arch == kernel.ARM64 && col.Err != nil && !strings.Contains(col.Err.Error(), "struct passed on the stack"):
+							t.Errorf("%s %s: %v", arch, proto, col.Err)
+						}
+					}
+					if col.Tramp == nil {
+						continue
+					}
+					res := emulate(t, r, col)
+					ran[string(arch)+" "+col.Version.Name]++
+					if col.Version.Name == "v6.18" {
+						for i, ac := range col.Args {
+							if !ac.OK || !ac.OrigOK {
+								t.Errorf("%s %s v6.18: %s misread: %s", arch, proto, r.Func.ArgName(i), ac.Text())
+							}
+						}
+					}
+					// The traced function returns its last stack
+					// slot: the original call got its stack arguments.
+					vals := ArgValues(r.Func)
+					want := uint64(0x2a)
+					for i, pl := range r.Call.Args {
+						for j, p := range pl.Parts {
+							if p.Reg == "" && p.Stack == lastStackOf(r.Call) {
+								want = vals[i][j]
+							}
+						}
+					}
+					origOK := true
+					for _, ac := range col.Args {
+						origOK = origOK && ac.OrigOK
+					}
+					if origOK && res.Ret != want {
+						t.Errorf("%s %s %s (%s): the traced function returned %#x, want %#x", arch, col.Version.Name, proto, r.Flags, res.Ret, want)
+					}
+					if o.Fexit > 0 && res.Ctx[len(res.Ctx)-1] != res.Ret {
+						t.Errorf("%s %s %s: fexit read the return value %#x, the function returned %#x", arch, col.Version.Name, proto, res.Ctx[len(res.Ctx)-1], res.Ret)
+					}
+				}
+			}
+		}
+	}
+	// Every version ran, the newest on all prototypes x86-64 accepts.
+	for _, k := range []string{"arm64 v6.10", "arm64 seed003-v2", "arm64 v6.18", "x86_64 v6.18"} {
+		if ran[k] == 0 {
+			t.Errorf("%s never ran", k)
+		}
+	}
+	if n := ran["x86_64 v6.18"]; n < 60 {
+		t.Errorf("x86_64 v6.18 ran %d trampolines of %d", n, 2*len(protos()))
+	}
+	t.Logf("trampolines run: %v", ran)
+}
+
+func lastStackOf(c *abi.Call) int {
+	last := -1
+	for _, a := range c.Args {
+		for _, p := range a.Parts {
+			if p.Reg == "" && p.Stack > last {
+				last = p.Stack
+			}
+		}
+	}
+	return last
+}
+
+// TestLimits: prototypes past a version's limit are refused with that
+// version's error.
+func TestLimits(t *testing.T) {
+	nine := "long f(long a1, long a2, long a3, long a4, long a5, long a6, long a7, long a8, long a9)"
+	twelveStruct := "struct s16 { long a, b; }; long f(struct s16 s, long a2, long a3, long a4, long a5, long a6, long a7, long a8, long a9, long a10, long a11, long a12)"
+	thirteen := "long f(long a1, long a2, long a3, long a4, long a5, long a6, long a7, long a8, long a9, long a10, long a11, long a12, long a13)"
+	cases := []struct {
+		proto string
+		arch  kernel.Arch
+		want  map[string]string // version -> error substring ("" accepted)
+	}{
+		{nine, kernel.ARM64, map[string]string{"v6.10": "-ENOTSUPP (-524): 9 argument registers needed", "seed003-v2": "", "v6.18": ""}},
+		{twelveStruct, kernel.ARM64, map[string]string{"v6.10": "-ENOTSUPP", "seed003-v2": "-ENOTSUPP (-524): nargs 13 > MAX_BPF_FUNC_ARGS (12)", "v6.18": ""}},
+		{twelveStruct, kernel.X86_64, map[string]string{"v6.18": "-ENOTSUPP (-524): nr_regs 13 > MAX_BPF_FUNC_ARGS (12)"}},
+		{thirteen, kernel.ARM64, map[string]string{"v6.10": "-EINVAL): 13 arguments", "seed003-v2": "-EINVAL): 13 arguments", "v6.18": "-EINVAL): 13 arguments"}},
+		{thirteen, kernel.X86_64, map[string]string{"v6.18": "-EINVAL): 13 arguments"}},
+	}
+	for _, tc := range cases {
+		r := build(t, tc.proto, tc.arch, Options{})
+		for v, want := range tc.want {
+			c := column(r, v)
+			switch {
+			case want == "" && c.Err != nil:
+				t.Errorf("%s %s: refused (%v), want accepted", tc.arch, v, c.Err)
+			case want != "" && (c.Err == nil || !strings.Contains(c.Err.Error(), want)):
+				t.Errorf("%s %s %s: error %v, want %q", tc.arch, v, tc.proto, c.Err, want)
+			}
+		}
+	}
+}
+
+// TestX86Int128Overflow: x86-64 counts an __int128 (no struct flag) as
+// one register in nr_regs but saves two slots for it, so the saved
+// arguments run past the frame it reserved.
+func TestX86Int128Overflow(t *testing.T) {
+	r := build(t, seed003, kernel.X86_64, Options{})
+	c := column(r, "v6.18")
+	if c.Tramp == nil {
+		t.Fatal(c.Err)
+	}
+	if len(c.Tramp.Warnings) == 0 || !strings.Contains(strings.Join(c.Tramp.Warnings, "\n"), "overwrites the saved rbp") {
+		t.Errorf("warnings %q: want the saved rbp overwritten", c.Tramp.Warnings)
+	}
+	// SysV puts e and g 16-byte aligned: the slot copy misreads g.
+	if c.Args[6].OK {
+		t.Errorf("x86 g read from %s: want flagged", c.Args[6].Text())
+	}
+}
