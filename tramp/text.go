@@ -175,16 +175,19 @@ func WritePlacement(w io.Writer, r *Report) {
 			notes = append(notes, fmt.Sprintf("%s: %v", c.Version.Name, c.Err))
 			continue
 		}
+		if n := r.nslots(); len(c.Tramp.Ctx) < n {
+			notes = append(notes, fmt.Sprintf("%s saves %d ctx slots, the prototype has %d (it counts a 16-byte argument without the struct flag as one slot)", c.Version.Name, len(c.Tramp.Ctx), n))
+		}
 		for i, ac := range c.Args {
 			for _, rd := range ac.Reads {
 				if rd.OK {
 					continue
 				}
-				got := rd.Source.String()
 				if rd.Source.None {
-					got = "never saved: the program reads " + rd.Source.What
+					notes = append(notes, fmt.Sprintf("%s %s %s: ctx[%d] is never saved: the program reads %s, not the argument at %s", c.Version.Name, r.Func.ArgName(i), Mismatch, rd.Slot, rd.Source.What, rd.Want))
+					continue
 				}
-				notes = append(notes, fmt.Sprintf("%s %s %s: ctx[%d] comes from %s, the argument is at %s", c.Version.Name, r.Func.ArgName(i), Mismatch, rd.Slot, got, rd.Want))
+				notes = append(notes, fmt.Sprintf("%s %s %s: ctx[%d] comes from %s, the argument is at %s", c.Version.Name, r.Func.ArgName(i), Mismatch, rd.Slot, rd.Source, rd.Want))
 			}
 			if !ac.OrigOK {
 				var got []string
@@ -435,4 +438,13 @@ func archOf(r *Report) kernel.Arch {
 		return kernel.X86_64
 	}
 	return kernel.ARM64
+}
+
+// nslots is the number of ctx slots the prototype has (the verifier's view).
+func (r *Report) nslots() int {
+	n := 0
+	for _, a := range r.Func.Args {
+		n += a.Type.Slots()
+	}
+	return n
 }

@@ -133,7 +133,8 @@ func TestSeed003(t *testing.T) {
 	}
 	for _, want := range []string{
 		"g    sp+32..+47",
-		"seed003-v2 g " + Mismatch + ": ctx[10] comes from never saved",
+		"seed003-v2 g " + Mismatch + ": ctx[10] is never saved",
+		"seed003-v2 saves 7 ctx slots, the prototype has 12",
 		"v6.18 g " + Mismatch + ": ctx[10] comes from sp+24, the argument is at sp+32",
 		"g: 8 bytes of padding before it (sp+24)",
 	} {
