@@ -22,10 +22,14 @@ type RunResult struct {
 	// (ctx[0] .. ctx[n-1], n the argument slots of the prototype); for an
 	// fexit program one more slot, the return value.
 	Ctx []uint64
-	// Ret is what the traced function returned to its caller.
-	Ret uint64
-	// Body is what the traced function's body computed: its last stack
-	// argument slot as it found it (or 0x2a without stack arguments).
+	// Progs is what each attached program read, in the order of
+	// TrampRequest.ProgKinds (Ctx is Progs[0]).
+	Progs [][]uint64
+	// Ret is what the traced function returned to its caller. Its body
+	// returns its last stack argument slot as it finds it (0x2a without
+	// stack arguments), so Ret also checks the stack arguments the
+	// original function got.
+	Ret   uint64
 	Steps int
 }
 
@@ -58,9 +62,8 @@ func ArgValues(f *abi.Func) [][]uint64 {
 	return v
 }
 
-// recorder is a BPF program that copies nslots context slots to runOut.
-func recorder(nslots int) asm.Instructions {
-	out := uint64(runOut)
+// recorder is a BPF program that copies nslots context slots to out.
+func recorder(nslots int, out uint64) asm.Instructions {
 	in := asm.Instructions{asm.LoadImm(asm.R3, int64(out), asm.DWord).WithSymbol("rec")}
 	for k := 0; k < nslots; k++ {
 		in = append(in,
@@ -84,18 +87,21 @@ func Run(t *jit.Trampoline, call *abi.Call, vals [][]uint64) (*RunResult, error)
 	if len(kinds) == 0 || len(req.Addrs.ProgFuncs) == 0 {
 		return nil, fmt.Errorf("no program attached")
 	}
-	recSlots := nslots
-	if kinds[0] == "fexit" {
-		recSlots++ // the return value follows the arguments
+	if len(kinds) > 16 {
+		return nil, fmt.Errorf("%d programs: the emulator records at most 16", len(kinds))
 	}
 	prof, err := jit.LookupProfile(t.Arch, t.Version.Profile)
 	if err != nil {
 		return nil, err
 	}
-	// Every attached program is the recorder; the first one's output is
-	// the one that matters (later ones write the same slots again).
-	set := &kernel.Set{Name: "tramp", Programs: []*kernel.Program{{Name: "rec", Type: "tracing", Insns: recorder(recSlots),
-		Funcs: []kernel.Func{{Name: "rec", Start: 0, StackDepth: -1}}}}}
+	// Every attached program is a recorder with its own output area; an
+	// fexit program records the return value after the arguments.
+	slotsOf := func(i int) int {
+		if kinds[i] == "fexit" {
+			return nslots + 1
+		}
+		return nslots
+	}
 	m := mem.New(0)
 	mapped := map[uint64]bool{}
 	mapPage := func(a uint64, perm mem.Perm) error {
@@ -115,6 +121,11 @@ func Run(t *jit.Trampoline, call *abi.Call, vals [][]uint64) (*RunResult, error)
 		return m.WriteBytes(a, b)
 	}
 	for i, fn := range req.Addrs.ProgFuncs {
+		if i >= len(kinds) {
+			break
+		}
+		set := &kernel.Set{Name: "tramp", Programs: []*kernel.Program{{Name: "rec", Type: "tracing",
+			Insns: recorder(slotsOf(i), runOut+uint64(i)*0x100), Funcs: []kernel.Func{{Name: "rec", Start: 0, StackDepth: -1}}}}}
 		pl := set.Placement(t.Arch)
 		pl.Funcs = map[string]uint64{"rec": fn}
 		l, err := kernel.Load(set, "rec", t.Arch, prof.LoadOptions())
@@ -159,13 +170,18 @@ func Run(t *jit.Trampoline, call *abi.Call, vals [][]uint64) (*RunResult, error)
 	if err != nil {
 		return nil, err
 	}
-	for k := 0; k < recSlots; k++ {
-		v, err := m.Load(runOut+uint64(8*k), 8)
-		if err != nil {
-			return nil, err
+	for i := range kinds {
+		var got []uint64
+		for k := 0; k < slotsOf(i); k++ {
+			v, err := m.Load(runOut+uint64(i)*0x100+uint64(8*k), 8)
+			if err != nil {
+				return nil, err
+			}
+			got = append(got, v)
 		}
-		res.Ctx = append(res.Ctx, v)
+		res.Progs = append(res.Progs, got)
 	}
+	res.Ctx = res.Progs[0]
 	return res, nil
 }
 

@@ -174,7 +174,7 @@ func TestEmulatedReads(t *testing.T) {
 	ran := map[string]int{}
 	for _, proto := range protos() {
 		for _, arch := range []kernel.Arch{kernel.ARM64, kernel.X86_64} {
-			for _, o := range []Options{{Fentry: 1}, {Fexit: 1}} {
+			for _, o := range []Options{{Fentry: 1}, {Fexit: 1}, {FmodRet: 1}, {Fentry: 2, Fexit: 1, IPArg: true}} {
 				r := build(t, proto, arch, o)
 				nrRegs := 0 // x86's count: a struct counts its registers
 				for _, a := range r.Func.Args {
@@ -226,8 +226,17 @@ func TestEmulatedReads(t *testing.T) {
 					if origOK && res.Ret != want {
 						t.Errorf("%s %s %s (%s): the traced function returned %#x, want %#x", arch, col.Version.Name, proto, r.Flags, res.Ret, want)
 					}
-					if o.Fexit > 0 && res.Ctx[len(res.Ctx)-1] != res.Ret {
-						t.Errorf("%s %s %s: fexit read the return value %#x, the function returned %#x", arch, col.Version.Name, proto, res.Ctx[len(res.Ctx)-1], res.Ret)
+					for pi, kind := range col.Tramp.Request.ProgKinds() {
+						got := res.Progs[pi]
+						if kind == "fexit" && got[len(got)-1] != res.Ret {
+							t.Errorf("%s %s %s: fexit read the return value %#x, the function returned %#x", arch, col.Version.Name, proto, got[len(got)-1], res.Ret)
+						}
+						// Every program sees the same arguments.
+						for k := 0; k < r.nslots(); k++ {
+							if got[k] != res.Ctx[k] {
+								t.Errorf("%s %s %s: program %d (%s) read ctx[%d] %#x, the first read %#x", arch, col.Version.Name, proto, pi, kind, k, got[k], res.Ctx[k])
+							}
+						}
 					}
 				}
 			}
@@ -239,8 +248,8 @@ func TestEmulatedReads(t *testing.T) {
 			t.Errorf("%s never ran", k)
 		}
 	}
-	if n := ran["x86_64 v6.18"]; n < 60 {
-		t.Errorf("x86_64 v6.18 ran %d trampolines of %d", n, 2*len(protos()))
+	if n := ran["x86_64 v6.18"]; n < 120 {
+		t.Errorf("x86_64 v6.18 ran %d trampolines of %d", n, 4*len(protos()))
 	}
 	t.Logf("trampolines run: %v", ran)
 }
