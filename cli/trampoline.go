@@ -23,6 +23,8 @@ const trampolineUsage = `  jitscope dump --trampoline 'PROTOTYPE' [flags]   BPF 
       --flags F[,F]             BPF_TRAMP_F_ flags instead of the kernel's choice
                                 (RESTORE_REGS, CALL_ORIG, SKIP_FRAME, IP_ARG, RET_FENTRY_RET)
       --ip-arg                  a program calls bpf_get_func_ip (BPF_TRAMP_F_IP_ARG)
+      --emulate                 also run each version's trampoline on the emulator and show
+                                what the program read for each argument
       --format text|json        output format (default text)
   jitscope open --trampoline 'PROTOTYPE' [flags]   the same in the terminal UI (placement,
                                 stack, listing, emulated call per version); flags as above and --theme
@@ -43,9 +45,10 @@ func isTrampolineDump(args []string) bool {
 
 // trampArgs are the parsed flags of dump/open --trampoline.
 type trampArgs struct {
-	opt    tramp.Options
-	format string
-	theme  string
+	opt     tramp.Options
+	format  string
+	theme   string
+	emulate bool
 }
 
 // parseTrampArgs reads the --trampoline flags of command cmd.
@@ -62,6 +65,7 @@ func parseTrampArgs(cmd string, args []string, env Env) (*trampArgs, error) {
 	fmodRet := fs.Int("fmod-ret", 0, "")
 	flagList := fs.String("flags", "", "")
 	ipArg := fs.Bool("ip-arg", false, "")
+	emulate := fs.Bool("emulate", false, "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, flagError(cmd, err)
@@ -126,7 +130,7 @@ func parseTrampArgs(cmd string, args []string, env Env) (*trampArgs, error) {
 	}
 	return &trampArgs{
 		opt:    tramp.Options{Func: f, Arch: arch, Version: *profFlag, Fentry: nFentry, Fexit: *fexit, FmodRet: *fmodRet, Flags: flags, IPArg: *ipArg},
-		format: *format, theme: *theme,
+		format: *format, theme: *theme, emulate: *emulate,
 	}, nil
 }
 
@@ -145,7 +149,14 @@ func cmdDumpTrampoline(args []string, env Env) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(tramp.ToJSON(r))
 	}
-	return tramp.WriteText(env.Stdout, r)
+	if err := tramp.WriteText(env.Stdout, r); err != nil {
+		return err
+	}
+	if ta.emulate {
+		fmt.Fprintln(env.Stdout)
+		tramp.WriteEmulated(env.Stdout, r)
+	}
+	return nil
 }
 
 // cmdOpenTrampoline is `jitscope open --trampoline PROTO`: the TUI view.

@@ -96,3 +96,24 @@ func TestDumpTrampolineErrors(t *testing.T) {
 		t.Errorf("9 arguments on v6.10: status %d:\n%s", st, out)
 	}
 }
+
+// TestDumpTrampolineEmulate: --emulate shows the v2 patch's program
+// reading g from the padding slot.
+func TestDumpTrampolineEmulate(t *testing.T) {
+	out, errOut, st := runCLI(t, "dump", "--trampoline",
+		"struct i128 { __int128 v; }; int func(struct i128 a, struct i128 b, struct i128 c, int64_t d, struct i128 e, int64_t f, struct i128 g)",
+		"--emulate")
+	if st != 0 {
+		t.Fatalf("status %d: %s", st, errOut)
+	}
+	for _, want := range []string{
+		"seed003-v2 (",
+		"f    ctx[ 9] passed 0x8671605010607040  read 0x8671605010607040  ok",
+		"g    ctx[10] passed 0x8771605020504070  read 0x0000000000000000  ✗",
+		"v6.18: arch_prepare_bpf_trampoline returns -ENOTSUPP (-524): argument 5 (e) is a struct passed on the stack",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--emulate output lacks %q:\n%s", want, out)
+		}
+	}
+}

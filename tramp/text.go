@@ -108,7 +108,7 @@ func WriteText(w io.Writer, r *Report) error {
 	WritePlacement(w, r)
 	fmt.Fprintln(w)
 	if r.Selected.Tramp == nil {
-		fmt.Fprintf(w, "%s: %v\n", r.Selected.Version.Name, r.Selected.Err)
+		fmt.Fprintf(w, "%s\n", refusalText(r.Selected))
 		return nil
 	}
 	WriteFrame(w, r.Selected.Tramp)
@@ -172,7 +172,7 @@ func WritePlacement(w io.Writer, r *Report) {
 	}
 	for _, c := range r.Columns {
 		if c.Tramp == nil {
-			notes = append(notes, fmt.Sprintf("%s: %v", c.Version.Name, c.Err))
+			notes = append(notes, refusalText(c))
 			continue
 		}
 		if n := r.nslots(); len(c.Tramp.Ctx) < n {
@@ -447,4 +447,44 @@ func (r *Report) nslots() int {
 		n += a.Type.Slots()
 	}
 	return n
+}
+
+// WriteEmulated runs every accepted version's trampoline around a stub
+// function on the emulator, the arguments placed as the ABI says, and
+// prints what the first program read for each argument.
+func WriteEmulated(w io.Writer, r *Report) {
+	vals := ArgValues(r.Func)
+	fmt.Fprintf(w, "An emulated call of %s through each trampoline: what the first program read.\n\n", r.Func.Name)
+	for _, col := range r.Columns {
+		if col.Tramp == nil {
+			fmt.Fprintf(w, "%s\n\n", refusalText(col))
+			continue
+		}
+		res, err := Run(col.Tramp, r.Call, vals)
+		if err != nil {
+			fmt.Fprintf(w, "%s: the run failed: %v\n\n", col.Version.Name, err)
+			continue
+		}
+		fmt.Fprintf(w, "%s (%d instructions, the function returned %#x):\n", col.Version.Name, res.Steps, res.Ret)
+		for i := range r.Func.Args {
+			for j, v := range vals[i] {
+				s := r.Slots[i] + j
+				mark := "ok"
+				if res.Ctx[s] != v {
+					mark = Mismatch
+				}
+				fmt.Fprintf(w, "  %-4s ctx[%2d] passed 0x%016x  read 0x%016x  %s\n", r.Func.ArgName(i), s, v, res.Ctx[s], mark)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// refusalText is a refused column's error, named by its version once.
+func refusalText(c *Column) string {
+	msg := c.Err.Error()
+	if strings.HasPrefix(msg, c.Version.Name+":") {
+		return msg
+	}
+	return c.Version.Name + ": " + msg
 }

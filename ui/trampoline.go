@@ -99,51 +99,19 @@ func (m *TrampModel) page() {
 		if t := r.Selected.Tramp; t != nil {
 			tramp.WriteFrame(&b, t)
 		} else {
-			fmt.Fprintf(&b, "%s: %v\n", r.Selected.Version.Name, r.Selected.Err)
+			fmt.Fprintf(&b, "%s\n", r.Selected.Err)
 		}
 	case "listing":
 		if r.Selected.Tramp != nil {
 			_ = tramp.WriteListing(&b, r)
 		} else {
-			fmt.Fprintf(&b, "%s: %v\n", r.Selected.Version.Name, r.Selected.Err)
+			fmt.Fprintf(&b, "%s\n", r.Selected.Err)
 		}
 	case "emulator":
-		m.writeEmulator(&b)
+		tramp.WriteEmulated(&b, r)
 	}
 	m.lines = strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	m.scroll = min(m.scroll, max(len(m.lines)-m.bodyHeight(), 0))
-}
-
-// writeEmulator runs every accepted version's trampoline around a stub
-// function and shows what the program read for each argument.
-func (m *TrampModel) writeEmulator(w io.Writer) {
-	r := m.report
-	vals := tramp.ArgValues(r.Func)
-	fmt.Fprintf(w, "An emulated call of %s with these arguments, through each trampoline;\n", r.Func.Name)
-	fmt.Fprintf(w, "the first program copies its ctx slots out: what it read.\n\n")
-	for _, col := range r.Columns {
-		if col.Tramp == nil {
-			fmt.Fprintf(w, "%s: %v\n\n", col.Version.Name, col.Err)
-			continue
-		}
-		res, err := tramp.Run(col.Tramp, r.Call, vals)
-		if err != nil {
-			fmt.Fprintf(w, "%s: the run failed: %v\n\n", col.Version.Name, err)
-			continue
-		}
-		fmt.Fprintf(w, "%s (%d instructions):\n", col.Version.Name, res.Steps)
-		for i := range r.Func.Args {
-			for j, v := range vals[i] {
-				s := r.Slots[i] + j
-				mark := "ok"
-				if res.Ctx[s] != v {
-					mark = tramp.Mismatch
-				}
-				fmt.Fprintf(w, "  %-4s ctx[%2d] passed %#018x  read %#018x  %s\n", r.Func.ArgName(i), s, v, res.Ctx[s], mark)
-			}
-		}
-		fmt.Fprintln(w)
-	}
 }
 
 // Init asks for the background colour (auto theme).
