@@ -72,8 +72,12 @@ func TestPlacement(t *testing.T) {
 		{"int f(long a, long b, long c, long d, long e, __int128 g, long h)", "x0 x1 x2 x3 x4 x6:x7 sp+0", "rdi rsi rdx rcx r8 sp+0..+15 r9", "8 8 8 8 8 16 8", "8 8 8 8 8 16 8"},
 		// A packed struct with an unaligned member is MEMORY under SysV.
 		{"struct p { char c; int i; } __packed; int f(struct p a, long b)", "x0 x1", "sp+0 rdi", "5 8", "1 8"},
-		// aligned(16) struct: even register pair on arm64, 16-aligned on the stack.
-		{"struct __attribute__((aligned(16))) a16 { long x; }; int f(long a, struct a16 b)", "x0 x2:x3", "rdi rsi:rdx", "8 16", "8 16"},
+		// aligned(16) on the struct: AAPCS64 goes by the members' natural
+		// alignment (8: no even register pair); SysV passes the padding
+		// eightbyte nowhere.
+		{"struct __attribute__((aligned(16))) a16 { long x; }; int f(long a, struct a16 b, int c)", "x0 x1:x2 x3", "rdi rsi:- rdx", "8 16 4", "8 16 4"},
+		// aligned(16) on a member: natural alignment 16, an even pair.
+		{"struct m { long l __attribute__((aligned(16))); }; int f(long a, struct m b, int c)", "x0 x2:x3 x4", "rdi rsi:- rdx", "8 16 4", "8 16 4"},
 		{"int f(u8 a, u16 b, u32 c, u64 d, s8 e, s16 f, s32 g, s64 h, unsigned long long i, short j)",
 			"x0 x1 x2 x3 x4 x5 x6 x7 sp+0 sp+8", "rdi rsi rdx rcx r8 r9 sp+0 sp+8 sp+16 sp+24", "1 2 4 8 1 2 4 8 8 2", "1 2 4 8 1 2 4 8 8 2"},
 	}

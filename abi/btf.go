@@ -99,7 +99,7 @@ func fromBTFType(t btf.Type, depth int) (*Type, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Type{Name: fmt.Sprintf("%s[%d]", el.Name, v.Nelems), Kind: Struct, Size: el.Size * int(v.Nelems), Align: el.Align}, nil
+		return &Type{Name: fmt.Sprintf("%s[%d]", el.Name, v.Nelems), Kind: Struct, Size: el.Size * int(v.Nelems), Align: el.Align, MemberAlign: el.Align}, nil
 	}
 	return nil, fmt.Errorf("BTF type %v is not an argument type", t)
 }
@@ -152,5 +152,6 @@ func fromBTFComposite(name string, size uint32, members []btf.Member, union bool
 	if t.Packed {
 		t.Align = 1
 	}
+	t.MemberAlign = t.Align
 	return t, nil
 }

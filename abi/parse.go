@@ -534,7 +534,7 @@ func (p *parser) parseStruct() (*Type, error) {
 					return nil, err
 				}
 				el := mt
-				mt = &Type{Name: fmt.Sprintf("%s[%d]", el.Name, n), Kind: Struct, Size: el.Size * n, Align: el.Align,
+				mt = &Type{Name: fmt.Sprintf("%s[%d]", el.Name, n), Kind: Struct, Size: el.Size * n, Align: el.Align, MemberAlign: el.Align,
 					Members: []Member{{Name: "[0]", Type: el}}}
 				if n > 0 {
 					// Keep the array's element type visible to
@@ -610,6 +610,7 @@ func (p *parser) parseStruct() (*Type, error) {
 	if !union {
 		size = off
 	}
+	t.MemberAlign = maxAlign
 	if a.align > maxAlign {
 		maxAlign = a.align
 	}

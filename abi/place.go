@@ -24,9 +24,15 @@ const (
 type Loc struct {
 	Reg   string // "x3", "rdi"; "" for a stack slot
 	Stack int
+	// Pad marks an 8-byte part of a struct that holds only padding: SysV
+	// classifies it NO_CLASS and passes it nowhere.
+	Pad bool
 }
 
 func (l Loc) String() string {
+	if l.Pad {
+		return "-"
+	}
 	if l.Reg != "" {
 		return l.Reg
 	}
@@ -48,7 +54,7 @@ type Placement struct {
 }
 
 // OnStack reports whether the argument is passed on the stack.
-func (p Placement) OnStack() bool { return len(p.Parts) > 0 && p.Parts[0].Reg == "" }
+func (p Placement) OnStack() bool { return len(p.Parts) > 0 && p.Parts[0].Reg == "" && !p.Parts[0].Pad }
 
 // Where is the placement as one short string: "x0", "x2:x3", "sp+16 (16 bytes)".
 func (p Placement) Where() string {
@@ -63,7 +69,7 @@ func (p Placement) Where() string {
 	}
 	var regs []string
 	for _, l := range p.Parts {
-		regs = append(regs, l.Reg)
+		regs = append(regs, l.String())
 	}
 	s := strings.Join(regs, ":")
 	if p.ByRef {
@@ -102,11 +108,16 @@ func Place(f *Func, c Conv) (*Call, error) {
 func roundUp(v, a int) int { return (v + a - 1) / a * a }
 
 // naturalAlign is the alignment AAPCS64 uses for an argument: the type's
-// alignment, at most 16 (the largest fundamental alignment).
+// alignment, for a composite the largest of its top-level members'
+// (§5.6: an aligned attribute on the composite type itself does not
+// count; GCC 9+ and clang agree, see testdata/oracle.txt), at most 16.
 func naturalAlign(t *Type) int {
 	a := t.Align
-	if t.Kind == Pointer {
+	switch {
+	case t.Kind == Pointer:
 		a = 8
+	case t.Kind == Struct && t.MemberAlign > 0:
+		a = t.MemberAlign
 	}
 	if a > 16 {
 		a = 16
@@ -219,8 +230,27 @@ func placeSysV(f *Func) *Call {
 				pl.Note = "class MEMORY: larger than 16 bytes"
 			}
 		}
-		if !memory && gp+n <= 6 {
+		// An eightbyte of an aggregate that holds no member is NO_CLASS:
+		// it takes no register.
+		data := make([]bool, n)
+		for j := range data {
+			data[j] = t.Kind != Struct || hasData(t, 8*j, 8*j+8)
+		}
+		need := 0
+		for _, d := range data {
+			if d {
+				need++
+			}
+		}
+		if !memory && gp+need <= 6 {
 			for j := 0; j < n; j++ {
+				if !data[j] {
+					pl.Parts = append(pl.Parts, Loc{Pad: true})
+					if pl.Note == "" {
+						pl.Note = fmt.Sprintf("eightbyte %d is padding only (NO_CLASS): no register", j)
+					}
+					continue
+				}
 				pl.Parts = append(pl.Parts, Loc{Reg: sysvRegs[gp]})
 				gp++
 			}
@@ -242,4 +272,22 @@ func placeSysV(f *Func) *Call {
 	}
 	call.Stack = stack
 	return call
+}
+
+// hasData reports whether any member of t (recursively) has bytes in
+// [lo, hi).
+func hasData(t *Type, lo, hi int) bool {
+	if t.Kind != Struct || len(t.Members) == 0 {
+		size := t.Size
+		if t.Kind == Pointer {
+			size = 8
+		}
+		return size > 0 && lo < size && hi > 0
+	}
+	for _, m := range t.Members {
+		if hasData(m.Type, lo-m.Offset, hi-m.Offset) {
+			return true
+		}
+	}
+	return false
 }

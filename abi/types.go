@@ -44,6 +44,10 @@ type Type struct {
 	Members   []Member
 	// AlignAttr is an explicit aligned(N) on the struct type itself.
 	AlignAttr int
+	// MemberAlign is the largest alignment of the top-level members (after
+	// their own attributes and packing): AAPCS64's "natural alignment" of
+	// a composite, which ignores an aligned attribute on the type itself.
+	MemberAlign int
 }
 
 // Member is a struct member and where it sits.

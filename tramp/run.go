@@ -153,7 +153,7 @@ func Run(t *jit.Trampoline, call *abi.Call, vals [][]uint64) (*RunResult, error)
 	lastStack := -1
 	for _, a := range call.Args {
 		for _, p := range a.Parts {
-			if p.Reg == "" && p.Stack > lastStack {
+			if p.Reg == "" && !p.Pad && p.Stack > lastStack {
 				lastStack = p.Stack
 			}
 		}
@@ -225,6 +225,9 @@ func runA64(t *jit.Trampoline, call *abi.Call, vals [][]uint64, m *mem.Memory, w
 	c.X[29] = runStack - 0x100 // the caller's frame
 	for i, pl := range call.Args {
 		for j, p := range pl.Parts {
+			if p.Pad {
+				continue
+			}
 			if p.Reg != "" {
 				var n int
 				fmt.Sscanf(p.Reg, "x%d", &n)
@@ -289,6 +292,9 @@ func runAMD64(t *jit.Trampoline, call *abi.Call, vals [][]uint64, m *mem.Memory,
 	}
 	for i, pl := range call.Args {
 		for j, p := range pl.Parts {
+			if p.Pad {
+				continue
+			}
 			if p.Reg != "" {
 				c.R[amd64Regs[p.Reg]] = vals[i][j]
 			} else if err := m.Store(sp+uint64(p.Stack), 8, vals[i][j]); err != nil {

@@ -469,6 +469,10 @@ func WriteEmulated(w io.Writer, r *Report) {
 		for i := range r.Func.Args {
 			for j, v := range vals[i] {
 				s := r.Slots[i] + j
+				if r.Call.Args[i].Parts[j].Pad {
+					fmt.Fprintf(w, "  %-4s ctx[%2d] padding, passed nowhere       read 0x%016x\n", r.Func.ArgName(i), s, res.Ctx[s])
+					continue
+				}
 				mark := "ok"
 				if res.Ctx[s] != v {
 					mark = Mismatch

@@ -54,6 +54,9 @@ func emulate(t *testing.T, r *Report, col *Column) *RunResult {
 	}
 	for i, ac := range col.Args {
 		for j, rd := range ac.Reads {
+			if rd.Want.Pad {
+				continue // passed nowhere
+			}
 			got, want := res.Ctx[rd.Slot], vals[i][j]
 			if rd.OK && got != want {
 				t.Errorf("%s %s: %s part %d: the program read %#x, want %#x (the table says it reads %s)",
@@ -214,7 +217,7 @@ func TestEmulatedReads(t *testing.T) {
 					want := uint64(0x2a)
 					for i, pl := range r.Call.Args {
 						for j, p := range pl.Parts {
-							if p.Reg == "" && p.Stack == lastStackOf(r.Call) {
+							if p.Reg == "" && !p.Pad && p.Stack == lastStackOf(r.Call) {
 								want = vals[i][j]
 							}
 						}
@@ -258,7 +261,7 @@ func lastStackOf(c *abi.Call) int {
 	last := -1
 	for _, a := range c.Args {
 		for _, p := range a.Parts {
-			if p.Reg == "" && p.Stack > last {
+			if p.Reg == "" && !p.Pad && p.Stack > last {
 				last = p.Stack
 			}
 		}
@@ -313,4 +316,17 @@ func TestX86Int128Overflow(t *testing.T) {
 	if c.Args[6].OK {
 		t.Errorf("x86 g read from %s: want flagged", c.Args[6].Text())
 	}
+}
+
+// TestX86PaddingEightbyte: a 16-byte struct whose second eightbyte is
+// padding (a member aligned(16)) takes one register under SysV (gcc, see
+// abi/testdata/oracle.txt), but the kernel counts two: the next argument
+// is read from the wrong register, and the emulator shows it.
+func TestX86PaddingEightbyte(t *testing.T) {
+	r := build(t, "struct m { long l __attribute__((aligned(16))); }; int f(long a, struct m b, int c)", kernel.X86_64, Options{})
+	col := column(r, "v6.18")
+	if col.Args[1].Text() != "rsi,rdx" || col.Args[2].OK || col.Args[2].Text() != "rcx "+Mismatch {
+		t.Errorf("b read from %s, c from %s: want rsi,rdx and rcx flagged", col.Args[1].Text(), col.Args[2].Text())
+	}
+	emulate(t, r, col)
 }
