@@ -90,6 +90,10 @@ func TestDumpTrampolineErrors(t *testing.T) {
 			t.Errorf("dump %q: status %d, stdout %q, stderr %q; want one line with %q", tc.args, st, out, errOut, tc.want)
 		}
 	}
+	// The TUI needs a terminal.
+	if out, errOut, st := runCLI(t, "open", "--trampoline", "int f(long a)"); st != 1 || out != "" || !strings.Contains(errOut, "not a terminal (use jitscope dump --trampoline)") {
+		t.Errorf("open --trampoline without a terminal: status %d, stdout %q, stderr %q", st, out, errOut)
+	}
 	// A refusal is part of the table, not an error.
 	out, _, st := runCLI(t, "dump", "--trampoline", "long f(long a1, long a2, long a3, long a4, long a5, long a6, long a7, long a8, long a9)", "--profile", "v6.10")
 	if st != 0 || !strings.Contains(out, "v6.10: arch_prepare_bpf_trampoline returns -ENOTSUPP (-524)") {
