@@ -5,6 +5,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -176,4 +177,15 @@ func cmdOpenTrampoline(args []string, env Env) error {
 	o := ta.opt
 	return ui.RunTrampoline(ui.TrampOptions{Func: o.Func, Arch: o.Arch, Version: o.Version, Fentry: o.Fentry, Fexit: o.Fexit,
 		FmodRet: o.FmodRet, Flags: o.Flags, IPArg: o.IPArg, Theme: ta.theme}, os.Stdin, env.Stdout)
+}
+
+// listTrampolines adds the trampoline JIT versions to `jitscope list`.
+func listTrampolines(w io.Writer) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "ARCH\tTRAMPOLINE\tKERNEL\tSUMMARY (dump --trampoline PROTO --profile TRAMPOLINE)")
+	for _, a := range jit.Arches() {
+		for _, v := range jit.TrampVersions(a) {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", a, v.Name, v.Kernel, v.Summary)
+		}
+	}
 }

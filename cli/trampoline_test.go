@@ -121,3 +121,15 @@ func TestDumpTrampolineEmulate(t *testing.T) {
 		}
 	}
 }
+
+func TestListTrampolines(t *testing.T) {
+	out, _, st := runCLI(t, "list")
+	if st != 0 {
+		t.Fatalf("status %d", st)
+	}
+	for _, want := range []string{"TRAMPOLINE", "seed003-v2", "x86_64  v6.18"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list lacks %q:\n%s", want, out)
+		}
+	}
+}

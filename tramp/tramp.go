@@ -56,8 +56,10 @@ func DefaultAddrs(a kernel.Arch, progs int) jit.TrampAddrs {
 			ad.ProgFuncs = append(ad.ProgFuncs, 0xffff80007a5d3000+uint64(i)*0x800)
 		}
 	case kernel.X86_64:
-		// The x86_64-6.18 kernel's symbols (this machine): see
-		// testdata of the live trampoline capture.
+		// Example addresses in the kernel's layout (module area, text,
+		// direct map, vmalloc); the return thunk is the x86_64-6.18
+		// capture's srso_alias_return_thunk, which the v6.18 profile's
+		// configuration returns through.
 		ad = jit.TrampAddrs{
 			Image: 0xffffffffc0a4e000, Func: 0xffffffff81a2b3c0, Im: 0xffff888104c1a800,
 			Enter: 0xffffffff8134e1f0, Exit: 0xffffffff8134e2d0,
