@@ -95,3 +95,19 @@ func TestFromKernelBTF(t *testing.T) {
 		t.Errorf("bpf_trace_run11 arg 12 at %s, want sp+40", got)
 	}
 }
+
+// TestFromBTFObject reads a BPF subprogram's prototype from the BTF of an
+// ELF object (testdata/traced.bpf.o, source beside it).
+func TestFromBTFObject(t *testing.T) {
+	f, err := FromBTF("testdata/traced.bpf.o", "traced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.String(), "int traced(struct s12 *p, long a, unsigned char b, unsigned short c, void *d)"; got != want {
+		t.Errorf("prototype %q, want %q", got, want)
+	}
+	c, _ := Place(f, AAPCS64)
+	if got := c.Args[4].Where(); got != "x4" {
+		t.Errorf("d at %s, want x4", got)
+	}
+}

@@ -174,7 +174,11 @@ func (c *tctx) build(t *jit.Trampoline) error {
 
 	origCall := req.Addrs.Func
 	if flags&jit.TrampSkipFrame != 0 {
-		// No IBT in this configuration: skip only the patched call.
+		// Skip the patched call, and the traced function's endbr64 on IBT
+		// kernels (is_endbr).
+		if c.cfg.IBT {
+			origCall += 4 // ENDBR_INSN_SIZE
+		}
 		origCall += 5 // X86_PATCH_SIZE
 	}
 
