@@ -62,15 +62,23 @@ func ArgValues(f *abi.Func) [][]uint64 {
 	return v
 }
 
-// recorder is a BPF program that copies nslots context slots to out.
-func recorder(nslots int, out uint64) asm.Instructions {
+// recorder is a BPF program that copies nslots context slots to out and
+// returns ret.
+func recorder(nslots int, out uint64, ret int32) asm.Instructions {
 	in := asm.Instructions{asm.LoadImm(asm.R3, int64(out), asm.DWord).WithSymbol("rec")}
 	for k := 0; k < nslots; k++ {
 		in = append(in,
 			asm.LoadMem(asm.R2, asm.R1, int16(8*k), asm.DWord),
 			asm.StoreMem(asm.R3, int16(8*k), asm.R2, asm.DWord))
 	}
-	return append(in, asm.Mov.Imm(asm.R0, 0), asm.Return())
+	return append(in, asm.Mov.Imm(asm.R0, ret), asm.Return())
+}
+
+// RunOptions change what the programs do.
+type RunOptions struct {
+	// FmodRet is what fmod_ret programs return: nonzero skips the
+	// original function, and becomes its return value.
+	FmodRet int32
 }
 
 // Run calls t's traced function with vals (per argument, per 8-byte
@@ -78,6 +86,11 @@ func recorder(nslots int, out uint64) asm.Instructions {
 // and reports what the first attached program (a recorder JITed by the
 // trampoline version's BPF JIT) read from its context.
 func Run(t *jit.Trampoline, call *abi.Call, vals [][]uint64) (*RunResult, error) {
+	return RunWith(t, call, vals, RunOptions{})
+}
+
+// RunWith is Run with options.
+func RunWith(t *jit.Trampoline, call *abi.Call, vals [][]uint64, o RunOptions) (*RunResult, error) {
 	req := t.Request
 	nslots := 0
 	for _, a := range req.Func.Args {
@@ -120,12 +133,18 @@ func Run(t *jit.Trampoline, call *abi.Call, vals [][]uint64) (*RunResult, error)
 		}
 		return m.WriteBytes(a, b)
 	}
+	retOf := func(i int) int32 {
+		if kinds[i] == "fmod_ret" {
+			return o.FmodRet
+		}
+		return 0
+	}
 	for i, fn := range req.Addrs.ProgFuncs {
 		if i >= len(kinds) {
 			break
 		}
 		set := &kernel.Set{Name: "tramp", Programs: []*kernel.Program{{Name: "rec", Type: "tracing",
-			Insns: recorder(slotsOf(i), runOut+uint64(i)*0x100), Funcs: []kernel.Func{{Name: "rec", Start: 0, StackDepth: -1}}}}}
+			Insns: recorder(slotsOf(i), runOut+uint64(i)*0x100, retOf(i)), Funcs: []kernel.Func{{Name: "rec", Start: 0, StackDepth: -1}}}}}
 		pl := set.Placement(t.Arch)
 		pl.Funcs = map[string]uint64{"rec": fn}
 		l, err := kernel.Load(set, "rec", t.Arch, prof.LoadOptions())

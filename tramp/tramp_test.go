@@ -330,3 +330,49 @@ func TestX86PaddingEightbyte(t *testing.T) {
 	}
 	emulate(t, r, col)
 }
+
+// TestV618Int128OnStack: on 6.16+ arm64 an __int128 on the stack after
+// an 8-byte one leaves 8 bytes of padding the JIT does not know about:
+// the plain long after it is misread too, not only the __int128 the
+// verifier keeps programs from reading.
+func TestV618Int128OnStack(t *testing.T) {
+	r := build(t, "long f(long a0, long a1, long a2, long a3, long a4, long a5, long a6, long a7, long s, __int128 e, long h)", kernel.ARM64, Options{})
+	col := column(r, "v6.18")
+	if !col.Args[8].OK || col.Args[9].OK || col.Args[10].OK || col.Args[10].Text() != "sp+24 "+Mismatch {
+		t.Errorf("s %s, e %s, h %s: want s right, e and h (from sp+24) flagged", col.Args[8].Text(), col.Args[9].Text(), col.Args[10].Text())
+	}
+	emulate(t, r, col)
+}
+
+// TestFmodRetSkipsOriginal: an fmod_ret program returning nonzero makes
+// the trampoline skip the traced function (the patched cbnz / jne) and
+// return that value.
+func TestFmodRetSkipsOriginal(t *testing.T) {
+	for _, arch := range []kernel.Arch{kernel.ARM64, kernel.X86_64} {
+		r := build(t, "long f(long a, long b, long c, long d, long e, long f, long g, long h, long i)", arch, Options{FmodRet: 1, Fexit: 1})
+		for _, col := range r.Columns {
+			if col.Tramp == nil {
+				continue
+			}
+			vals := ArgValues(r.Func)
+			res, err := RunWith(col.Tramp, r.Call, vals, RunOptions{FmodRet: 7})
+			if err != nil {
+				t.Fatalf("%s %s: %v", arch, col.Version.Name, err)
+			}
+			// The function body would return its last stack slot.
+			if res.Ret != 7 {
+				t.Errorf("%s %s: returned %#x, want fmod_ret's 7", arch, col.Version.Name, res.Ret)
+			}
+			if fx := res.Progs[1]; fx[len(fx)-1] != 7 {
+				t.Errorf("%s %s: fexit saw return value %#x, want 7", arch, col.Version.Name, fx[len(fx)-1])
+			}
+			res, err = RunWith(col.Tramp, r.Call, vals, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := vals[8][0]; col.Args[8].OrigOK && res.Ret != want {
+				t.Errorf("%s %s: fmod_ret 0: returned %#x, want the body's %#x", arch, col.Version.Name, res.Ret, want)
+			}
+		}
+	}
+}
