@@ -34,17 +34,29 @@ func FromBTF(path, name string) (*Func, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: %s: BTF function without a prototype", path, name)
 	}
-	f := &Func{Name: name, Source: "BTF of " + path}
+	f, err := FromFuncProto(name, proto)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	f.Source = "BTF of " + path
+	return f, nil
+}
+
+// FromFuncProto converts a BTF function prototype (a function's, or a
+// struct_ops member's function pointer type) named name.
+func FromFuncProto(name string, proto *btf.FuncProto) (*Func, error) {
+	f := &Func{Name: name, Source: "BTF"}
+	var err error
 	if f.Ret, err = fromBTFType(proto.Return, 0); err != nil {
-		return nil, fmt.Errorf("%s: %s: return type: %w", path, name, err)
+		return nil, fmt.Errorf("%s: return type: %w", name, err)
 	}
 	for i, p := range proto.Params {
 		if p.Type == nil {
-			return nil, fmt.Errorf("%s: %s is variadic: a BPF trampoline cannot trace it", path, name)
+			return nil, fmt.Errorf("%s is variadic: a BPF trampoline cannot trace it", name)
 		}
 		t, err := fromBTFType(p.Type, 0)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: argument %d: %w", path, name, i+1, err)
+			return nil, fmt.Errorf("%s: argument %d: %w", name, i+1, err)
 		}
 		f.Args = append(f.Args, Arg{Name: p.Name, Type: t})
 	}

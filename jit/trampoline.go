@@ -21,6 +21,10 @@ const (
 	TrampSkipFrame    TrampFlags = 1 << 2 // BPF_TRAMP_F_SKIP_FRAME
 	TrampIPArg        TrampFlags = 1 << 3 // BPF_TRAMP_F_IP_ARG
 	TrampRetFentryRet TrampFlags = 1 << 4 // BPF_TRAMP_F_RET_FENTRY_RET
+	// TrampIndirect is BPF_TRAMP_F_INDIRECT (6.7+): a struct_ops
+	// trampoline, called through a function pointer (x86: emit_cfi
+	// instead of call depth accounting; nothing with neither kCFI nor IBT).
+	TrampIndirect TrampFlags = 1 << 8
 )
 
 var flagNames = []struct {
@@ -28,7 +32,7 @@ var flagNames = []struct {
 	name string
 }{
 	{TrampRestoreRegs, "RESTORE_REGS"}, {TrampCallOrig, "CALL_ORIG"}, {TrampSkipFrame, "SKIP_FRAME"},
-	{TrampIPArg, "IP_ARG"}, {TrampRetFentryRet, "RET_FENTRY_RET"},
+	{TrampIPArg, "IP_ARG"}, {TrampRetFentryRet, "RET_FENTRY_RET"}, {TrampIndirect, "INDIRECT"},
 }
 
 func (f TrampFlags) String() string {
@@ -57,7 +61,7 @@ func ParseTrampFlags(s string) (TrampFlags, error) {
 			}
 		}
 		if !ok {
-			return 0, fmt.Errorf("unknown trampoline flag %q (have RESTORE_REGS, CALL_ORIG, SKIP_FRAME, IP_ARG, RET_FENTRY_RET)", w)
+			return 0, fmt.Errorf("unknown trampoline flag %q (have RESTORE_REGS, CALL_ORIG, SKIP_FRAME, IP_ARG, RET_FENTRY_RET, INDIRECT)", w)
 		}
 	}
 	return f, nil

@@ -182,6 +182,9 @@ func (c *tctx) build(t *jit.Trampoline) error {
 		origCall += 5 // X86_PATCH_SIZE
 	}
 
+	if flags&jit.TrampIndirect != 0 && (c.cfg.CFI || c.cfg.IBT) {
+		return fmt.Errorf("%s: emit_cfi for an INDIRECT (struct_ops) trampoline with kCFI or IBT is not modelled", t.Version.Name)
+	}
 	at := c.pos()
 	c.emit(0x55)             // push rbp
 	c.emit(0x48, 0x89, 0xE5) // mov rbp, rsp
