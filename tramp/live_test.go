@@ -247,7 +247,7 @@ func TestCaptureLive(t *testing.T) {
 		}
 		c := &liveCapture{
 			Kernel: strings.TrimSpace(string(rel)), Member: member, Image: fmt.Sprintf("%#x", tramp), Bytes: hex.EncodeToString(code),
-			Safety: hex.EncodeToString(safety),
+			Safety:    hex.EncodeToString(safety),
 			Tool:      "testdata/live/capture.sh: bpftool struct_ops register jscope.bpf.o; go test ./tramp -run TestCaptureLive -capture (kallsyms, bpf_probe_read_kernel)",
 			Prototype: protoText(f), Symbols: map[string]string{}, Flags: "INDIRECT",
 		}
