@@ -111,7 +111,7 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintf(w, "%s\n", refusalText(r.Selected))
 		return nil
 	}
-	WriteFrame(w, r.Selected.Tramp)
+	WriteFrame(w, r)
 	fmt.Fprintln(w)
 	return WriteListing(w, r)
 }
@@ -219,23 +219,69 @@ func refusal(err error) string {
 	return "error"
 }
 
-// WriteFrame draws the stack layout as the kernel comments do, offsets
-// filled in, highest address first.
-func WriteFrame(w io.Writer, t *jit.Trampoline) {
-	fr := append([]jit.FrameSlot(nil), t.Frame...)
-	sort.SliceStable(fr, func(i, j int) bool { return fr[i].Off > fr[j].Off })
-	base := strings.ToUpper(t.Base)
-	fmt.Fprintf(w, "Stack layout (%s %s), %s after the frame is set up:\n", t.Version.Name, t.Image.Name, base)
-	tb := &table{}
-	for _, f := range fr {
-		pos := fmt.Sprintf("%s %+d", base, f.Off)
-		if t.Base == "sp" {
-			pos = fmt.Sprintf("SP + %d", f.Off)
+// WriteFrame draws the selected trampoline's stack layout as the kernel
+// comments do, highest address first, offsets filled in: the programs'
+// ctx slot by slot with where each comes from and which argument the
+// verifier takes it for, the callee-saved registers one by one.
+func WriteFrame(w io.Writer, r *Report) {
+	t := r.Selected.Tramp
+	if t == nil {
+		return
+	}
+	type row struct {
+		off  int
+		cell string
+	}
+	var rows []row
+	argOf := func(slot int) string {
+		for i := len(r.Slots) - 1; i >= 0; i-- {
+			if slot >= r.Slots[i] {
+				if slot < r.Slots[i]+r.Func.Args[i].Type.Slots() {
+					if n := r.Func.Args[i].Type.Slots(); n > 1 {
+						return fmt.Sprintf("%s, part %d", r.Func.ArgName(i), slot-r.Slots[i]+1)
+					}
+					return r.Func.ArgName(i)
+				}
+				break
+			}
 		}
-		name := f.Name
-		what := f.Note
-		if f.Size == 0 {
-			tb.add(pos, "-------- "+what)
+		return "beyond the arguments"
+	}
+	for _, f := range t.Frame {
+		name, what := f.Name, f.Note
+		switch {
+		case f.Size == 0:
+			rows = append(rows, row{f.Off, "-------- " + what})
+			continue
+		case f.Off == t.CtxOff && strings.Contains(what, "ctx"):
+			// The ctx slots, each with its source.
+			for k := f.Size/8 - 1; k >= 0; k-- {
+				src := "(not written)"
+				if k < len(t.Ctx) {
+					src = "<- " + t.Ctx[k].String()
+				}
+				cell := fmt.Sprintf("[ ctx[%d] %s: %s ]", k, src, argOf(k))
+				if k == 0 {
+					cell += "  " + name
+				}
+				rows = append(rows, row{f.Off + 8*k, cell})
+			}
+			continue
+		case name == "regs_off" && f.Size == 16 && t.Base == "sp":
+			rows = append(rows, row{f.Off + 8, "[ x20 ]"}, row{f.Off, "[ x19 ]  regs_off"})
+			continue
+		case len(t.OrigStack) > 0 && (name == "stk_arg_off" || name == "oargs_off" || name == "arg_stack_off"):
+			// The original function's stack arguments, slot by slot.
+			for k := f.Size/8 - 1; k >= 0; k-- {
+				cell := "[ padding ]"
+				if k < len(t.OrigStack) {
+					cell = fmt.Sprintf("[ stack arg %d <- %s ]", k+1, t.OrigStack[k])
+				}
+				if k == 0 {
+					cell += "  " + name + " (CALL_ORIG)"
+				}
+				rows = append(rows, row{f.Off + 8*k, cell})
+			}
 			continue
 		}
 		if f.Size > 8 {
@@ -245,9 +291,23 @@ func WriteFrame(w io.Writer, t *jit.Trampoline) {
 		if name != "" {
 			cell += "  " + name
 		}
-		tb.add(pos, cell)
+		rows = append(rows, row{f.Off, cell})
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].off > rows[j].off })
+	base := strings.ToUpper(t.Base)
+	fmt.Fprintf(w, "Stack layout (%s %s), %s after the frame is set up:\n", t.Version.Name, t.Image.Name, base)
+	tb := &table{}
+	for _, rw := range rows {
+		pos := fmt.Sprintf("%s %+d", base, rw.off)
+		if t.Base == "sp" {
+			pos = fmt.Sprintf("SP + %d", rw.off)
+		}
+		tb.add(pos, rw.cell)
 	}
 	tb.write(w, "  ")
+	for _, wn := range t.Warnings {
+		fmt.Fprintf(w, "  %s %s\n", Mismatch, wn)
+	}
 }
 
 // WriteListing prints the selected trampoline's code with its regions and

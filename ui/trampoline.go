@@ -97,7 +97,7 @@ func (m *TrampModel) page() {
 		tramp.WritePlacement(&b, r)
 	case "stack":
 		if t := r.Selected.Tramp; t != nil {
-			tramp.WriteFrame(&b, t)
+			tramp.WriteFrame(&b, r)
 		} else {
 			fmt.Fprintf(&b, "%s\n", r.Selected.Err)
 		}
