@@ -59,6 +59,7 @@ var trampVersions = []*jit.TrampVersion{
 		Kernel:  "6.16-6.18",
 		Summary: "12 arguments (6.16): calc_arg_aux, structs on the stack refused (-ENOTSUPP), stack slots read from FP+32 with clear_garbage, bl for near calls",
 		Sources: []string{
+			"9014cf56f13d \"bpf, arm64: Support up to 12 function arguments\" (Xu Kuohai, merged for 6.16 with Alexis Lothoré's selftests) and its follow-up dropping the unused nregs from arch_bpf_trampoline_size",
 			"arch/arm64/net/bpf_jit_comp.c @ 6.16 (stored copy, search index file id 17771758): calc_arg_aux, save_args(..., for_call_origin), clear_garbage, restore_args, prepare_trampoline, invoke_bpf_prog, invoke_bpf_mod_ret, emit_call (bl within +-128 MiB)",
 			"Alexis Lothoré, \"bpf, arm64: Support up to 12 function arguments\" v3 cover letter (2025-06): attachment refused for structs passed on the stack; __int128 arguments are kept from BPF programs by the verifier (a9b59159d338 \"bpf: Do not allow btf_ctx_access with __int128 types\"), so their stack alignment is not handled",
 		},
