@@ -388,7 +388,7 @@ func (p *parser) parseBaseInt() (*Type, error) {
 		return &Type{Name: name, Kind: k, Size: n.size, Align: n.size, Signed: n.signed}, nil
 	}
 	var words []string
-	signed, unsigned, long, short, char, int128, sawInt := false, false, 0, false, false, false, false
+	signed, unsigned, long, short, char, int128 := false, false, 0, false, false, false
 	for p.kind == tokIdent {
 		switch p.tok {
 		case "signed", "__signed__":
@@ -402,7 +402,6 @@ func (p *parser) parseBaseInt() (*Type, error) {
 		case "char":
 			char = true
 		case "int":
-			sawInt = true
 		case "__int128":
 			int128 = true
 		default:
@@ -419,7 +418,6 @@ done:
 	if len(words) == 0 {
 		return nil, p.errorf("unknown type %s", p.describe())
 	}
-	_ = sawInt
 	name := strings.Join(words, " ")
 	mk := func(size int) *Type {
 		return &Type{Name: name, Kind: Int, Size: size, Align: size, Signed: !unsigned}
@@ -548,10 +546,8 @@ func (p *parser) parseStruct() (*Type, error) {
 			if err := p.parseAttrs(&ma); err != nil {
 				return nil, err
 			}
-			if mt.Kind == Void || mt.Kind == Float {
-				if mt.Kind == Void {
-					return nil, p.errorf("member %s has type void", fname)
-				}
+			if mt.Kind == Void {
+				return nil, p.errorf("member %s has type void", fname)
 			}
 			al := mt.Align
 			if ma.align > al {

@@ -20,8 +20,6 @@ import (
 const Mismatch = "✗"
 
 func progsText(r *Report) string {
-	t := r.Selected.Version
-	_ = t
 	var n []string
 	for _, c := range r.Columns {
 		if c.Tramp != nil {

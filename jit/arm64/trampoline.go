@@ -347,7 +347,7 @@ func (c *tctx) build(t *jit.Trampoline) error {
 	c.emit(w)
 	c.str(tmp1, SP, nargsOff)
 	c.note(at, "save the argument count (%d) for bpf_get_func_arg_cnt", a.nargs)
-	c.saveArgs(t, a, argsOff, origSPOff, oargsOff, false)
+	c.saveArgs(t, a, argsOff, origSPOff)
 	c.str(19, SP, regsOff)
 	c.str(20, SP, regsOff+8)
 	c.region(at, jit.RegionTrampSave)
@@ -380,7 +380,7 @@ func (c *tctx) build(t *jit.Trampoline) error {
 
 	if callOrig {
 		at = c.idx()
-		c.restoreForCall(t, a, argsOff, origSPOff, oargsOff)
+		c.restoreForCall(t, a, argsOff, oargsOff)
 		call := c.idx()
 		c.ldr(tmp1, SP, retaddrOff)
 		c.emitE(a64ADR(LR, 8))
@@ -447,7 +447,7 @@ func (c *tctx) build(t *jit.Trampoline) error {
 
 // saveArgs stores the arguments for the programs and records where each
 // ctx slot comes from.
-func (c *tctx) saveArgs(t *jit.Trampoline, a argLayout, argsOff, origSPOff, oargsOff int, _ bool) {
+func (c *tctx) saveArgs(t *jit.Trampoline, a argLayout, argsOff, origSPOff int) {
 	at := c.idx()
 	set := func(slot int, src jit.SlotSource) {
 		src.Slot = slot
@@ -510,7 +510,7 @@ func (c *tctx) saveArgs(t *jit.Trampoline, a argLayout, argsOff, origSPOff, oarg
 
 // restoreForCall puts the arguments back for the original function and
 // records which ctx slot goes to which of its stack slots.
-func (c *tctx) restoreForCall(t *jit.Trampoline, a argLayout, argsOff, origSPOff, oargsOff int) {
+func (c *tctx) restoreForCall(t *jit.Trampoline, a argLayout, argsOff, oargsOff int) {
 	at := c.idx()
 	for r := 0; r < a.regSlots; r++ {
 		c.ldr(Reg(r), SP, argsOff+8*r)
