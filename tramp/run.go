@@ -31,6 +31,9 @@ type RunResult struct {
 	// original function got.
 	Ret   uint64
 	Steps int
+	// Clobbered lists the caller's callee-saved registers that did not
+	// survive the call ("rbp = 0x..."): the trampoline broke the ABI.
+	Clobbered []string
 }
 
 // Memory map of the emulated machine (all kernel addresses).
@@ -241,7 +244,12 @@ func runA64(t *jit.Trampoline, call *abi.Call, vals [][]uint64, m *mem.Memory, w
 	sp := uint64(runStack - 0x1000)
 	c.SP = sp
 	c.X[30] = runRetAddr
-	c.X[29] = runStack - 0x100 // the caller's frame
+	// The caller's callee-saved registers (x19-x28) and frame pointer,
+	// checked after the call.
+	for r := 19; r <= 28; r++ {
+		c.X[r] = 0x5a5a000000000000 | uint64(r)
+	}
+	c.X[29] = runStack - 0x100
 	for i, pl := range call.Args {
 		for j, p := range pl.Parts {
 			if p.Pad {
@@ -266,6 +274,14 @@ func runA64(t *jit.Trampoline, call *abi.Call, vals [][]uint64, m *mem.Memory, w
 	}
 	if c.SP != sp {
 		return fmt.Errorf("returned with sp %#x, called with %#x", c.SP, sp)
+	}
+	for r := 19; r <= 28; r++ {
+		if c.X[r] != 0x5a5a000000000000|uint64(r) {
+			res.Clobbered = append(res.Clobbered, fmt.Sprintf("x%d = %#x", r, c.X[r]))
+		}
+	}
+	if c.X[29] != runStack-0x100 {
+		res.Clobbered = append(res.Clobbered, fmt.Sprintf("x29 = %#x", c.X[29]))
 	}
 	res.Ret = c.X[0]
 	return nil
@@ -305,7 +321,11 @@ func runAMD64(t *jit.Trampoline, call *abi.Call, vals [][]uint64, m *mem.Memory,
 	// the return address.
 	sp := uint64(runStack - 0x1000)
 	c.R[4] = sp - 8
-	c.R[5] = runStack - 0x100
+	// The caller's callee-saved registers, checked after the call.
+	calleeSaved := map[int]string{3: "rbx", 5: "rbp", 12: "r12", 13: "r13", 14: "r14", 15: "r15"}
+	for r := range calleeSaved {
+		c.R[r] = 0x5a5a000000000000 | uint64(r)
+	}
 	if err := m.Store(sp-8, 8, runRetAddr); err != nil {
 		return err
 	}
@@ -331,6 +351,11 @@ func runAMD64(t *jit.Trampoline, call *abi.Call, vals [][]uint64, m *mem.Memory,
 	}
 	if c.R[4] != sp {
 		return fmt.Errorf("returned with rsp %#x, want %#x", c.R[4], sp)
+	}
+	for _, r := range []int{3, 5, 12, 13, 14, 15} {
+		if c.R[r] != 0x5a5a000000000000|uint64(r) {
+			res.Clobbered = append(res.Clobbered, fmt.Sprintf("%s = %#x", calleeSaved[r], c.R[r]))
+		}
 	}
 	res.Ret = c.R[0]
 	return nil

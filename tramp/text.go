@@ -524,6 +524,9 @@ func WriteEmulated(w io.Writer, r *Report) {
 			continue
 		}
 		fmt.Fprintf(w, "%s (%d instructions, the function returned %#x):\n", col.Version.Name, res.Steps, res.Ret)
+		if len(res.Clobbered) > 0 {
+			fmt.Fprintf(w, "  %s the caller's callee-saved registers changed: %s\n", Mismatch, strings.Join(res.Clobbered, ", "))
+		}
 		for i := range r.Func.Args {
 			for j, v := range vals[i] {
 				s := r.Slots[i] + j

@@ -52,6 +52,9 @@ func emulate(t *testing.T, r *Report, col *Column) *RunResult {
 	if err != nil {
 		t.Fatalf("%s %s: run: %v", r.Func, col.Version.Name, err)
 	}
+	if len(res.Clobbered) > 0 && len(col.Tramp.Warnings) == 0 {
+		t.Errorf("%s %s: callee-saved registers clobbered: %v", r.Func, col.Version.Name, res.Clobbered)
+	}
 	for i, ac := range col.Args {
 		for j, rd := range ac.Reads {
 			if rd.Want.Pad {
@@ -246,7 +249,7 @@ func TestEmulatedReads(t *testing.T) {
 		}
 	}
 	// Every version ran, the newest on all prototypes x86-64 accepts.
-	for _, k := range []string{"arm64 v6.10", "arm64 seed003-v2", "arm64 v6.18", "x86_64 v6.18"} {
+	for _, k := range []string{"arm64 v6.10", "arm64 seed003-v2", "arm64 v6.18", "x86_64 v6.5", "x86_64 v6.18"} {
 		if ran[k] == 0 {
 			t.Errorf("%s never ran", k)
 		}
@@ -282,7 +285,8 @@ func TestLimits(t *testing.T) {
 	}{
 		{nine, kernel.ARM64, map[string]string{"v6.10": "-ENOTSUPP (-524): 9 argument registers needed", "seed003-v2": "", "v6.18": ""}},
 		{twelveStruct, kernel.ARM64, map[string]string{"v6.10": "-ENOTSUPP", "seed003-v2": "-ENOTSUPP (-524): nargs 13 > MAX_BPF_FUNC_ARGS (12)", "v6.18": ""}},
-		{twelveStruct, kernel.X86_64, map[string]string{"v6.18": "-ENOTSUPP (-524): nr_regs 13 > MAX_BPF_FUNC_ARGS (12)"}},
+		{twelveStruct, kernel.X86_64, map[string]string{"v6.5": "nr_regs 13 > 6", "v6.18": "-ENOTSUPP (-524): nr_regs 13 > MAX_BPF_FUNC_ARGS (12)"}},
+		{nine, kernel.X86_64, map[string]string{"v6.5": "-ENOTSUPP (-524): nr_regs 9 > 6: x86-64 supports up to 6 arguments", "v6.18": ""}},
 		{thirteen, kernel.ARM64, map[string]string{"v6.10": "-EINVAL): 13 arguments", "seed003-v2": "-EINVAL): 13 arguments", "v6.18": "-EINVAL): 13 arguments"}},
 		{thirteen, kernel.X86_64, map[string]string{"v6.18": "-EINVAL): 13 arguments"}},
 	}
@@ -374,5 +378,27 @@ func TestFmodRetSkipsOriginal(t *testing.T) {
 				t.Errorf("%s %s: fmod_ret 0: returned %#x, want the body's %#x", arch, col.Version.Name, res.Ret, want)
 			}
 		}
+	}
+}
+
+// TestX86Int128Clobbers: on x86-64 6.18, five longs then an __int128
+// (on the stack under SysV): the JIT reserves 6 ctx slots but stores 7,
+// the seventh over the saved rbp; the emulator shows the caller's rbp
+// changed after the call. Before 6.6 the __int128 is read from r9.
+func TestX86Int128Clobbers(t *testing.T) {
+	r := build(t, "long f(long a, long b, long c, long d, long e, __int128 g)", kernel.X86_64, Options{})
+	col := column(r, "v6.18")
+	if !col.Args[5].OK || len(col.Tramp.Warnings) != 1 {
+		t.Fatalf("g %s, warnings %q: want g read right and one warning", col.Args[5].Text(), col.Tramp.Warnings)
+	}
+	res, err := Run(col.Tramp, r.Call, ArgValues(r.Func))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("rbp = %#x", ArgValues(r.Func)[5][1]); len(res.Clobbered) != 1 || res.Clobbered[0] != want {
+		t.Errorf("clobbered %q, want [%s]", res.Clobbered, want)
+	}
+	if c := column(r, "v6.5"); c.Args[5].OK || c.Args[5].Reads[0].Source.Reg != "r9" {
+		t.Errorf("v6.5 g from %s: want r9, flagged", c.Args[5].Text())
 	}
 }

@@ -14,6 +14,17 @@ import (
 // arch/x86/net/bpf_jit_comp.c as of 6.13-6.18.
 var trampVersions = []*jit.TrampVersion{
 	{
+		Name:    "v6.5",
+		Arch:    kernel.X86_64,
+		Kernel:  "6.1-6.5 (before the 12-argument support)",
+		Summary: "arguments in the 6 registers only: nr_regs (a struct counts its registers) > 6 is -ENOTSUPP; push rbx / pop rbx",
+		Sources: []string{
+			"Menglong Dong, \"[PATCH bpf-next v5 2/3] bpf, x86: allow function arguments up to 12 for TRACING\" (2023-06-13, merged for 6.6): its '-' lines and context are the function before: save_regs/restore_regs over min(nr_regs, 6) registers, 'if (nr_regs > 6) return -ENOTSUPP', push rbx after sub rsp, pop rbx before leave, lea and sub with 8-bit displacements",
+			"the rest as in __arch_prepare_bpf_trampoline of 6.18, which the patch's context agrees with; the BPF JIT profile v6.1's configuration (plain ret + int3, emit_mov_imm64 without the sign-extended form); not checked against a 6.1-6.5 kernel's bytes",
+		},
+		Profile: "v6.1",
+	},
+	{
 		Name:    "v6.18",
 		Arch:    kernel.X86_64,
 		Kernel:  "6.6-6.18 (12 arguments since 6.6)",
@@ -52,11 +63,13 @@ type tctx struct {
 	req   *jit.TrampRequest
 	m     *abi.FuncModel
 	progI int
+	// pre66: the trampoline before 6.6's 12-argument support.
+	pre66 bool
 }
 
 // Trampoline models arch_prepare_bpf_trampoline (6.18).
 func (trampBackend) Trampoline(req *jit.TrampRequest, tv *jit.TrampVersion) (*jit.Trampoline, error) {
-	if tv.Name != "v6.18" {
+	if tv.Name != "v6.18" && tv.Name != "v6.5" {
 		return nil, fmt.Errorf("no x86-64 trampoline JIT %q", tv.Name)
 	}
 	m, err := req.Func.Model()
@@ -78,7 +91,7 @@ func (trampBackend) Trampoline(req *jit.TrampRequest, tv *jit.TrampVersion) (*ji
 			cfg: configFor(v, req.Config), image: req.Addrs.Image, emitting: true, final: true,
 			returnThunk: req.Addrs.ReturnThunk,
 		},
-		req: req, m: m,
+		req: req, m: m, pre66: tv.Name == "v6.5",
 	}
 	t := &jit.Trampoline{Arch: kernel.X86_64, Version: tv, Request: req, Model: m, Base: "rbp"}
 	if err := c.build(t); err != nil {
@@ -121,6 +134,10 @@ func (c *tctx) build(t *jit.Trampoline) error {
 			nrRegs += (m.ArgSize[i]+7)/8 - 1
 		}
 	}
+	if c.pre66 && nrRegs > 6 {
+		return &jit.TrampError{Version: t.Version.Name, Errno: "ENOTSUPP", Code: -jit.ENOTSUPP,
+			Msg: fmt.Sprintf("nr_regs %d > 6: x86-64 supports up to 6 arguments", nrRegs)}
+	}
 	if nrRegs > abi.MaxBPFFuncArgs {
 		return &jit.TrampError{Version: t.Version.Name, Errno: "ENOTSUPP", Code: -jit.ENOTSUPP,
 			Msg: fmt.Sprintf("nr_regs %d > MAX_BPF_FUNC_ARGS (%d)", nrRegs, abi.MaxBPFFuncArgs)}
@@ -138,8 +155,11 @@ func (c *tctx) build(t *jit.Trampoline) error {
 		stackSize += 8
 	}
 	ipOff := stackSize
-	stackSize += 8
-	rbxOff := stackSize
+	rbxOff := 0
+	if !c.pre66 {
+		stackSize += 8
+		rbxOff = stackSize
+	}
 	stackSize += sizeofTrampRunCtx
 	runCtxOff := stackSize
 	if nrRegs > 6 && flags&jit.TrampCallOrig != 0 {
@@ -163,7 +183,11 @@ func (c *tctx) build(t *jit.Trampoline) error {
 	if flags&jit.TrampIPArg != 0 {
 		c.slot(t, -ipOff, 8, "ip_off", "traced function address (IP_ARG)")
 	}
-	c.slot(t, -rbxOff, 8, "rbx_off", "saved rbx")
+	if c.pre66 {
+		c.slot(t, -stackSize-8, 8, "", "saved rbx (push rbx)")
+	} else {
+		c.slot(t, -rbxOff, 8, "rbx_off", "saved rbx")
+	}
 	c.slot(t, -runCtxOff, sizeofTrampRunCtx, "run_ctx_off", "struct bpf_tramp_run_ctx")
 	if argStackOff > runCtxOff {
 		c.slot(t, -argStackOff, argStackOff-runCtxOff, "arg_stack_off", "stack arguments for the original function (CALL_ORIG), padded so rsp is 16-byte aligned at the call")
@@ -195,7 +219,11 @@ func (c *tctx) build(t *jit.Trampoline) error {
 		c.emit(0x48, 0x83, 0xEC, byte(stackSize)) // sub rsp, stack_size
 	}
 	c.note(at, "frame: %d bytes below rbp", stackSize)
-	c.emitStx(kernel.SizeDW, fp, r6, int32(-rbxOff)) // mov QWORD PTR [rbp - rbx_off], rbx
+	if c.pre66 {
+		c.emit(0x53) // push rbx
+	} else {
+		c.emitStx(kernel.SizeDW, fp, r6, int32(-rbxOff)) // mov QWORD PTR [rbp - rbx_off], rbx
+	}
 	c.region(at, jit.RegionTrampFrame)
 
 	at = c.pos()
@@ -282,7 +310,11 @@ func (c *tctx) build(t *jit.Trampoline) error {
 	if saveRet {
 		c.emitLdx(kernel.SizeDW, r0, fp, -8) // mov rax, QWORD PTR [rbp - 8]
 	}
-	c.emitLdx(kernel.SizeDW, r6, fp, int32(-rbxOff)) // mov rbx, QWORD PTR [rbp - rbx_off]
+	if c.pre66 {
+		c.emit(0x5B) // pop rbx
+	} else {
+		c.emitLdx(kernel.SizeDW, r6, fp, int32(-rbxOff)) // mov rbx, QWORD PTR [rbp - rbx_off]
+	}
 	c.emit(0xC9)                                     // leave
 	if flags&jit.TrampSkipFrame != 0 {
 		c.emit(0x48, 0x83, 0xC4, 8) // add rsp, 8
@@ -307,6 +339,23 @@ func (c *tctx) call(target uint64, name string) {
 // stack slots stored from rbp - stackSize upwards), or for the original
 // function's call (only the stack slots).
 func (c *tctx) saveArgs(t *jit.Trampoline, stackSize int, forCallOrigin bool) {
+	if c.pre66 {
+		if forCallOrigin {
+			return
+		}
+		// save_regs (before 6.6): register i to -(stack_size - 8*i)
+		// for the first min(nr_regs, 6) registers, whatever the
+		// arguments' sizes.
+		at := c.pos()
+		for i := 0; i < min(t.NrArgsSaved, 6); i++ {
+			c.emitStx(kernel.SizeDW, fp, argReg(i), int32(-(stackSize - 8*i)))
+			c.record(t, i, jit.SlotSource{Reg: argRegNames[i]}, stackSize-8*i)
+		}
+		if c.pos() > at {
+			c.note(at, "save_regs: the programs' ctx at rbp-%#x", stackSize)
+		}
+		return
+	}
 	m := c.m
 	nrRegs, nrStack, firstOff := 0, 0, 0
 	slot := 0
@@ -388,6 +437,12 @@ func (c *tctx) record(t *jit.Trampoline, slot int, src jit.SlotSource, stackSize
 
 // restoreRegs models restore_regs.
 func (c *tctx) restoreRegs(stackSize int) {
+	if c.pre66 {
+		for i := 0; i < min(c.nrRegsModel(), 6); i++ {
+			c.emitLdx(kernel.SizeDW, argReg(i), fp, int32(-(stackSize - 8*i)))
+		}
+		return
+	}
 	m := c.m
 	nrRegs := 0
 	for i := 0; i < min(m.NrArgs, abi.MaxBPFFuncArgs); i++ {
@@ -458,4 +513,15 @@ func (c *tctx) invokeProg(stackSize, runCtxOff int, saveRet bool, kind string) {
 	c.emitMovReg(true, r2, r6) // mov rsi, rbx
 	c.lea(0x55, runCtxOff)     // lea rdx, [rbp - run_ctx_off]
 	c.call(req.Addrs.Exit, "__bpf_prog_exit_recur")
+}
+
+// nrRegsModel is nr_regs: the arguments, a struct counting its registers.
+func (c *tctx) nrRegsModel() int {
+	n := c.m.NrArgs
+	for i := 0; i < c.m.NrArgs; i++ {
+		if c.m.ArgFlags[i]&abi.FmodelStructArg != 0 {
+			n += (c.m.ArgSize[i]+7)/8 - 1
+		}
+	}
+	return n
 }
