@@ -315,7 +315,7 @@ func (c *tctx) build(t *jit.Trampoline) error {
 	} else {
 		c.emitLdx(kernel.SizeDW, r6, fp, int32(-rbxOff)) // mov rbx, QWORD PTR [rbp - rbx_off]
 	}
-	c.emit(0xC9)                                     // leave
+	c.emit(0xC9) // leave
 	if flags&jit.TrampSkipFrame != 0 {
 		c.emit(0x48, 0x83, 0xC4, 8) // add rsp, 8
 		c.note(c.pos()-4, "SKIP_FRAME: return to the traced function's caller")
