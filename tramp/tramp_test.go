@@ -402,3 +402,29 @@ func TestX86Int128Clobbers(t *testing.T) {
 		t.Errorf("v6.5 g from %s: want r9, flagged", c.Args[5].Text())
 	}
 }
+
+// TestA64EvenPair: AAPCS64 rounds the register number up to even for a
+// 16-byte-aligned argument (C.10: x1 is skipped); no arm64 trampoline
+// JIT version does, so the __int128 and the argument after it are read
+// from the wrong places.
+func TestA64EvenPair(t *testing.T) {
+	r := build(t, "int f(int a, __int128 b, int c)", kernel.ARM64, Options{})
+	if got := r.Call.Args[1].Where() + " " + r.Call.Args[2].Where(); got != "x2:x3 x4" {
+		t.Fatalf("ABI: b, c at %s, want x2:x3 x4", got)
+	}
+	for _, col := range r.Columns {
+		if col.Tramp == nil {
+			t.Fatalf("%s refused: %v", col.Version.Name, col.Err)
+		}
+		// 6.16+ counts the __int128's two slots and reads c from x3;
+		// before, nregs counts it once and c is never saved.
+		wantC := "unsaved " + Mismatch
+		if col.Version.Name == "v6.18" {
+			wantC = "x3 " + Mismatch
+		}
+		if !col.Args[0].OK || col.Args[1].Text() != "x1,x2 "+Mismatch || col.Args[2].Text() != wantC {
+			t.Errorf("%s: a %s, b %s, c %s; want b from x1,x2 and c %s", col.Version.Name, col.Args[0].Text(), col.Args[1].Text(), col.Args[2].Text(), wantC)
+		}
+		emulate(t, r, col)
+	}
+}
