@@ -111,7 +111,7 @@ usage:
       --syntax att|att-legacy|intel   x86 syntax (default att; att-legacy for v5.10)
       --compare                 for a kernel capture: compare with the kernel's image
       --slot MAP[KEY]=PROG      fill (or with no PROG, empty) a prog array slot first (repeatable)
-
+` + trampolineUsage + `
   jitscope run TARGET [flags]   execute the machine code on the emulator
       --arch, --profile         as for dump
       --entry PROG              program to run (default: the first)

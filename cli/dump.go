@@ -15,6 +15,9 @@ import (
 )
 
 func cmdDump(args []string, env Env) error {
+	if isTrampolineDump(args) {
+		return cmdDumpTrampoline(args, env)
+	}
 	fs := newFlagSet("dump", env)
 	archFlag := fs.String("arch", "arm64", "")
 	profFlag := fs.String("profile", "", "")

@@ -32,5 +32,6 @@ func cmdList(args []string, env Env) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a, p.Name, p.Kernel, p.Summary)
 		}
 	}
+	listTrampolines(tw)
 	return tw.Flush()
 }
