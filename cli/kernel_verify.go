@@ -205,8 +205,10 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 			} else {
 				msg = res.Error
 			}
-			fmt.Fprintf(env.Stdout, "%s: run: kernel returned %d; the emulator failed: %s\n", name, kret, msg)
-			problems = append(problems, name+" did not run on the emulator")
+			// The emulator runs the program as written (uapi context,
+			// 32-bit data pointers): what it cannot run is reported, not
+			// counted against the kernel's image.
+			fmt.Fprintf(env.Stdout, "%s: run: kernel returned %d; not compared, the emulator cannot run it: %s\n", name, kret, msg)
 		case uint32(res.Retval) != kret:
 			fmt.Fprintf(env.Stdout, "%s: run: kernel returned %d, the emulator %d\n", name, kret, uint32(res.Retval))
 			problems = append(problems, fmt.Sprintf("%s returned %d in the kernel, %d on the emulator", name, kret, uint32(res.Retval)))
