@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -148,7 +149,11 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 	loaded = l
 	mu.Unlock()
 	if d, perr := time.ParseDuration(os.Getenv(verifyPauseEnv)); perr == nil && d > 0 {
-		fmt.Fprintf(env.Stdout, "loaded %d programs; pausing %v (%s)\n", len(l.Order), d, verifyPauseEnv)
+		var ids []string
+		for _, n := range l.Order {
+			ids = append(ids, fmt.Sprint(l.IDs[n]))
+		}
+		fmt.Fprintf(env.Stdout, "loaded %d programs (ids %s); pausing %v (%s)\n", len(l.Order), strings.Join(ids, " "), d, verifyPauseEnv)
 		time.Sleep(d)
 	}
 	if os.Getenv(verifyPauseEnv) == "fail" {

@@ -48,6 +48,7 @@ type Host struct {
 	LayoutSource string
 	// Overrides are the user's --config KEY=VALUE settings, applied last.
 	Overrides map[string]string
+	family    int // x86 cpu family (SRSO's alias thunk is Zen 3/4's)
 }
 
 // HostOptions choose where DetectHost reads.
@@ -226,6 +227,10 @@ func (h *Host) readCPU(file string) {
 		}
 		k = strings.TrimSpace(k)
 		switch k {
+		case "cpu family":
+			if h.family == 0 {
+				fmt.Sscanf(strings.TrimSpace(v), "%d", &h.family)
+			}
 		case "model name", "CPU implementer":
 			if h.CPU == "" {
 				h.CPU = strings.TrimSpace(v)
@@ -267,7 +272,7 @@ func (h *Host) deriveThunks() {
 	switch {
 	case strings.Contains(v["spec_rstack_overflow"], "Safe RET"):
 		h.ReturnThunk = "srso_return_thunk"
-		if h.cpuFamily() == 0x19 {
+		if h.family == 0x19 {
 			h.ReturnThunk = "srso_alias_return_thunk"
 		}
 		h.Derivation = append(h.Derivation, "spec_rstack_overflow: Safe RET -> "+h.ReturnThunk)
@@ -299,23 +304,6 @@ func (h *Host) deriveThunks() {
 	} else {
 		h.Derivation = append(h.Derivation, fmt.Sprintf("spectre_v2 %q -> %s", s2, h.IndirectThunk))
 	}
-}
-
-func (h *Host) cpuFamily() int {
-	// Only needed for the SRSO alias choice; read lazily from the same
-	// cpuinfo the flags came from is not kept, so ask the file again.
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "cpu family" {
-			var n int
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &n)
-			return n
-		}
-	}
-	return 0
 }
 
 // readLayout reads the struct offsets the JITs use from the kernel's BTF.

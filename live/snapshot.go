@@ -22,6 +22,8 @@ import (
 
 	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/jit"
+	_ "github.com/jitscope/jitscope/jit/arm64" // register the arm64 backend
+	_ "github.com/jitscope/jitscope/jit/x86"   // register the x86-64 backend
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/scenarios"
 )

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/jitscope/jitscope/live"
+	"github.com/jitscope/jitscope/scenarios"
+)
+
+// requireKernel skips a test that needs the running kernel's BPF (root,
+// kptr_restrict=0, a JIT), saying what is missing.
+func requireKernel(t *testing.T) {
+	t.Helper()
+	if err := live.ReadConditions().Check(); err != nil {
+		t.Skipf("skipped: %v", err)
+	}
+}
+
+var (
+	idRE      = regexp.MustCompile(`\(id (\d+)\)`)
+	runDiffRE = regexp.MustCompile(`run: kernel returned \d+, the emulator \d+`)
+)
+
+// loadedIDs returns the program ids a verify run printed.
+func loadedIDs(out string) []uint32 {
+	seen := map[uint32]bool{}
+	var ids []uint32
+	for _, m := range idRE.FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.ParseUint(m[1], 10, 32)
+		if !seen[uint32(n)] {
+			seen[uint32(n)] = true
+			ids = append(ids, uint32(n))
+		}
+	}
+	return ids
+}
+
+// assertGone fails unless none of ids is loaded any more.
+func assertGone(t *testing.T, ids []uint32) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for _, id := range ids {
+		for {
+			p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+			if errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			if err == nil {
+				p.Close()
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("program %d is still loaded", id)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// countOurs counts loaded programs whose names are among names (the
+// kernel keeps 15 characters); other programs (other tools) do not count.
+func countOurs(t *testing.T, names map[string]bool) int {
+	t.Helper()
+	progs, err := live.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range progs {
+		if names[p.Name] {
+			n++
+		}
+	}
+	return n
+}
+
+func progNames(t *testing.T, target string) map[string]bool {
+	t.Helper()
+	s, err := scenarios.Load(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, p := range s.Programs {
+		n := p.Name
+		if len(n) > 15 {
+			n = n[:15]
+		}
+		names[n] = true
+	}
+	return names
+}
+
+func verifyTargets(t *testing.T) []string {
+	var targets []string
+	for _, b := range scenarios.Builtins() {
+		targets = append(targets, b.Name)
+	}
+	objs, err := filepath.Glob("../live/testdata/*.bpf.o")
+	if err != nil || len(objs) < 5 {
+		t.Fatalf("test objects: %v %v", objs, err)
+	}
+	return append(targets, objs...)
+}
+
+// Every built-in scenario and every test object: the kernel's image of
+// every function equals jitscope's, and nothing stays loaded.
+func TestKernelVerifyAll(t *testing.T) {
+	requireKernel(t)
+	for _, target := range verifyTargets(t) {
+		t.Run(filepath.Base(target), func(t *testing.T) {
+			names := progNames(t, target)
+			before := countOurs(t, names)
+			out, errOut, status := runCLI(t, "kernel", "verify", target)
+			if status != 0 {
+				t.Fatalf("status %d: %s\n%s", status, errOut, out)
+			}
+			ids := loadedIDs(out)
+			if len(ids) == 0 {
+				t.Fatalf("no program ids in the output:\n%s", out)
+			}
+			funcs := 0
+			for _, line := range strings.Split(out, "\n") {
+				if idRE.MatchString(line) {
+					funcs++
+					if !strings.Contains(line, ": identical (") {
+						t.Errorf("not identical: %s", line)
+					}
+				}
+				if runDiffRE.MatchString(line) {
+					t.Errorf("run differs: %s", line)
+				}
+			}
+			if !strings.Contains(out, fmt.Sprintf("identical: %d functions in", funcs)) {
+				t.Errorf("no closing summary for %d functions:\n%s", funcs, out)
+			}
+			assertGone(t, ids)
+			if after := countOurs(t, names); after != before {
+				t.Errorf("%d programs named like the target's before, %d after", before, after)
+			}
+		})
+	}
+}
+
+// A failure after loading unloads everything.
+func TestKernelVerifyForcedError(t *testing.T) {
+	requireKernel(t)
+	target := "../live/testdata/tailcalls.bpf.o"
+	names := progNames(t, target)
+	before := countOurs(t, names)
+	t.Setenv(verifyPauseEnv, "fail")
+	out, errOut, status := runCLI(t, "kernel", "verify", target)
+	if status != 1 || !strings.Contains(errOut, "forced failure") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("status %d, stderr %q, stdout %q", status, errOut, out)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for countOurs(t, names) != before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := countOurs(t, names); after != before {
+		t.Errorf("after a forced error: %d programs of the object loaded, %d before", after, before)
+	}
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// jitscopeBinary builds the command once for the tests that need a
+// process of their own (signals, dropped privileges).
+func jitscopeBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "jitscope-cli-test")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "jitscope")
+		out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	t.Cleanup(func() {})
+	return binPath
+}
+
+// Ctrl-C while programs are loaded unloads them.
+func TestKernelVerifyInterrupt(t *testing.T) {
+	requireKernel(t)
+	bin := jitscopeBinary(t)
+	cmd := exec.Command(bin, "kernel", "verify", "selftest-tailcall2")
+	cmd.Env = append(os.Environ(), verifyPauseEnv+"=30s")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stdout)
+	var ids []uint32
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "loaded "); ok {
+			_, list, _ := strings.Cut(rest, "(ids ")
+			list, _, _ = strings.Cut(list, ")")
+			for _, f := range strings.Fields(list) {
+				n, _ := strconv.ParseUint(f, 10, 32)
+				ids = append(ids, uint32(n))
+			}
+			break
+		}
+	}
+	if len(ids) != 6 {
+		t.Fatalf("want the ids of 6 loaded programs, got %v", ids)
+	}
+	for _, id := range ids {
+		p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+		if err != nil {
+			t.Fatalf("program %d is not loaded while verify pauses: %v", id, err)
+		}
+		p.Close()
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	if !strings.Contains(stderr.String(), "interrupted") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr %q, want one line saying it was interrupted", stderr.String())
+	}
+	assertGone(t, ids)
+}
+
+// A program another tool loaded is listed and shown beside jitscope's
+// prediction.
+func TestKernelBpftoolProgram(t *testing.T) {
+	requireKernel(t)
+	bpftool, err := exec.LookPath("bpftool")
+	if err != nil {
+		t.Skip("skipped: no bpftool")
+	}
+	pin := fmt.Sprintf("/sys/fs/bpf/jitscope_test_%d", os.Getpid())
+	obj, _ := filepath.Abs("../live/testdata/ctx.bpf.o")
+	if out, err := exec.Command(bpftool, "prog", "load", obj, pin).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool prog load: %v: %s", err, out)
+	}
+	defer os.Remove(pin)
+	out, err := exec.Command(bpftool, "-j", "prog", "show", "pinned", pin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown struct {
+		ID   uint32 `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(out, &shown); err != nil || shown.ID == 0 {
+		t.Fatalf("bpftool prog show: %v %s", err, out)
+	}
+	list, errOut, status := runCLI(t, "kernel", "list")
+	if status != 0 {
+		t.Fatalf("kernel list: %d %s", status, errOut)
+	}
+	found := false
+	for _, line := range strings.Split(list, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[0] == fmt.Sprint(shown.ID) {
+			found = f[1] == "sched_cls" && f[2] == "skb_fields"
+		}
+	}
+	if !found {
+		t.Errorf("program %d (skb_fields, sched_cls) not listed:\n%s", shown.ID, list)
+	}
+	dump, errOut, status := runCLI(t, "kernel", "dump", fmt.Sprint(shown.ID))
+	if status != 0 {
+		t.Fatalf("kernel dump: %d %s", status, errOut)
+	}
+	if !strings.Contains(dump, fmt.Sprintf("program %d: identical", shown.ID)) || !strings.Contains(dump, "int skb_fields(struct __sk_buff *skb):") {
+		t.Errorf("kernel dump %d:\n%s", shown.ID, dump)
+	}
+	// Both columns: the kernel's instruction and jitscope's.
+	if !regexp.MustCompile(`(?m)^  0xffffffff[0-9a-f]{8}: .*\| .*\S`).MatchString(dump) {
+		t.Errorf("no side-by-side rows:\n%s", dump)
+	}
+	js, _, status := runCLI(t, "kernel", "dump", fmt.Sprint(shown.ID), "--format", "json")
+	var res struct {
+		ID        uint32 `json:"id"`
+		Identical bool   `json:"identical"`
+		Functions []struct {
+			Name          string `json:"name"`
+			KernelBytes   string `json:"kernel_bytes"`
+			JitscopeBytes string `json:"jitscope_bytes"`
+		} `json:"functions"`
+	}
+	if err := json.Unmarshal([]byte(js), &res); err != nil || status != 0 {
+		t.Fatalf("json: %v (status %d)", err, status)
+	}
+	if !res.Identical || len(res.Functions) != 1 || res.Functions[0].KernelBytes != res.Functions[0].JitscopeBytes || res.Functions[0].KernelBytes == "" {
+		t.Errorf("json: %+v", res)
+	}
+	// --save writes a capture that dump --compare reads again, and never
+	// overwrites.
+	dir := filepath.Join(t.TempDir(), "cap")
+	if _, errOut, status := runCLI(t, "kernel", "dump", fmt.Sprint(shown.ID), "--save", dir); status != 0 {
+		t.Fatalf("--save: %s", errOut)
+	}
+	cmpOut, errOut, status := runCLI(t, "dump", dir, "--arch", "x86_64", "--compare")
+	if status != 0 || !strings.Contains(cmpOut, "identical") {
+		t.Errorf("dump --compare of the saved capture: %d %s %s", status, cmpOut, errOut)
+	}
+	if _, errOut, status := runCLI(t, "kernel", "dump", fmt.Sprint(shown.ID), "--save", dir); status != 1 || !strings.Contains(errOut, "not overwritten") {
+		t.Errorf("--save over an existing directory: %d %q", status, errOut)
+	}
+}
+
+// Without privileges: one line naming what is missing, status 1.
+func TestKernelWithoutPrivileges(t *testing.T) {
+	saved := kernelChecks
+	defer func() { kernelChecks = saved }()
+	kernelChecks = func() error {
+		return live.Conditions{EUID: 1000, KptrRestrict: 2, JITEnable: 0, BPFSyscall: true}.Check()
+	}
+	for _, args := range [][]string{{"kernel", "list"}, {"kernel", "dump", "1"}, {"kernel", "verify", "bpf2bpf-tailcall"}} {
+		out, errOut, status := runCLI(t, args...)
+		if status != 1 || out != "" || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: status %d, stdout %q, stderr %q", args, status, out, errOut)
+		}
+		for _, w := range []string{"root", "kptr_restrict", "bpf_jit_enable"} {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%v: %q does not name %s", args, errOut, w)
+			}
+		}
+	}
+}
+
+// The same with privileges really dropped: the process runs as nobody.
+func TestKernelAsNobody(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: dropping to nobody needs root")
+	}
+	bin := jitscopeBinary(t)
+	if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "kernel", "list")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, stderr %q", err, stderr.String())
+	}
+	if !strings.HasPrefix(stderr.String(), "jitscope: cannot use the running kernel's BPF: needs root") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+func TestKernelUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"kernel", "dump"}, "one program ID"},
+		{[]string{"kernel", "dump", "abc"}, `"abc" is not a program id`},
+		{[]string{"kernel", "frob"}, `unknown subcommand "frob"`},
+		{[]string{"kernel", "list", "--format", "yaml"}, "--format must be text or json"},
+		{[]string{"kernel", "verify"}, "one TARGET"},
+		{[]string{"kernel", "list", "--config", "novalue"}, "KEY=VALUE"},
+	} {
+		_, errOut, status := runCLI(t, c.args...)
+		if status != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: status %d, stderr %q, want %q", c.args, status, errOut, c.want)
+		}
+	}
+}
