@@ -192,6 +192,13 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 				problems = append(problems, fmt.Sprintf("%s/%s differs", name, f.Name))
 			}
 		}
+		// jitscope's verifier model on the program as written, against
+		// the kernel's xlated instructions.
+		pred := r.Predict(t.Set, name, snap)
+		fmt.Fprintf(env.Stdout, "%s: xlated from the object: %s\n", name, pred.Describe())
+		if pred.Err == nil && pred.FirstDiff >= 0 {
+			problems = append(problems, name+": jitscope's verifier rewrites differ from the kernel's")
+		}
 		// The kernel runs it; the emulator runs jitscope's image of the
 		// same program (as written, with jitscope's own verifier model).
 		kret, kerr := uint32(0), l.ResetData(spec)

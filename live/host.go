@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/verifier"
 )
 
 // Host is the running kernel as far as its JIT is concerned: version,
@@ -336,6 +337,17 @@ func (h *Host) readLayout(file string) {
 	set("bpf_array.index_mask", "bpf_array", "index_mask")
 	set("bpf_prog.bpf_func", "bpf_prog", "bpf_func")
 	set("bpf_prog.aux", "bpf_prog", "aux")
+	// The struct offsets of the verifier's rewrites (context fields, map
+	// lookups), for predicting a program's xlated form.
+	for _, key := range verifier.Required {
+		st, member, _ := strings.Cut(key, ".")
+		if _, done := h.Layout[key]; done {
+			continue
+		}
+		if off, err := memberOffset(spec, st, member); err == nil {
+			h.Layout[key] = off
+		}
+	}
 	h.LayoutSource = "BTF: " + file
 	if len(problems) > 0 {
 		h.LayoutSource += " (missing: " + strings.Join(problems, "; ") + ")"
