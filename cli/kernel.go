@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,12 +14,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/jitscope/jitscope/ui"
+
 	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/live"
 )
 
 const kernelUsage = `  jitscope kernel [list|dump ID|verify TARGET] [flags]   the running kernel (root)
+      (no subcommand)           in a terminal: browse the programs, enter shows one beside
+                                jitscope's prediction (n/N: next/previous difference)
       list                      the loaded BPF programs: id, type, name, tag, JIT size, load time
       dump ID                   the kernel's image of program ID beside jitscope's JIT of the
                                 kernel's xlated instructions for the host profile; '!' marks
@@ -65,6 +70,10 @@ func cmdKernel(args []string, env Env) error {
 	sub := "list"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		sub, args = args[0], args[1:]
+	} else if env.IsTerminal {
+		// `jitscope kernel` in a terminal: the programs, then one beside
+		// jitscope's prediction.
+		sub = "tui"
 	}
 	fs := newFlagSet("kernel "+sub, env)
 	kf := &kernelFlags{config: kvFlags{}}
@@ -102,6 +111,18 @@ func cmdKernel(args []string, env Env) error {
 			return err
 		}
 		return kernelDump(env, kf, uint32(id))
+	case "tui":
+		if len(pos) != 0 {
+			return usagef("kernel takes no arguments before a subcommand")
+		}
+		if err := kernelChecks(); err != nil {
+			return err
+		}
+		src, err := newKernelSource(kf)
+		if err != nil {
+			return err
+		}
+		return ui.RunKernel(src, "auto", os.Stdin, env.Stdout)
 	case "verify":
 		if len(pos) != 1 {
 			return usagef("kernel verify takes one TARGET, got %d arguments", len(pos))
@@ -310,4 +331,89 @@ func writeComparisonJSON(env Env, cmp *live.Comparison) error {
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetIndent("", " ")
 	return enc.Encode(out)
+}
+
+// kernelSource feeds the TUI from the running kernel.
+type kernelSource struct {
+	r  *live.Reader
+	kf *kernelFlags
+}
+
+func newKernelSource(kf *kernelFlags) (*kernelSource, error) {
+	r, err := live.NewReader(kf.hostOptions())
+	if err != nil {
+		return nil, err
+	}
+	return &kernelSource{r: r, kf: kf}, nil
+}
+
+func (k *kernelSource) Programs() ([]ui.KernelProgram, error) {
+	ps, err := live.List()
+	if err != nil {
+		return nil, err
+	}
+	boot := bootTime()
+	out := make([]ui.KernelProgram, 0, len(ps))
+	for _, p := range ps {
+		loaded := p.LoadTime.String()
+		if !boot.IsZero() {
+			loaded = boot.Add(p.LoadTime).UTC().Format("2006-01-02 15:04:05")
+		}
+		out = append(out, ui.KernelProgram{ID: p.ID, Type: p.Type, Name: p.Name, Tag: p.Tag, Loaded: loaded,
+			JitedLen: p.JitedLen, XlatedLen: p.XlatedLen, Fns: p.Funcs})
+	}
+	return out, nil
+}
+
+func (k *kernelSource) Compare(id uint32) (*ui.KernelView, error) {
+	p, err := k.r.Profile(k.kf.profile)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := k.r.Snapshot(id)
+	if err != nil {
+		return nil, err
+	}
+	lopt, err := listOptions(p, "")
+	if err != nil {
+		return nil, err
+	}
+	cmp, err := live.Compare(snap, p.WithConfig(snap.Capture.Placement().Config), lopt)
+	if err != nil {
+		return nil, err
+	}
+	c := snap.Capture
+	v := &ui.KernelView{
+		Title:     fmt.Sprintf("program %d %s (%s)", id, c.Program, c.Info.Type),
+		Identical: cmp.Identical(),
+		Info:      []string{fmt.Sprintf("kernel %s, jitscope profile %s %s", c.Kernel.Release, p.Arch, p.Name)},
+	}
+	for _, f := range snap.FromImage {
+		v.Info = append(v.Info, "read from the kernel's image: "+f)
+	}
+	arch := c.Kernel.Arch
+	cols := 0
+	if arch == kernel.X86_64 {
+		cols = 7
+	}
+	for _, f := range cmp.Funcs {
+		kf := ui.KernelFunc{Header: f.Kernel.Header(), Summary: f.Describe()}
+		for _, r := range f.Rows {
+			row := ui.KernelRow{Differs: r.Differs}
+			if r.Kernel != nil {
+				row.Kernel = disasm.InstructionText(arch, r.Kernel, cols)
+				row.Note = strings.Join(r.Kernel.Notes, "; ")
+			}
+			if r.Ours != nil {
+				t := disasm.InstructionText(arch, r.Ours, cols)
+				if i := strings.Index(t, ": "); i >= 0 {
+					t = t[i+2:]
+				}
+				row.Jitscope = t
+			}
+			kf.Rows = append(kf.Rows, row)
+		}
+		v.Funcs = append(v.Funcs, kf)
+	}
+	return v, nil
 }
