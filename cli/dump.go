@@ -22,6 +22,7 @@ func cmdDump(args []string, env Env) error {
 	plain := fs.Bool("plain", false, "")
 	compare := fs.Bool("compare", false, "")
 	syntax := fs.String("syntax", "", "")
+	verifierFrom := fs.String("verifier", "", "")
 	var slots slotFlags
 	fs.Var(&slots, "slot", "")
 	pos, err := parseInterspersed(fs, args)
@@ -56,6 +57,11 @@ func cmdDump(args []string, env Env) error {
 	p, err := t.PickProfile(arch, *profFlag)
 	if err != nil {
 		return err
+	}
+	if *verifierFrom != "" {
+		if t.Set, err = verifiedSet(t, arch, p, *verifierFrom); err != nil {
+			return err
+		}
 	}
 	imgs, err := t.CompileAll(arch, p)
 	if err != nil {

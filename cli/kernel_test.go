@@ -144,9 +144,15 @@ func TestKernelVerifyAll(t *testing.T) {
 						t.Errorf("not identical: %s", line)
 					}
 				}
+				if (strings.Contains(line, ": xlated from the object: ") || strings.Contains(line, ": image from the object: ")) && !strings.Contains(line, "object: identical") {
+					t.Errorf("the object path differs: %s", line)
+				}
 				if runDiffRE.MatchString(line) {
 					t.Errorf("run differs: %s", line)
 				}
+			}
+			if strings.Count(out, "image from the object: identical") != len(ids) {
+				t.Errorf("not every program's image from the object is identical:\n%s", out)
 			}
 			if !strings.Contains(out, fmt.Sprintf("identical: %d functions in", funcs)) {
 				t.Errorf("no closing summary for %d functions:\n%s", funcs, out)
@@ -402,5 +408,39 @@ func TestKernelUsageErrors(t *testing.T) {
 		if status != 1 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: status %d, stderr %q, want %q", c.args, status, errOut, c.want)
 		}
+	}
+}
+
+// dump --verifier compiles what the kernel's JIT receives: context
+// accesses on struct sk_buff (sk_buff.data at 0xc8 on 6.18), not on the
+// uapi __sk_buff (data at 0x4c).
+func TestDumpVerifierProfile(t *testing.T) {
+	obj := "../live/testdata/ctx.bpf.o"
+	raw, errOut, status := runCLI(t, "dump", obj, "--arch", "x86_64", "--profile", "v6.18", "--plain")
+	if status != 0 {
+		t.Fatalf("dump: %s", errOut)
+	}
+	ver, errOut, status := runCLI(t, "dump", obj, "--arch", "x86_64", "--profile", "v6.18", "--plain", "--verifier", "profile")
+	if status != 0 {
+		t.Fatalf("dump --verifier: %s", errOut)
+	}
+	if !strings.Contains(raw, "mov 0x4c(%rdi),") || strings.Contains(raw, "mov 0xc8(%rdi),") {
+		t.Errorf("without --verifier: want the uapi offset 0x4c of data:\n%s", raw)
+	}
+	if !strings.Contains(ver, "mov 0xc8(%rdi),") || strings.Contains(ver, "mov 0x4c(%rdi),") {
+		t.Errorf("with --verifier: want sk_buff.data at 0xc8:\n%s", ver)
+	}
+	// The tc_index store becomes a 16-bit store to sk_buff.tc_index.
+	if !strings.Contains(ver, "mov %si,0x84(%rdi)") {
+		t.Errorf("with --verifier: no 16-bit store to sk_buff.tc_index (0x84):\n%s", ver)
+	}
+	if _, errOut, status := runCLI(t, "dump", obj, "--arch", "arm64", "--verifier", "profile"); status != 1 || !strings.Contains(errOut, "no verifier facts for arm64") {
+		t.Errorf("arm64: %d %q", status, errOut)
+	}
+	if _, errOut, status := runCLI(t, "dump", obj, "--arch", "x86_64", "--verifier", "maybe"); status != 1 || !strings.Contains(errOut, "--verifier must be profile or host") {
+		t.Errorf("bad --verifier: %d %q", status, errOut)
+	}
+	if _, errOut, status := runCLI(t, "dump", "../testdata/captures/x86_64-6.18/tailcall_simple/entry", "--arch", "x86_64", "--verifier", "profile"); status != 1 || !strings.Contains(errOut, "already the verifier's output") {
+		t.Errorf("capture: %d %q", status, errOut)
 	}
 }

@@ -199,6 +199,21 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 		if pred.Err == nil && pred.FirstDiff >= 0 {
 			problems = append(problems, name+": jitscope's verifier rewrites differ from the kernel's")
 		}
+		if pred.Err == nil && pred.FirstDiff < 0 {
+			// The whole path from the object: rewrites, then the JIT at
+			// the kernel's addresses.
+			_, diff, err := r.ObjectImage(t.Set, pred, snap, p)
+			switch {
+			case err != nil:
+				fmt.Fprintf(env.Stdout, "%s: image from the object: not made: %v\n", name, err)
+				problems = append(problems, name+": no image from the object")
+			case diff != "":
+				fmt.Fprintf(env.Stdout, "%s: image from the object: %s\n", name, diff)
+				problems = append(problems, name+": the image from the object differs")
+			default:
+				fmt.Fprintf(env.Stdout, "%s: image from the object: identical\n", name)
+			}
+		}
 		// The kernel runs it; the emulator runs jitscope's image of the
 		// same program (as written, with jitscope's own verifier model).
 		kret, kerr := uint32(0), l.ResetData(spec)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/verifier"
 )
@@ -49,20 +50,7 @@ func (r *Reader) Facts(snap *Snapshot) verifier.Facts {
 // compares the result with the kernel's xlated instructions in snap.
 func (r *Reader) Predict(set *kernel.Set, name string, snap *Snapshot) *Prediction {
 	pr := &Prediction{Kernel: snap.Info.Xlated, FirstDiff: -1}
-	f := r.Facts(snap)
-	// The kernel keeps 15 characters of a map's name (BPF_OBJ_NAME_LEN).
-	for _, m := range set.Maps {
-		short := m.Name
-		if len(short) > 15 {
-			short = short[:15]
-		}
-		if id, ok := f.MapIDs[short]; ok {
-			if _, have := f.MapIDs[m.Name]; !have {
-				f.MapIDs[m.Name] = id
-			}
-		}
-	}
-	p, err := verifier.Rewrite(set, name, f)
+	p, err := verifier.Rewrite(set, name, r.setFacts(set, snap))
 	if err != nil {
 		pr.Err = err
 		return pr
@@ -80,6 +68,24 @@ func (r *Reader) Predict(set *kernel.Set, name string, snap *Snapshot) *Predicti
 		pr.FirstDiff = n
 	}
 	return pr
+}
+
+// setFacts is Facts with the set's map names resolved to the kernel's
+// ids: the kernel keeps 15 characters of a name (BPF_OBJ_NAME_LEN).
+func (r *Reader) setFacts(set *kernel.Set, snap *Snapshot) verifier.Facts {
+	f := r.Facts(snap)
+	for _, m := range set.Maps {
+		short := m.Name
+		if len(short) > 15 {
+			short = short[:15]
+		}
+		if id, ok := f.MapIDs[short]; ok {
+			if _, have := f.MapIDs[m.Name]; !have {
+				f.MapIDs[m.Name] = id
+			}
+		}
+	}
+	return f
 }
 
 func slotText(b []byte, s int) string {
@@ -102,4 +108,84 @@ func (p *Prediction) Describe() string {
 	got := p.Program.Bytes()
 	return fmt.Sprintf("differs at insn %d: jitscope [%s], kernel [%s] (%d insns, kernel %d)",
 		p.FirstDiff, slotText(got, p.FirstDiff), slotText(p.Kernel, p.FirstDiff), len(got)/8, len(p.Kernel)/8)
+}
+
+// ObjectImage JITs the predicted program (the object as written, through
+// jitscope's verifier model) at the kernel's addresses from snap, and
+// compares it with the kernel's image: the whole path from a .o to the
+// machine code without the kernel's translation.
+func (r *Reader) ObjectImage(set *kernel.Set, pr *Prediction, snap *Snapshot, p *jit.Profile) (*jit.Image, string, error) {
+	if pr.Err != nil || pr.Program == nil {
+		return nil, "", fmt.Errorf("no prediction")
+	}
+	c := snap.Capture
+	arch := c.Kernel.Arch
+	f := r.setFacts(set, snap)
+	obj, err := verifier.ToSet(set, arch, []*verifier.Program{pr.Program}, f)
+	if err != nil {
+		return nil, "", err
+	}
+	// The kernel's placement: where it put the functions, maps and
+	// values, its symbols, layout and configuration.
+	cpl := c.Placement()
+	pl := obj.Placement(arch)
+	pl.Funcs = map[string]uint64{}
+	for k, v := range cpl.Funcs {
+		pl.Funcs[k] = v
+	}
+	prog := obj.Programs[0]
+	for i, fn := range prog.Funcs {
+		if i < len(c.Funcs) {
+			pl.Funcs[prog.Name+"/"+fn.Name] = c.Funcs[i].Address
+		}
+	}
+	pl.Maps, pl.Values = map[string]uint64{}, map[string]uint64{}
+	for _, m := range obj.Maps {
+		// Slots come from the kernel's prog arrays (those the program
+		// uses); the object's other programs are not in this set.
+		m.Progs = nil
+		for _, cm := range c.Maps {
+			if cm.ID == m.ID {
+				if a, ok := cpl.Maps[cm.Name]; ok {
+					pl.Maps[m.Name] = a
+				}
+				if a, ok := cpl.Values[cm.Name]; ok {
+					pl.Values[m.Name] = a
+				}
+				if cm.Entries != nil && m.IsProgArray() {
+					m.Progs = map[uint32]string{}
+					for k, e := range cm.Entries {
+						m.Progs[k] = e.Prog
+						pl.Funcs[e.Prog] = e.Address
+					}
+				}
+			}
+		}
+	}
+	for k, v := range cpl.Symbols {
+		pl.Symbols[k] = v
+	}
+	pl.Layout, pl.Config = cpl.Layout, cpl.Config
+	for i := range prog.Funcs {
+		if i < len(c.Funcs) {
+			prog.Funcs[i].StackDepth = c.Prog().Funcs[i].StackDepth
+		}
+	}
+	l, err := kernel.Load(obj, prog.Name, arch, p.LoadOptions())
+	if err != nil {
+		return nil, "", err
+	}
+	img, err := jit.Compile(l, p.WithConfig(pl.Config))
+	if err != nil {
+		return nil, "", err
+	}
+	if len(img.Funcs) != len(c.Funcs) {
+		return img, fmt.Sprintf("%d functions, the kernel %d", len(img.Funcs), len(c.Funcs)), nil
+	}
+	for i, fi := range img.Funcs {
+		if d := firstDiff(fi.Code, c.Funcs[i].Bytes); d >= 0 {
+			return img, fmt.Sprintf("%s differs at +%#x", fi.Name, d), nil
+		}
+	}
+	return img, "", nil
 }

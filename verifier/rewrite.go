@@ -252,6 +252,10 @@ func (r *rewriter) call(name string) (kernel.BPFInsn, error) {
 	if !ok {
 		return kernel.BPFInsn{}, fmt.Errorf("kernel function %s has no address", name)
 	}
+	if r.calls == nil {
+		r.calls = map[string]uint64{}
+	}
+	r.calls[name] = a
 	rel := int64(a) - int64(r.f.CallBase)
 	if rel != int64(int32(rel)) {
 		return kernel.BPFInsn{}, fmt.Errorf("%s at %#x is out of reach of __bpf_call_base", name, a)

@@ -80,6 +80,8 @@ type Program struct {
 	Funcs []Func
 	// Rewrites says what changed, one line per rewrite, in order.
 	Rewrites []string
+	// Calls are the kernel functions the program calls, by name.
+	Calls map[string]uint64
 }
 
 // Func is one function of a rewritten program.
@@ -209,6 +211,7 @@ type rewriter struct {
 	types    []regState // state before each original instruction
 	notes    []string
 	progType string
+	calls    map[string]uint64
 }
 
 func (r *rewriter) layout(key string) (int16, error) {
@@ -349,7 +352,7 @@ func (r *rewriter) finish() (*Program, error) {
 		s += it.slots()
 	}
 	origPos[r.origLen] = s
-	p := &Program{Name: r.prog.Name, Type: r.prog.Type, Rewrites: r.notes}
+	p := &Program{Name: r.prog.Name, Type: r.prog.Type, Rewrites: r.notes, Calls: r.calls}
 	for _, fn := range r.funcs {
 		p.Funcs = append(p.Funcs, Func{Name: fn.Name, Start: origPos[fn.Start]})
 	}
