@@ -307,6 +307,10 @@ func TestKernelBpftoolProgram(t *testing.T) {
 	if !found {
 		t.Errorf("program %d (skb_fields, sched_cls) not listed:\n%s", shown.ID, list)
 	}
+	// Without a terminal, `jitscope kernel` lists.
+	if bare, _, status := runCLI(t, "kernel"); status != 0 || !strings.HasPrefix(bare, "ID ") || !strings.Contains(bare, " skb_fields ") {
+		t.Errorf("jitscope kernel without a terminal: status %d:\n%s", status, bare)
+	}
 	dump, errOut, status := runCLI(t, "kernel", "dump", fmt.Sprint(shown.ID))
 	if status != 0 {
 		t.Fatalf("kernel dump: %d %s", status, errOut)

@@ -32,7 +32,7 @@ func (fx *fixture) facts() Facts {
 		Func: func(n string) (uint64, bool) { a, ok := fx.Funcs[n]; return a, ok }}
 }
 
-func loadFixtures(t *testing.T) []*fixture {
+func loadFixtures(t testing.TB) []*fixture {
 	t.Helper()
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(files) < 10 {
