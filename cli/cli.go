@@ -116,6 +116,7 @@ usage:
       --verifier profile|host   compile what the kernel's JIT receives: the verifier's rewrites
                                 (context fields, map lookups, division guards, helper addresses)
                                 with the profile's facts (x86_64 v6.18) or this kernel's
+      --rewrites                with --verifier: BPF as written beside BPF as the JIT sees it
 
   jitscope run TARGET [flags]   execute the machine code on the emulator
       --arch, --profile         as for dump

@@ -23,6 +23,7 @@ func cmdDump(args []string, env Env) error {
 	compare := fs.Bool("compare", false, "")
 	syntax := fs.String("syntax", "", "")
 	verifierFrom := fs.String("verifier", "", "")
+	rewrites := fs.Bool("rewrites", false, "")
 	var slots slotFlags
 	fs.Var(&slots, "slot", "")
 	pos, err := parseInterspersed(fs, args)
@@ -58,10 +59,19 @@ func cmdDump(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	if *rewrites && *verifierFrom == "" {
+		return usagef("dump: --rewrites needs --verifier profile|host")
+	}
 	if *verifierFrom != "" {
-		if t.Set, err = verifiedSet(t, arch, p, *verifierFrom); err != nil {
+		orig := t.Set
+		set, progs, err := verifiedSet(t, arch, p, *verifierFrom)
+		if err != nil {
 			return err
 		}
+		if *rewrites {
+			return writeRewrites(env, orig, set, arch, p, progs)
+		}
+		t.Set = set
 	}
 	imgs, err := t.CompileAll(arch, p)
 	if err != nil {

@@ -448,3 +448,25 @@ func TestDumpVerifierProfile(t *testing.T) {
 		t.Errorf("capture: %d %q", status, errOut)
 	}
 }
+
+// dump --verifier --rewrites: BPF as written beside BPF as the JIT sees it.
+func TestDumpRewrites(t *testing.T) {
+	out, errOut, status := runCLI(t, "dump", "../live/testdata/maps.bpf.o", "--arch", "x86_64", "--profile", "v6.18", "--verifier", "profile", "--rewrites")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, errOut)
+	}
+	for _, re := range []string{
+		`(?m)^\*\s+10  call bpf_map_lookup_elem\s+\| r1 \+= 312$`, // array_map_gen_lookup, bpf_array.value
+		`(?m)^\s+10\s+\| if r0 >= 4 goto \+3$`,
+		`(?m)^\*\s+23  call bpf_map_update_elem\s+\| call htab_map_update_elem$`,
+		`(?m)^\s+26\s+\| r0 \+= 56$`, // htab_elem.key + round_up(key_size, 8)
+		`(?m)^\s+12  if r0 == 0 goto \+3\s+\| if r0 == 0 goto \+3$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("no line matching %s:\n%s", re, out)
+		}
+	}
+	if _, errOut, status := runCLI(t, "dump", "../live/testdata/maps.bpf.o", "--arch", "x86_64", "--rewrites"); status != 1 || !strings.Contains(errOut, "--rewrites needs --verifier") {
+		t.Errorf("--rewrites alone: %d %q", status, errOut)
+	}
+}

@@ -82,6 +82,9 @@ type Program struct {
 	Rewrites []string
 	// Calls are the kernel functions the program calls, by name.
 	Calls map[string]uint64
+	// Origin gives, per slot of Insns, the index of the instruction as
+	// written (in the set's Program.Insns) it came from.
+	Origin []int
 }
 
 // Func is one function of a rewritten program.
@@ -356,8 +359,16 @@ func (r *rewriter) finish() (*Program, error) {
 	for _, fn := range r.funcs {
 		p.Funcs = append(p.Funcs, Func{Name: fn.Name, Start: origPos[fn.Start]})
 	}
+	cur := 0
 	for k, it := range r.items {
 		in := it.in
+		if it.orig >= 0 {
+			cur = it.orig
+		}
+		p.Origin = append(p.Origin, cur)
+		if it.ld64 {
+			p.Origin = append(p.Origin, cur)
+		}
 		if it.target >= 0 {
 			t, ok := origPos[it.target]
 			if !ok {

@@ -202,6 +202,14 @@ func TestBranchAdjust(t *testing.T) {
 	if p.Insns[9].Code != clsJMP32|jmpJEQ|srcK || p.Insns[9].Off != 2 || p.Insns[12].Code != clsALU|opMov|srcX {
 		t.Errorf("chk_and_mod: %+v", p.Insns[9:13])
 	}
+	// Every slot knows the instruction it came from: the division (2)
+	// became slots 2..5, the mod (6) slots 9..12.
+	wantOrigin := []int{0, 1, 2, 2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 7}
+	for i, o := range wantOrigin {
+		if p.Origin[i] != o {
+			t.Errorf("origin of slot %d = %d, want %d", i, p.Origin[i], o)
+		}
+	}
 	if len(p.Rewrites) != 2 {
 		t.Errorf("rewrites %q", p.Rewrites)
 	}
