@@ -470,3 +470,20 @@ func TestDumpRewrites(t *testing.T) {
 		t.Errorf("--rewrites alone: %d %q", status, errOut)
 	}
 }
+
+// The comparison can fail: told the CPU lacks BMI2, jitscope shifts by
+// cl where the kernel used shlx, and verify says where and exits 1.
+func TestKernelVerifyOverrideDiffers(t *testing.T) {
+	requireKernel(t)
+	out, errOut, status := runCLI(t, "kernel", "verify", "../live/testdata/classes.bpf.o", "--config", "cpu:bmi2=n")
+	if status != 1 || !strings.Contains(errOut, "alu/alu differs") {
+		t.Fatalf("status %d, stderr %q", status, errOut)
+	}
+	if !regexp.MustCompile(`alu: differs at \+0x[0-9a-f]+: kernel "shlx `).MatchString(out) {
+		t.Errorf("no first difference at a shlx:\n%s", out)
+	}
+	if !strings.Contains(out, "mem (id ") || !strings.Contains(out, "mem: identical") {
+		t.Errorf("the programs without register shifts should stay identical:\n%s", out)
+	}
+	assertGone(t, loadedIDs(out))
+}

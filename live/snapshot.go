@@ -315,18 +315,24 @@ func (r *Reader) snapshot(info *RawInfo) (*Snapshot, error) {
 	}
 	cj.Kernel = cKernel{
 		Name: "live-" + h.Release, Arch: string(h.Arch), Release: h.Release, Version: h.Version,
-		UnameVersion: h.Uname, CPU: h.CPU, Config: map[string]any{}, CPUFeatures: h.CPUFlags,
-		Mitigations: h.Vulnerabilities, Sysctl: h.Sysctl,
+		UnameVersion: h.Uname, CPU: h.CPU, Config: map[string]any{}, CPUFeatures: []string{},
+		Mitigations: h.Vulnerabilities, Sysctl: map[string]string{},
 	}
-	if cj.Kernel.CPUFeatures == nil {
-		cj.Kernel.CPUFeatures = []string{}
-	}
+	// The placement configuration with the user's overrides: CPU flags
+	// and sysctls go where the capture format keeps them.
 	for k, v := range h.PlacementConfig() {
-		if strings.HasPrefix(k, "cpu:") || strings.HasPrefix(k, "sysctl:") {
-			continue // in cpu_features and sysctl
+		switch {
+		case strings.HasPrefix(k, "cpu:"):
+			if v == "y" {
+				cj.Kernel.CPUFeatures = append(cj.Kernel.CPUFeatures, strings.TrimPrefix(k, "cpu:"))
+			}
+		case strings.HasPrefix(k, "sysctl:"):
+			cj.Kernel.Sysctl[strings.TrimPrefix(k, "sysctl:")] = v
+		default:
+			cj.Kernel.Config[k] = v
 		}
-		cj.Kernel.Config[k] = v
 	}
+	sort.Strings(cj.Kernel.CPUFeatures)
 	if h.Arch == kernel.X86_64 {
 		rt := h.ReturnThunk
 		if v, ok := h.Overrides["observed:return_thunk"]; ok {
