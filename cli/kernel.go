@@ -398,6 +398,7 @@ func (k *kernelSource) Compare(id uint32) (*ui.KernelView, error) {
 	}
 	for _, f := range cmp.Funcs {
 		kf := ui.KernelFunc{Header: f.Kernel.Header(), Summary: f.Describe()}
+		lastBPF := -1
 		for _, r := range f.Rows {
 			row := ui.KernelRow{Differs: r.Differs}
 			if r.Kernel != nil {
@@ -410,6 +411,11 @@ func (k *kernelSource) Compare(id uint32) (*ui.KernelView, error) {
 					t = t[i+2:]
 				}
 				row.Jitscope = t
+				// The BPF instruction whose code starts here.
+				if b := r.Ours.BPF; b >= 0 && b != lastBPF {
+					row.BPF = disasm.BPFText(f.Ours.Image.Insns[b])
+					lastBPF = b
+				}
 			}
 			kf.Rows = append(kf.Rows, row)
 		}

@@ -27,10 +27,11 @@ type KernelProgram struct {
 }
 
 // KernelRow is one instruction row: the kernel's (left) and jitscope's
-// (right) at the same offset, a note, and whether they differ.
+// (right) at the same offset, the BPF instruction (as the JIT sees it)
+// whose code starts there, a note, and whether they differ.
 type KernelRow struct {
-	Kernel, Jitscope, Note string
-	Differs                bool
+	Kernel, Jitscope, BPF, Note string
+	Differs                     bool
 }
 
 // KernelFunc is one function of a comparison.
@@ -161,18 +162,22 @@ func (m *KernelModel) open(id uint32, v *KernelView) {
 	}
 	for _, f := range v.Funcs {
 		m.lines = append(m.lines, kernelLine{}, kernelLine{text: f.Header, style: 1})
-		w := 0
+		w, wb, wj := 0, 0, 0
 		for _, r := range f.Rows {
 			w = max(w, len(r.Kernel))
+			wb = max(wb, len(r.BPF))
+			wj = max(wj, len(r.Jitscope))
 		}
 		for _, r := range f.Rows {
 			mark, st := " ", 0
 			if r.Differs {
 				mark, st = "!", 2
 			}
-			t := fmt.Sprintf("%s %-*s | %s", mark, w, r.Kernel, r.Jitscope)
+			// BPF as the JIT sees it | the kernel's code | jitscope's code
+			t := fmt.Sprintf("%s %-*s | %-*s | %-*s", mark, wb, r.BPF, w, r.Kernel, wj, r.Jitscope)
+			t = strings.TrimRight(t, " ")
 			if r.Note != "" {
-				t = strings.TrimRight(t, " ") + "  // " + r.Note
+				t += "  // " + r.Note
 			}
 			m.lines = append(m.lines, kernelLine{text: t, style: st, differs: r.Differs})
 		}
@@ -273,7 +278,7 @@ func (m *KernelModel) Render() string {
 		if !v.Identical {
 			state = "DIFFERS (n/N: next/previous difference)"
 		}
-		b.WriteString(title.Render(clip(fmt.Sprintf(" %s: %s   kernel | jitscope   (esc: back, q: quit)", v.Title, state), w)))
+		b.WriteString(title.Render(clip(fmt.Sprintf(" %s: %s   BPF (xlated) | kernel | jitscope   (esc: back, q: quit)", v.Title, state), w)))
 		b.WriteString("\n")
 		rows := max(h-2, 1)
 		for i := m.top; i < len(m.lines) && i < m.top+rows; i++ {

@@ -32,7 +32,7 @@ func (f *fakeKernel) Compare(id uint32) (*KernelView, error) {
 			Summary: "entry: differs at +0x5",
 			Rows: []KernelRow{
 				{Kernel: "0xffffffffc0000000: 0f 1f 44 00 00 nopl 0x0(%rax,%rax,1)", Jitscope: "0f 1f 44 00 00 nopl 0x0(%rax,%rax,1)", Note: "patch site"},
-				{Kernel: "0xffffffffc0000005: 31 c0 xor %eax,%eax", Jitscope: "48 31 c0 xor %rax,%rax", Differs: true},
+				{Kernel: "0xffffffffc0000005: 31 c0 xor %eax,%eax", Jitscope: "48 31 c0 xor %rax,%rax", BPF: "r0 = 0", Differs: true},
 				{Kernel: "0xffffffffc0000007: c3 ret", Jitscope: "c3 ret"},
 			},
 		}},
@@ -73,7 +73,7 @@ func TestKernelUI(t *testing.T) {
 		t.Fatalf("compared %v, want [7]", src.compared)
 	}
 	out = m.Render()
-	for _, w := range []string{"program 7 entry", "DIFFERS", "int entry(struct __sk_buff *skb):", "! 0xffffffffc0000005: 31 c0 xor %eax,%eax", "| 48 31 c0 xor %rax,%rax", "// patch site", "entry: differs at +0x5"} {
+	for _, w := range []string{"program 7 entry", "DIFFERS", "int entry(struct __sk_buff *skb):", "! r0 = 0 | 0xffffffffc0000005: 31 c0 xor %eax,%eax                  | 48 31 c0 xor %rax,%rax", "// patch site", "entry: differs at +0x5"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("comparison lacks %q:\n%s", w, out)
 		}
@@ -83,7 +83,7 @@ func TestKernelUI(t *testing.T) {
 	if !m.lines[m.at].differs {
 		t.Errorf("n went to %q", m.lines[m.at].text)
 	}
-	if !strings.Contains(m.Render(), ">! 0xffffffffc0000005") {
+	if !strings.Contains(m.Render(), ">! r0 = 0 | 0xffffffffc0000005") {
 		t.Errorf("cursor not on the difference:\n%s", m.Render())
 	}
 	kpress(m, "esc", "j", "enter")
