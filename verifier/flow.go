@@ -17,12 +17,17 @@ const (
 	kMap // a struct bpf_map * (ld_imm64 of a map)
 	kFP  // a pointer into the stack
 	kMixed
+	kConst   // a scalar of known value (c)
+	kZero    // stack bytes known to be zero (STACK_ZERO), size bytes
+	kNonNull // a map value the verifier knows is not NULL
 )
 
 type val struct {
-	k   kind
-	m   string // kMap: the map
-	off int    // kFP: offset from r10
+	k    kind
+	m    string // kMap: the map
+	off  int    // kFP: offset from r10
+	c    int64  // kConst
+	size int    // stack entries: bytes written
 }
 
 func merge(a, b val) val {
@@ -171,6 +176,12 @@ func (r *rewriter) step(st *regState, it item, entry []regState, changed *bool) 
 	case clsALU, clsALU64:
 		op := in.Code & 0xf0
 		switch {
+		case op == opMov && in.Code&srcX == 0 && in.Off == 0:
+			c := int64(in.Imm)
+			if cls == clsALU {
+				c = int64(uint32(in.Imm))
+			}
+			set(in.Dst, val{k: kConst, c: c})
 		case cls == clsALU64 && op == opMov && in.Code&srcX != 0 && in.Off == 0 && in.Src <= 10:
 			set(in.Dst, st.regs[in.Src])
 		case cls == clsALU64 && (op == opAdd || op == opSub) && in.Code&srcX == 0 && st.regs[in.Dst].k == kFP:
@@ -193,20 +204,36 @@ func (r *rewriter) step(st *regState, it item, entry []regState, changed *bool) 
 	case clsLDX:
 		v := val{k: kScalar}
 		if b := st.regs[in.Src]; b.k == kFP && in.Code&0x18 == szDW {
-			if s, ok := st.stack[b.off+int(in.Off)]; ok {
+			if s, ok := st.stack[b.off+int(in.Off)]; ok && s.size == 8 && s.k != kZero {
 				v = s
+				v.size = 0
 			}
 		}
 		set(in.Dst, v)
 	case clsST, clsSTX:
-		if b := st.regs[in.Dst]; b.k == kFP {
+		if b := st.regs[in.Dst]; b.k == kFP && in.Code&0xe0 == modeMEM {
 			at := b.off + int(in.Off)
-			v := val{k: kScalar}
-			if cls == clsSTX && in.Code&0x18 == szDW && in.Code&0xe0 == modeMEM {
-				v = st.regs[in.Src]
+			size := sizeBytes(in.Code & 0x18)
+			// check_stack_write_fixed_off (6.18): a register spilled at an
+			// 8-byte aligned slot, or a BPF_ST there, keeps its value;
+			// elsewhere the bytes are STACK_ZERO when the value is a known
+			// zero, else STACK_MISC.
+			var src val
+			if cls == clsSTX {
+				src = st.regs[in.Src]
+			} else {
+				src = val{k: kConst, c: int64(in.Imm)}
 			}
-			for k := range st.stack {
-				if k > at-8 && k < at+8 {
+			v := val{k: kScalar, size: size}
+			switch {
+			case at%8 == 0 && (src.k == kConst || (cls == clsSTX && size == 8)):
+				v = src
+				v.size = size
+			case src.k == kConst && src.c == 0:
+				v = val{k: kZero, size: size}
+			}
+			for k, old := range st.stack {
+				if k < at+size && k+max(old.size, 1) > at {
 					delete(st.stack, k)
 				}
 			}
@@ -230,15 +257,242 @@ func (r *rewriter) step(st *regState, it item, entry []regState, changed *bool) 
 					*changed = true
 				}
 			}
+			r0 := val{k: kScalar}
+			if it.callee < 0 && in.Src == 0 && in.Imm == fnMapLookup {
+				r0 = r.lookupResult(st)
+			}
 			for reg := 0; reg <= 5; reg++ {
 				st.regs[reg] = val{k: kScalar}
 			}
+			st.regs[0] = r0
 			return true, nil
 		case op == jmpJA:
 			return false, []int{it.target}
 		default:
+			// Unsigned comparisons with 0 that every value decides the
+			// same way (x >= 0 always, x < 0 never, x & 0 never): the
+			// verifier explores one edge.
+			if in.Code&srcX == 0 {
+				if taken, ok := decided(cls, op, in.Imm); ok {
+					r.known[it.orig] = taken
+					if taken {
+						return false, []int{it.target}
+					}
+					return true, nil
+				}
+			}
+			// A test of a map value the verifier knows is not NULL
+			// against 0 has one outcome: only that edge is explored.
+			if cls == clsJMP && in.Code&srcX == 0 && in.Imm == 0 && in.Dst < 10 && st.regs[in.Dst].k == kNonNull {
+				switch op {
+				case jmpJEQ:
+					r.known[it.orig] = false
+					return true, nil
+				case jmpJNE:
+					r.known[it.orig] = true
+					return false, []int{it.target}
+				}
+			}
+			delete(r.known, it.orig)
 			return true, []int{it.target}
 		}
 	}
 	return true, nil
+}
+
+// decided reports the comparisons with an immediate that every register
+// value decides the same way, and which way: the verifier's range of an
+// unknown scalar is the whole type, so it explores one edge only.
+func decided(cls, op uint8, imm int32) (taken, ok bool) {
+	const (
+		jlt, jle, jset, jgt          = 0xa0, 0xb0, 0x40, 0x20
+		jsgt, jsge, jslt, jsle uint8 = 0x60, 0x70, 0xc0, 0xd0
+	)
+	switch {
+	case op == jmpJGE && imm == 0: // x >= 0
+		return true, true
+	case (op == jlt || op == jset) && imm == 0: // x < 0, x & 0
+		return false, true
+	case op == jle && imm == -1: // x <= U64_MAX (U32_MAX)
+		return true, true
+	case op == jgt && imm == -1:
+		return false, true
+	case cls == clsJMP32 && op == jsle && imm == 0x7fffffff, cls == clsJMP32 && op == jsge && imm == -0x80000000:
+		return true, true
+	case cls == clsJMP32 && op == jsgt && imm == 0x7fffffff, cls == clsJMP32 && op == jslt && imm == -0x80000000:
+		return false, true
+	}
+	return false, false
+}
+
+// removeDead does what the verifier's opt_hard_wire_dead_code_branches,
+// opt_remove_dead_code and opt_remove_nops do for a privileged loader: a
+// branch with one explored outcome becomes a plain jump (always taken) or
+// disappears (never taken), and instructions never reached go.
+func (r *rewriter) removeDead() {
+	if r.f.Unprivileged {
+		return // sanitize_dead_code keeps them (as jumps) instead
+	}
+	var kept []item
+	for _, it := range r.items {
+		if !r.types[it.orig].seen {
+			r.notes = append(r.notes, fmt.Sprintf("insn %d: never reached, removed", it.orig))
+			continue
+		}
+		// opt_hard_wire_dead_code_branches looks at the instructions, not
+		// the edges: a branch changes only when one of its two successors
+		// was never reached at all.
+		cls, op := it.in.Code&7, it.in.Code&0xf0
+		if (cls == clsJMP || cls == clsJMP32) && op != jmpJA && op != jmpCall && op != jmpExit && it.target >= 0 {
+			fall := it.orig+1 < r.origLen && r.types[it.orig+1].seen
+			tgt := r.types[it.target].seen
+			switch {
+			case !fall:
+				it.in = ja(0)
+				r.notes = append(r.notes, fmt.Sprintf("insn %d: branch always taken, now a jump", it.orig))
+			case !tgt:
+				r.notes = append(r.notes, fmt.Sprintf("insn %d: branch never taken, removed", it.orig))
+				continue
+			}
+		}
+		kept = append(kept, it)
+	}
+	// opt_remove_nops: a jump to the next instruction (ja +0) goes.
+	for changed := true; changed; {
+		changed = false
+		for k, it := range kept {
+			if it.in.Code != clsJMP|jmpJA || it.target < 0 {
+				continue
+			}
+			next := len(kept)
+			for j, o := range kept {
+				if o.orig >= it.target {
+					next = j
+					break
+				}
+			}
+			if next == k+1 {
+				kept = append(kept[:k], kept[k+1:]...)
+				changed = true
+				break
+			}
+		}
+	}
+	r.items = kept
+	r.markZext()
+}
+
+// markZext finds the 32-bit cmpxchgs whose r0 is later read as 64 bits
+// (the verifier's zext_dst, from is_reg64 on each later read).
+func (r *rewriter) markZext() {
+	r.zext = map[int]bool{}
+	pos := map[int]int{}
+	for k, it := range r.items {
+		pos[it.orig] = k
+	}
+	for k, it := range r.items {
+		if it.in.Code == clsSTX|szW|0xc0 && it.in.Imm == 0xf1 && r.read64(k+1, pos, map[int]bool{}) {
+			r.zext[it.orig] = true
+		}
+	}
+}
+
+// read64 reports whether r0 is read as a 64-bit value on some path from
+// item k before it is written.
+func (r *rewriter) read64(k int, pos map[int]int, seen map[int]bool) bool {
+	for ; k < len(r.items); k++ {
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+		it := r.items[k]
+		in := it.in
+		cls, op := in.Code&7, in.Code&0xf0
+		x := in.Code&srcX != 0
+		switch cls {
+		case clsALU64, clsALU:
+			if x && in.Src == 0 {
+				return cls == clsALU64
+			}
+			if in.Dst == 0 {
+				if op == opMov || cls == clsALU {
+					return false // redefined (a 32-bit op zero-extends)
+				}
+				return true
+			}
+		case clsLD:
+			if it.ld64 && in.Dst == 0 {
+				return false
+			}
+		case clsLDX:
+			if in.Src == 0 {
+				return true
+			}
+			if in.Dst == 0 {
+				return false
+			}
+		case clsST:
+			if in.Dst == 0 {
+				return true
+			}
+		case clsSTX:
+			if in.Dst == 0 {
+				return true
+			}
+			if in.Code&0xe0 == 0xc0 && (in.Imm == 0xf1 || in.Src == 0) {
+				// atomics read r0 as the comparand (cmpxchg) or value
+				return in.Code&0x18 == szDW
+			}
+			if in.Src == 0 {
+				return in.Code&0x18 == szDW
+			}
+		case clsJMP, clsJMP32:
+			switch {
+			case op == jmpExit:
+				return true
+			case op == jmpCall:
+				return false
+			}
+			if in.Dst == 0 || (x && in.Src == 0) {
+				return cls == clsJMP
+			}
+			if op == jmpJA {
+				if t, ok := pos[it.target]; ok {
+					return r.read64(t, pos, seen)
+				}
+				return false
+			}
+			if t, ok := pos[it.target]; ok && r.read64(t, pos, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lookupResult is r0 after bpf_map_lookup_elem: a value the verifier
+// knows is not NULL when the map is an array (or per-CPU array) and the
+// key on the stack is a constant below max_entries (can_elide_value_nullness,
+// get_constant_map_key, 6.18).
+func (r *rewriter) lookupResult(st *regState) val {
+	mv, kv := st.regs[1], st.regs[2]
+	if mv.k != kMap || kv.k != kFP || r.f.Unprivileged {
+		return val{k: kScalar}
+	}
+	m := r.set.Map(mv.m)
+	if m == nil || (m.Type != "array" && m.Type != "percpu_array") {
+		return val{k: kScalar}
+	}
+	s, ok := st.stack[kv.off]
+	key := int64(-1)
+	switch {
+	case ok && s.k == kZero && s.size >= int(m.KeySize):
+		key = 0
+	case ok && s.k == kConst && s.size == int(m.KeySize):
+		key = s.c
+	}
+	if key < 0 || key >= int64(m.MaxEntries) {
+		return val{k: kScalar}
+	}
+	return val{k: kNonNull}
 }

@@ -140,6 +140,9 @@ func (r *rewriter) convertCtx() error {
 	fields := r.ctxFields()
 	for orig := 0; orig < r.origLen; orig++ {
 		k := r.itemOf(orig)
+		if k < 0 {
+			continue // removed
+		}
 		in := r.items[k].in
 		st := r.types[orig]
 		if !st.seen {
@@ -276,19 +279,36 @@ func (r *rewriter) miscFixups() error {
 		cls, op := in.Code&7, in.Code&0xf0
 		switch {
 		case (cls == clsALU || cls == clsALU64) && (op == opDiv || op == opMod) && in.Code&srcX != 0:
-			if in.Off != 0 {
-				return fmt.Errorf("insn %d: signed division by a register (its guard sequence is not modelled)", orig)
-			}
 			is64 := cls == clsALU64
-			jc := uint8(clsJMP32)
+			jc, ac := uint8(clsJMP32), uint8(clsALU)
 			if is64 {
-				jc = clsJMP
+				jc, ac = clsJMP, clsALU64
 			}
 			var out []kernel.BPFInsn
-			if op == opDiv {
+			switch {
+			case in.Off == 1 && op == opDiv:
+				// chk_and_sdiv: [R,W]x sdiv 0 -> 0, LLONG_MIN sdiv -1 -> LLONG_MIN
+				out = []kernel.BPFInsn{alu64r(opMov, regAX, in.Src),
+					{Code: ac | opAdd | srcK, Dst: regAX, Imm: 1},
+					jmpi(jc, jmpJGT, regAX, 1, 4), jmpi(jc, jmpJEQ, regAX, 0, 1),
+					{Code: ac | opMov | srcK, Dst: in.Dst}, {Code: ac | opNeg | srcK, Dst: in.Dst}, ja(1), in}
+			case in.Off == 1:
+				// chk_and_smod: [R,W]x mod 0 -> [R,W]x, [R,W]x mod -1 -> 0
+				more := int16(1)
+				if is64 {
+					more = 0
+				}
+				out = []kernel.BPFInsn{alu64r(opMov, regAX, in.Src),
+					{Code: ac | opAdd | srcK, Dst: regAX, Imm: 1},
+					jmpi(jc, jmpJGT, regAX, 1, 3), jmpi(jc, jmpJEQ, regAX, 1, 3+more),
+					alu32i(opMov, in.Dst, 0), ja(1), in}
+				if !is64 {
+					out = append(out, ja(1), alu32r(opMov, in.Dst, in.Dst))
+				}
+			case op == opDiv:
 				// chk_and_div: [R,W]x div 0 -> 0
 				out = []kernel.BPFInsn{jmpi(jc, jmpJNE, in.Src, 0, 2), alu32r(opXor, in.Dst, in.Dst), ja(1), in}
-			} else {
+			default:
 				// chk_and_mod: [R,W]x mod 0 -> [R,W]x
 				out = []kernel.BPFInsn{jmpi(jc, jmpJEQ, in.Src, 0, 1), in}
 				if !is64 {
@@ -296,6 +316,21 @@ func (r *rewriter) miscFixups() error {
 				}
 			}
 			r.patch(k, out, fmt.Sprintf("insn %d: division by a register behind the verifier's divide-by-zero guard", orig))
+		case (cls == clsALU || cls == clsALU64) && (op == opDiv || op == opMod) && in.Code&srcX == 0 && in.Off == 1 && in.Imm == -1:
+			// sdiv/smod by -1: NEG dst / dst = 0 (divide-by-minus-one
+			// exceptions made impossible)
+			if op == opDiv {
+				r.patch(k, []kernel.BPFInsn{{Code: cls | opNeg | srcK, Dst: in.Dst}}, fmt.Sprintf("insn %d: signed division by -1 → negation", orig))
+			} else {
+				r.patch(k, []kernel.BPFInsn{alu32i(opMov, in.Dst, 0)}, fmt.Sprintf("insn %d: signed modulo by -1 → 0", orig))
+			}
+		case in.Code == clsSTX|szW|0xc0 && in.Imm == 0xf1 && r.zext[orig]:
+			// A 32-bit BPF_CMPXCHG defines w0: opt_subreg_zext_lo32_rnd_hi32
+			// zero-extends it even for JITs that need no zext
+			// (BPF_ZEXT_REG: w0 = w0 with imm 1) when r0 is later read as
+			// 64 bits (markZext).
+			r.patch(k, []kernel.BPFInsn{in, {Code: clsALU | opMov | srcX, Dst: 0, Src: 0, Imm: 1}},
+				fmt.Sprintf("insn %d: 32-bit cmpxchg: r0 zero-extended", orig))
 		case cls == clsJMP && op == jmpCall && in.Src == 0:
 			if err := r.fixCall(k, orig, in, st); err != nil {
 				return fmt.Errorf("insn %d: %w", orig, err)

@@ -177,7 +177,7 @@ func Rewrite(set *kernel.Set, name string, f Facts) (*Program, error) {
 	if prog.Xlated {
 		return nil, fmt.Errorf("%s: program %s is already the kernel's translated form", set.Name, name)
 	}
-	r := &rewriter{set: set, prog: prog, f: f, mapIDs: map[string]int{}}
+	r := &rewriter{set: set, prog: prog, f: f, mapIDs: map[string]int{}, known: map[int]bool{}}
 	for i, m := range set.Maps {
 		if id, ok := f.MapIDs[m.Name]; ok {
 			r.mapIDs[m.Name] = id
@@ -191,6 +191,7 @@ func Rewrite(set *kernel.Set, name string, f Facts) (*Program, error) {
 	if err := r.analyse(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	r.removeDead()
 	if err := r.convertCtx(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -214,6 +215,8 @@ type rewriter struct {
 	types    []regState // state before each original instruction
 	notes    []string
 	progType string
+	known    map[int]bool // conditional branches with one outcome: taken?
+	zext     map[int]bool // 32-bit cmpxchgs whose r0 the verifier zero-extends
 	calls    map[string]uint64
 }
 
@@ -355,6 +358,13 @@ func (r *rewriter) finish() (*Program, error) {
 		s += it.slots()
 	}
 	origPos[r.origLen] = s
+	// A removed instruction's place is the next one kept (branches to a
+	// removed nop land there).
+	for o := r.origLen - 1; o >= 0; o-- {
+		if _, ok := origPos[o]; !ok {
+			origPos[o] = origPos[o+1]
+		}
+	}
 	p := &Program{Name: r.prog.Name, Type: r.prog.Type, Rewrites: r.notes, Calls: r.calls}
 	for _, fn := range r.funcs {
 		p.Funcs = append(p.Funcs, Func{Name: fn.Name, Start: origPos[fn.Start]})

@@ -228,3 +228,64 @@ func TestRewriteErrors(t *testing.T) {
 		t.Error("a missing program was accepted")
 	}
 }
+
+// Branches every value decides the same way lose their dead side, as
+// opt_hard_wire_dead_code_branches, opt_remove_dead_code and
+// opt_remove_nops do; a branch whose dead edge leads to an instruction
+// reached anyway stays.
+func TestDeadCode(t *testing.T) {
+	jmp := func(op asm.JumpOp, r asm.Register, k int32, off int16) asm.Instruction {
+		in := op.Imm(r, k, "")
+		in.Offset = off
+		return in
+	}
+	insns := asm.Instructions{
+		jmp(asm.JGE, asm.R1, 0, 1).WithSymbol("prog"), // always taken: insn 1 is never reached
+		asm.Mov.Imm(asm.R0, 1),
+		asm.Mov.Imm(asm.R0, 2),
+		jmp(asm.JLT, asm.R1, 0, 1), // never taken, but its target is reached by falling through
+		asm.Mov.Imm(asm.R0, 3),
+		asm.Return(),
+	}
+	set := &kernel.Set{Name: "t", Programs: []*kernel.Program{{Name: "prog", Type: "sched_cls", Insns: insns}}}
+	p, err := Rewrite(set, "prog", Facts{Layout: map[string]int{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// r0 = 2; if r1 < 0 goto +1; r0 = 3; exit
+	want := []uint8{clsALU64 | opMov | srcK, clsJMP | 0xa0 | srcK, clsALU64 | opMov | srcK, clsJMP | jmpExit}
+	if len(p.Insns) != len(want) {
+		t.Fatalf("%d insns, want %d: %+v", len(p.Insns), len(want), p.Insns)
+	}
+	for i, c := range want {
+		if p.Insns[i].Code != c {
+			t.Errorf("insn %d: code %#x, want %#x", i, p.Insns[i].Code, c)
+		}
+	}
+	if p.Insns[0].Imm != 2 || p.Insns[1].Off != 1 {
+		t.Errorf("got %+v", p.Insns)
+	}
+	// An unprivileged loader keeps dead code (sanitize_dead_code).
+	up, err := Rewrite(set, "prog", Facts{Layout: map[string]int{}, Unprivileged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up.Insns) != len(insns) {
+		t.Errorf("unprivileged: %d insns, want %d", len(up.Insns), len(insns))
+	}
+	for _, c := range []struct {
+		cls, op uint8
+		imm     int32
+		taken   bool
+		ok      bool
+	}{
+		{clsJMP, jmpJGE, 0, true, true}, {clsJMP, 0xa0, 0, false, true}, {clsJMP, 0xb0, -1, true, true},
+		{clsJMP, jmpJGT, -1, false, true}, {clsJMP32, 0xd0, 0x7fffffff, true, true}, {clsJMP, 0xd0, 0x7fffffff, false, false},
+		{clsJMP, jmpJGE, 1, false, false}, {clsJMP, jmpJEQ, 0, false, false},
+	} {
+		taken, ok := decided(c.cls, c.op, c.imm)
+		if taken != c.taken || ok != c.ok {
+			t.Errorf("decided(%#x, %#x, %d) = %v %v, want %v %v", c.cls, c.op, c.imm, taken, ok, c.taken, c.ok)
+		}
+	}
+}
