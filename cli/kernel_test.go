@@ -129,7 +129,11 @@ func TestKernelVerifyAll(t *testing.T) {
 			names := progNames(t, target)
 			before := countOurs(t, names)
 			out, errOut, status := runCLI(t, "kernel", "verify", target)
-			if status != 0 {
+			// gt_calls' helpers returns (jiffies + ktime-derived) & 1: the
+			// kernel's and the emulator's runs may differ, and only that
+			// may fail it.
+			nondet := strings.HasSuffix(target, "gt_calls.bpf.o")
+			if status != 0 && !(nondet && strings.Contains(errOut, "1 problems (first: helpers returned")) {
 				t.Fatalf("status %d: %s\n%s", status, errOut, out)
 			}
 			ids := loadedIDs(out)
@@ -147,14 +151,14 @@ func TestKernelVerifyAll(t *testing.T) {
 				if (strings.Contains(line, ": xlated from the object: ") || strings.Contains(line, ": image from the object: ")) && !strings.Contains(line, "object: identical") {
 					t.Errorf("the object path differs: %s", line)
 				}
-				if runDiffRE.MatchString(line) {
+				if runDiffRE.MatchString(line) && !(nondet && strings.HasPrefix(line, "helpers: ")) {
 					t.Errorf("run differs: %s", line)
 				}
 			}
 			if strings.Count(out, "image from the object: identical") != len(ids) {
 				t.Errorf("not every program's image from the object is identical:\n%s", out)
 			}
-			if !strings.Contains(out, fmt.Sprintf("identical: %d functions in", funcs)) {
+			if status == 0 && !strings.Contains(out, fmt.Sprintf("identical: %d functions in", funcs)) {
 				t.Errorf("no closing summary for %d functions:\n%s", funcs, out)
 			}
 			assertGone(t, ids)

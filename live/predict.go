@@ -23,8 +23,8 @@ type Prediction struct {
 
 // Facts returns the verifier facts of this host for a program the kernel
 // holds as snap: struct offsets from BTF, functions from kallsyms, map ids
-// from the snapshot, and &cpu_number from the kernel's own xlated
-// instructions (a per-CPU variable kallsyms lists only with
+// from the snapshot, and &cpu_number and &jiffies from the kernel's own
+// xlated instructions (data symbols kallsyms lists only with
 // CONFIG_KALLSYMS_ALL).
 func (r *Reader) Facts(snap *Snapshot) verifier.Facts {
 	f := verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr, MapIDs: map[string]int{}}
@@ -36,6 +36,14 @@ func (r *Reader) Facts(snap *Snapshot) verifier.Facts {
 		}
 	}
 	x := snap.Info.Xlated
+	for s := 0; s+24 <= len(x); s += 8 {
+		// r0 = imm64 ll; r0 = *(u64 *)(r0 + 0): the inlined bpf_jiffies64
+		// (verified code cannot load through a constant otherwise)
+		if x[s] == 0x18 && x[s+1] == 0 && x[s+16] == 0x79 && x[s+17] == 0 && binary.LittleEndian.Uint16(x[s+18:]) == 0 {
+			f.Jiffies = uint64(binary.LittleEndian.Uint32(x[s+4:])) | uint64(binary.LittleEndian.Uint32(x[s+12:]))<<32
+			break
+		}
+	}
 	for s := 0; s+16 <= len(x); s += 8 {
 		// r0 = imm; r0 = per-CPU address of r0 (mov with off -1)
 		if x[s] == 0xb7 && x[s+1] == 0 && x[s+8] == 0xbf && x[s+9] == 0 && binary.LittleEndian.Uint16(x[s+10:]) == 0xffff {

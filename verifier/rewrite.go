@@ -379,6 +379,17 @@ func (r *rewriter) fixCall(k, orig int, in kernel.BPFInsn, st regState) error {
 			fmt.Sprintf("insn %d: bpf_get_smp_processor_id inlined (per-CPU load of cpu_number)", orig))
 		return nil
 	}
+	if id == fnJiffies64 {
+		if r.f.Jiffies == 0 {
+			return fmt.Errorf("bpf_jiffies64 is inlined with &jiffies, which is not known")
+		}
+		// BPF_LD_IMM64(r0, &jiffies); BPF_LDX_MEM(BPF_DW, r0, r0, 0)
+		r.patch(k, []kernel.BPFInsn{{Code: clsLD | szDW, Dst: 0, Imm: int32(uint32(r.f.Jiffies))}, ldx(szDW, 0, 0, 0)},
+			fmt.Sprintf("insn %d: bpf_jiffies64 inlined (load of jiffies)", orig))
+		r.items[k].ld64 = true
+		r.items[k].hi = int32(uint32(r.f.Jiffies >> 32))
+		return nil
+	}
 	name := helperFuncs[id]
 	if name == "" {
 		name = kernel.HelperName(int64(id))

@@ -52,6 +52,9 @@ type Facts struct {
 	// bpf_get_smp_processor_id reads (not in kallsyms without
 	// CONFIG_KALLSYMS_ALL).
 	CPUNumber uint32
+	// Jiffies is &jiffies, which the inlined bpf_jiffies64 loads (a data
+	// symbol, in no kallsyms without CONFIG_KALLSYMS_ALL either).
+	Jiffies uint64
 	// MapIDs are the kernel's ids of the set's maps, by name (map
 	// ld_imm64 dump as ids); missing maps get 1, 2, ... in set order.
 	MapIDs map[string]int
