@@ -12,21 +12,30 @@
 //   - context field accesses of struct __sk_buff and struct xdp_md
 //     (bpf_convert_ctx_access, xdp_convert_ctx_access) for the common
 //     fields, with the struct offsets of the kernel in Facts.Layout;
-//   - unsigned division and modulo by a register behind the
-//     divide-by-zero guards (chk_and_div, chk_and_mod);
+//   - division and modulo by a register behind the guards (chk_and_div,
+//     chk_and_mod, chk_and_sdiv, chk_and_smod), signed division by -1;
 //   - map lookups inlined by map_gen_lookup (array, per-CPU array, hash),
 //     other map helpers called through the map's ops;
-//   - bpf_get_smp_processor_id inlined (x86-64);
+//   - bpf_get_smp_processor_id and bpf_jiffies64 inlined (x86-64);
 //   - helper calls resolved to the helper's kernel function;
+//   - the zero-extension of a 32-bit cmpxchg's r0 when it is read as 64
+//     bits;
+//   - dead code: branches every value decides one way, and tests of a map
+//     value the verifier knows is not NULL (constant key below
+//     max_entries of an array), lose their dead side
+//     (opt_hard_wire_dead_code_branches, opt_remove_dead_code,
+//     opt_remove_nops);
 //   - branch offsets adjusted around every patch (bpf_adj_branches).
 //
-// Which register holds the context or a map pointer is found by a forward
-// data-flow pass over each function's control flow (register copies,
-// 8-byte stack spills, arguments of bpf-to-bpf calls), standing in for the
-// verifier's register state. What the verifier learns only from values
-// (dead branches it removes, constant keys that let it drop a bounds
-// check) is not modelled: Rewrite reports such programs as they are, and
-// the live comparison shows the difference.
+// Which register holds the context, a map pointer, a stack pointer or a
+// constant is found by a forward data-flow pass over each function's
+// control flow (register copies, stack spills as check_stack_write_fixed_off
+// keeps them, arguments of bpf-to-bpf calls), standing in for the
+// verifier's register state. What the verifier learns from value ranges
+// beyond that (other dead branches), may_goto counters, bpf_loop inlining
+// and the unprivileged sanitations are not modelled: Rewrite then returns
+// what it has, and the live comparison (jitscope kernel verify) shows
+// where it differs from the kernel.
 package verifier
 
 import (
