@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -189,33 +188,23 @@ func TestKernelVerifyForcedError(t *testing.T) {
 	}
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// jitscopeBinary builds the command once for the tests that need a
-// process of their own (signals, dropped privileges).
+// jitscopeBinary builds the command into the test's temporary directory,
+// for the tests that need a process of their own (signals, dropped
+// privileges). The directories are made traversable for nobody.
 func jitscopeBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "jitscope-cli-test")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "jitscope")
-		out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "jitscope")
+	out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
 	}
-	t.Cleanup(func() {})
-	return binPath
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bin
 }
 
 // Ctrl-C while programs are loaded unloads them.
@@ -383,9 +372,6 @@ func TestKernelAsNobody(t *testing.T) {
 		t.Skip("skipped: dropping to nobody needs root")
 	}
 	bin := jitscopeBinary(t)
-	if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(bin, "kernel", "list")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var stderr strings.Builder
