@@ -176,6 +176,7 @@ func kernelDump(env Env, kf *kernelFlags, id uint32) error {
 	if err != nil {
 		return err
 	}
+	r.ProfileName = kf.profile
 	p, err := r.Profile(kf.profile)
 	if err != nil {
 		return err
@@ -344,6 +345,7 @@ func newKernelSource(kf *kernelFlags) (*kernelSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.ProfileName = kf.profile
 	return &kernelSource{r: r, kf: kf}, nil
 }
 

@@ -70,6 +70,7 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 	if err != nil {
 		return err
 	}
+	r.ProfileName = kf.profile
 	p, err := r.Profile(kf.profile)
 	if err != nil {
 		return err

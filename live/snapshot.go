@@ -53,6 +53,9 @@ type Reader struct {
 	// StackDepths gives the verifier's stack depth per function (from the
 	// verifier log of a program jitscope loaded itself); nil: computed.
 	StackDepths map[uint32][]int
+	// ProfileName is the profile the user chose ("" for the host's); the
+	// image fields are paired with that profile's JIT.
+	ProfileName string
 }
 
 // NewReader detects the host and reads kallsyms.
@@ -70,6 +73,9 @@ func NewReader(o HostOptions) (*Reader, error) {
 
 // Profile returns the host's JIT profile (or the named one).
 func (r *Reader) Profile(name string) (*jit.Profile, error) {
+	if name == "" {
+		name = r.ProfileName
+	}
 	if name == "" {
 		name = r.Host.ProfileName()
 	}
