@@ -95,6 +95,9 @@ func cmdKernel(args []string, env Env) error {
 		if len(pos) != 0 {
 			return usagef("kernel list takes no arguments")
 		}
+		if kf.profile != "" || kf.configFile != "" || len(kf.config) > 0 || kf.save != "" || kf.plain {
+			return usagef("kernel list: --profile, --config, --config-file, --save and --plain apply to dump and verify")
+		}
 		if err := kernelChecks(); err != nil {
 			return err
 		}

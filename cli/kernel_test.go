@@ -397,6 +397,7 @@ func TestKernelUsageErrors(t *testing.T) {
 		{[]string{"kernel", "list", "--format", "yaml"}, "--format must be text or json"},
 		{[]string{"kernel", "verify"}, "one TARGET"},
 		{[]string{"kernel", "list", "--config", "novalue"}, "KEY=VALUE"},
+		{[]string{"kernel", "list", "--config-file", "/nonexistent"}, "apply to dump and verify"},
 	} {
 		_, errOut, status := runCLI(t, c.args...)
 		if status != 1 || !strings.Contains(errOut, c.want) {
