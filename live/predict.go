@@ -82,6 +82,7 @@ func (r *Reader) Predict(set *kernel.Set, name string, snap *Snapshot) *Predicti
 // ids: the kernel keeps 15 characters of a name (BPF_OBJ_NAME_LEN).
 func (r *Reader) setFacts(set *kernel.Set, snap *Snapshot) verifier.Facts {
 	f := r.Facts(snap)
+	f.StackDepths = r.StackDepths[snap.ID]
 	for _, m := range set.Maps {
 		short := m.Name
 		if len(short) > 15 {

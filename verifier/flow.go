@@ -452,6 +452,11 @@ func (r *rewriter) read64(k int, pos map[int]int, seen map[int]bool) bool {
 				return true
 			case op == jmpCall:
 				return false
+			case op == 0xe0: // may_goto reads no register
+				if t, ok := pos[it.target]; ok && r.read64(t, pos, seen) {
+					return true
+				}
+				continue
 			}
 			if in.Dst == 0 || (x && in.Src == 0) {
 				return cls == clsJMP

@@ -331,6 +331,12 @@ func (r *rewriter) miscFixups() error {
 			// 64 bits (markZext).
 			r.patch(k, []kernel.BPFInsn{in, {Code: clsALU | opMov | srcX, Dst: 0, Src: 0, Imm: 1}},
 				fmt.Sprintf("insn %d: 32-bit cmpxchg: r0 zero-extended", orig))
+		case in.Code == clsJMP|0xe0|srcK && in.Src == 0:
+			// may_goto (BPF_JMP|BPF_JCOND): x86-64 has
+			// bpf_jit_supports_timed_may_goto, so the timed form (6.18).
+			if err := r.mayGoto(k, orig, it); err != nil {
+				return fmt.Errorf("insn %d: %w", orig, err)
+			}
 		case cls == clsJMP && op == jmpCall && in.Src == 0:
 			if err := r.fixCall(k, orig, in, st); err != nil {
 				return fmt.Errorf("insn %d: %w", orig, err)
@@ -471,4 +477,89 @@ func log2(n uint32) int {
 		l++
 	}
 	return l
+}
+
+// BPF_MAX_TIMED_LOOPS (kernel/bpf/verifier.c, 6.18).
+const maxTimedLoops = 0xffff
+
+// mayGoto rewrites a may_goto into the timed counter sequence and, once
+// per function, initialises the counter and timestamp slots at the
+// function's start (do_misc_fixups, 6.18).
+func (r *rewriter) mayGoto(k, orig int, it item) error {
+	fi := 0
+	for i, fn := range r.funcs {
+		if fn.Start <= orig {
+			fi = i
+		}
+	}
+	depth := r.funcDepth(fi)
+	off := int16(-depth - 16)
+	call, err := r.call("arch_bpf_timed_may_goto")
+	if err != nil {
+		return err
+	}
+	out := []kernel.BPFInsn{ldx(szDW, regAX, 10, off), jmpi(clsJMP, jmpJEQ, regAX, 0, 0),
+		alu64i(opSub, regAX, 1), jmpi(clsJMP, jmpJNE, regAX, 0, 2), alu64i(opMov, regAX, int32(off)),
+		call, stx(szDW, 10, regAX, off)}
+	r.patch(k, out, fmt.Sprintf("insn %d: may_goto → timed loop counter at r10%+d", orig, off))
+	// The JEQ leaves the patch for the may_goto's own target.
+	r.items[k+1].target = it.target
+	if r.mayGotoInit == nil {
+		r.mayGotoInit = map[int]bool{}
+	}
+	if !r.mayGotoInit[fi] {
+		r.mayGotoInit[fi] = true
+		at := r.itemOf(r.funcs[fi].Start)
+		if at < 0 {
+			return fmt.Errorf("function %s start removed", r.funcs[fi].Name)
+		}
+		r.insertBefore(at, []kernel.BPFInsn{
+			{Code: clsST | szDW | modeMEM, Dst: 10, Off: off, Imm: maxTimedLoops},
+			{Code: clsST | szDW | modeMEM, Dst: 10, Off: off + 8, Imm: 0}},
+			fmt.Sprintf("function %s: may_goto counter and timestamp initialised", r.funcs[fi].Name))
+	}
+	return nil
+}
+
+// funcDepth is function fi's stack depth before may_goto's slots: the
+// verifier's (reported with the 16 bytes added) or the deepest r10-based
+// access in the program as written, rounded to 8.
+func (r *rewriter) funcDepth(fi int) int {
+	if fi < len(r.f.StackDepths) && r.f.StackDepths[fi] >= 16 {
+		return r.f.StackDepths[fi] - 16
+	}
+	end := r.origLen
+	if fi+1 < len(r.funcs) {
+		end = r.funcs[fi+1].Start
+	}
+	deepest := 0
+	for o := r.funcs[fi].Start; o < end; o++ {
+		if !r.types[o].seen {
+			continue
+		}
+		in := r.items[0].in
+		for _, it := range r.items {
+			if it.orig == o {
+				in = it.in
+			}
+		}
+		st := r.types[o]
+		var base uint8
+		switch in.Code & 7 {
+		case clsLDX:
+			base = in.Src
+		case clsST, clsSTX:
+			base = in.Dst
+		default:
+			continue
+		}
+		if base <= 10 {
+			if b := st.regs[base]; b.k == kFP {
+				if d := -(b.off + int(in.Off)); d > deepest {
+					deepest = d
+				}
+			}
+		}
+	}
+	return (deepest + 7) &^ 7
 }

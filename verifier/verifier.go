@@ -61,6 +61,10 @@ type Facts struct {
 	// bpf_get_smp_processor_id reads (not in kallsyms without
 	// CONFIG_KALLSYMS_ALL).
 	CPUNumber uint32
+	// StackDepths are the verifier's stack depths per function as it
+	// reports them (after may_goto's counter slots); nil: estimated from
+	// the deepest r10 access.
+	StackDepths []int
 	// Jiffies is &jiffies, which the inlined bpf_jiffies64 loads (a data
 	// symbol, in no kallsyms without CONFIG_KALLSYMS_ALL either).
 	Jiffies uint64
@@ -133,6 +137,8 @@ type item struct {
 	target int
 	// callee is the function index of a bpf-to-bpf call, -1 otherwise.
 	callee int
+	// mapName is the map an ld_imm64 refers to.
+	mapName string
 }
 
 func (it item) slots() int {
@@ -221,15 +227,16 @@ type rewriter struct {
 	items  []item
 	// per original instruction: its item holds a map reference or a
 	// helper id that the finish step encodes.
-	mapRef   map[int]string // orig → map name (ld_imm64)
-	funcs    []Func         // Start is an original index until finish
-	origLen  int
-	types    []regState // state before each original instruction
-	notes    []string
-	progType string
-	known    map[int]bool // conditional branches with one outcome: taken?
-	zext     map[int]bool // 32-bit cmpxchgs whose r0 the verifier zero-extends
-	calls    map[string]uint64
+	mapRef      map[int]string // orig → map name (ld_imm64)
+	funcs       []Func         // Start is an original index until finish
+	origLen     int
+	types       []regState // state before each original instruction
+	notes       []string
+	progType    string
+	known       map[int]bool // conditional branches with one outcome: taken?
+	zext        map[int]bool // 32-bit cmpxchgs whose r0 the verifier zero-extends
+	mayGotoInit map[int]bool // functions whose may_goto slots are initialised
+	calls       map[string]uint64
 }
 
 func (r *rewriter) layout(key string) (int16, error) {
@@ -302,6 +309,7 @@ func (r *rewriter) load() error {
 					return fmt.Errorf("insn %d: reference to unknown map %q", slotOf[i], ref)
 				}
 				r.mapRef[i] = ref
+				it.mapName = ref
 			case asm.PseudoFunc:
 				return fmt.Errorf("insn %d: function pointers (bpf_loop callbacks) are not modelled", slotOf[i])
 			}
@@ -343,6 +351,25 @@ func (r *rewriter) patch(at int, with []kernel.BPFInsn, note string) {
 		repl = append(repl, it)
 	}
 	r.items = append(r.items[:at], append(repl, r.items[at+1:]...)...)
+	r.notes = append(r.notes, note)
+}
+
+// insertBefore puts instructions in front of the item at position at:
+// the first of them takes over the original's identity (branches and
+// calls to it land on the insertion), the original keeps its own branch.
+func (r *rewriter) insertBefore(at int, with []kernel.BPFInsn, note string) {
+	old := r.items[at]
+	var ins []item
+	for k, in := range with {
+		it := item{in: in, orig: -1, target: -1, callee: -1}
+		if k == 0 {
+			it.orig = old.orig
+		}
+		ins = append(ins, it)
+	}
+	old.orig = -1
+	r.items[at] = old
+	r.items = append(r.items[:at], append(ins, r.items[at:]...)...)
 	r.notes = append(r.notes, note)
 }
 
@@ -412,7 +439,7 @@ func (r *rewriter) finish() (*Program, error) {
 		}
 		if it.ld64 {
 			hi := it.hi
-			if name, ok := r.mapRef[it.orig]; ok && it.orig >= 0 && (in.Src == 1 || in.Src == 2) {
+			if name := it.mapName; name != "" && (in.Src == 1 || in.Src == 2) {
 				// bpf_insn_prepare_dump: the map's id, and for a value
 				// the offset in the second slot.
 				in.Imm = int32(r.mapIDs[name])

@@ -14,9 +14,10 @@ done
 # 6.18 JIT emit every form it has; cpu v4 instructions as raw words)
 # whose every rewrite jitscope's verifier model knows: sdiv/smod guards,
 # cmpxchg zero-extension, map values known not NULL, the inlined
-# bpf_jiffies64 and bpf_get_smp_processor_id, direct and indirect tail calls.
+# bpf_jiffies64 and bpf_get_smp_processor_id, direct and indirect tail calls,
+# every jump, may_goto (timed on x86-64), branches decided for every value.
 src=../../testdata/captures-src/x86
-for s in alu mem atomics calls tailcalls; do
+for s in alu mem atomics calls tailcalls jmp; do
 	clang -O2 -g -target bpf -mcpu=v3 -I"/usr/include/$arch-linux-gnu" -I"$src" -fdebug-prefix-map="$(cd "$src" && pwd)"=testdata/captures-src/x86 -Wall -c "$src/$s.c" -o "gt_$s.bpf.o"
 	llvm-strip --strip-debug --keep-section=.BTF --keep-section=.BTF.ext "gt_$s.bpf.o" 2>/dev/null || true
 done
