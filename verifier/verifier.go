@@ -20,6 +20,8 @@
 //   - helper calls resolved to the helper's kernel function;
 //   - the zero-extension of a 32-bit cmpxchg's r0 when it is read as 64
 //     bits;
+//   - may_goto in its timed form (x86-64: a counter and a timestamp slot
+//     below the function's stack, arch_bpf_timed_may_goto);
 //   - dead code: branches every value decides one way, and tests of a map
 //     value the verifier knows is not NULL (constant key below
 //     max_entries of an array), lose their dead side
@@ -32,8 +34,9 @@
 // control flow (register copies, stack spills as check_stack_write_fixed_off
 // keeps them, arguments of bpf-to-bpf calls), standing in for the
 // verifier's register state. What the verifier learns from value ranges
-// beyond that (other dead branches), may_goto counters, bpf_loop inlining
-// and the unprivileged sanitations are not modelled: Rewrite then returns
+// beyond that (other dead branches), bpf_loop inlining, kfuncs, the
+// unprivileged sanitations and other architectures' forms are not
+// modelled: Rewrite then returns
 // what it has, and the live comparison (jitscope kernel verify) shows
 // where it differs from the kernel.
 package verifier
