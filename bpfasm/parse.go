@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,7 +54,6 @@ type parser struct {
 	// Reused by parseLine for every line.
 	toks   []token
 	inName []bool
-	lp     lineParser
 }
 
 // btfHeader matches bpftool's "int name(struct xdp_md * ctx):", returning
@@ -191,13 +191,10 @@ func (p *parser) insnLine(line string, lineNo int) error {
 	// The token and flag buffers are reused from line to line.
 	toks := lex(p.toks[:0], line, start, len(line))
 	p.toks = toks
-	inName := p.inName[:0]
-	for range toks {
-		inName = append(inName, false)
-	}
+	inName := slices.Grow(p.inName[:0], len(toks))[:len(toks)]
+	clear(inName)
 	p.inName = inName
-	lp := &p.lp
-	*lp = lineParser{p: p, line: line, lineNo: lineNo, toks: toks, inName: inName}
+	lp := &lineParser{p: p, line: line, lineNo: lineNo, toks: toks, inName: inName}
 	it, err := lp.instruction()
 	if err != nil {
 		// Prefer complaining about a stray character, unless the error
