@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/jit"
@@ -340,7 +341,7 @@ func (l *Listing) Matches(r int, q string) bool {
 	fold := strings.ToLower(q) == q
 	has := func(s string) bool {
 		if fold {
-			return strings.Contains(strings.ToLower(s), q)
+			return containsLower(s, q)
 		}
 		return strings.Contains(s, q)
 	}
@@ -361,6 +362,21 @@ func (l *Listing) Matches(r int, q string) bool {
 			if has(n) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// containsLower is strings.Contains(strings.ToLower(s), q) for an
+// all-lowercase q, without lowering s when it has no capital or non-ASCII
+// letter (instruction text almost never has): a search reads every row.
+func containsLower(s, q string) bool {
+	if strings.Contains(s, q) {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return strings.Contains(strings.ToLower(s), q)
 		}
 	}
 	return false
