@@ -72,7 +72,7 @@ type Listing struct {
 	Lanes  int // lanes used by Groups
 
 	ids      *BPFIDs
-	firstRow map[int32]int // BPF id -> first row
+	firstRow []int32 // BPF id -> first row + 1 (0: none; ids are dense)
 
 	cellsOnce sync.Once
 	cells     []uint32 // rows x GutterLanes: group+1 << 2 | end flags
@@ -127,8 +127,8 @@ func (l *Listing) BPFInsn(r int) (kernel.Insn, bool) {
 
 // FirstRowOfBPF returns the first row with BPF id id, or -1.
 func (l *Listing) FirstRowOfBPF(id int32) int {
-	if r, ok := l.firstRow[id]; ok && id >= 0 {
-		return r
+	if id >= 0 && int(id) < len(l.firstRow) {
+		return int(l.firstRow[id]) - 1
 	}
 	return -1
 }
@@ -185,7 +185,6 @@ func sourceStarts(f *disasm.Func) map[int]int32 {
 
 // layout flattens the programs into rows and assigns arrow lanes.
 func (l *Listing) layout() {
-	l.firstRow = map[int32]int{}
 	for pi, p := range l.Programs {
 		for _, f := range p.Funcs {
 			fi := len(l.Funcs)
@@ -217,8 +216,11 @@ func (l *Listing) layout() {
 					key.Region = ln.Region
 				}
 				id := l.ids.ID(key)
-				if _, ok := l.firstRow[id]; !ok {
-					l.firstRow[id] = len(l.Rows)
+				if int(id) >= len(l.firstRow) {
+					l.firstRow = append(l.firstRow, make([]int32, int(id)+1-len(l.firstRow))...)
+				}
+				if l.firstRow[id] == 0 {
+					l.firstRow[id] = int32(len(l.Rows)) + 1
 				}
 				l.Rows = append(l.Rows, Row{Kind: RowInsn, Func: int32(fi), Line: int32(li), BPF: id})
 			}
@@ -431,22 +433,74 @@ type BPFKey struct {
 }
 
 // BPFIDs interns BPFKeys so rows of different listings compare by int.
+// Ids are given in order of first sight. Every machine instruction asks for
+// one, so the table is per function: its instructions' ids in a slice
+// indexed by instruction (a function's instructions are contiguous), its
+// regions' in a small map (a map of every key took 140 MB at 1M
+// instructions).
 type BPFIDs struct {
-	mu  sync.Mutex
-	ids map[BPFKey]int32
+	mu    sync.Mutex
+	n     int32
+	funcs map[[2]string]*funcIDs // (Prog, Func)
+}
+
+type funcIDs struct {
+	base     int     // Index of byIndex[0]
+	byIndex  []int32 // id + 1, 0 for none yet
+	byRegion map[bpfRegionKey]int32
+}
+
+// bpfRegionKey is the rest of a BPFKey that is not an instruction.
+type bpfRegionKey struct {
+	index  int
+	region jit.RegionKind
 }
 
 // NewBPFIDs returns an empty table.
-func NewBPFIDs() *BPFIDs { return &BPFIDs{ids: map[BPFKey]int32{}} }
+func NewBPFIDs() *BPFIDs { return &BPFIDs{funcs: map[[2]string]*funcIDs{}} }
 
 // ID returns k's id, assigning the next one on first sight.
 func (b *BPFIDs) ID(k BPFKey) int32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	id, ok := b.ids[k]
-	if !ok {
-		id = int32(len(b.ids))
-		b.ids[k] = id
+	f := b.funcs[[2]string{k.Prog, k.Func}]
+	if f == nil {
+		f = &funcIDs{base: k.Index}
+		b.funcs[[2]string{k.Prog, k.Func}] = f
 	}
+	if k.Index < 0 || k.Region != "" {
+		rk := bpfRegionKey{k.Index, k.Region}
+		id, ok := f.byRegion[rk]
+		if !ok {
+			if f.byRegion == nil {
+				f.byRegion = map[bpfRegionKey]int32{}
+			}
+			id = b.next()
+			f.byRegion[rk] = id
+		}
+		return id
+	}
+	if len(f.byIndex) == 0 || k.Index < f.base {
+		// The first instruction, or one before those seen: move the base.
+		shift := 0
+		if len(f.byIndex) > 0 {
+			shift = f.base - k.Index
+		}
+		f.byIndex = append(make([]int32, shift, shift+len(f.byIndex)), f.byIndex...)
+		f.base = k.Index
+	}
+	i := k.Index - f.base
+	if i >= len(f.byIndex) {
+		f.byIndex = append(f.byIndex, make([]int32, i+1-len(f.byIndex))...)
+	}
+	if f.byIndex[i] == 0 {
+		f.byIndex[i] = b.next() + 1
+	}
+	return f.byIndex[i] - 1
+}
+
+func (b *BPFIDs) next() int32 {
+	id := b.n
+	b.n++
 	return id
 }
