@@ -140,11 +140,13 @@ func (s *Session) newRun(l *Listing) *Run {
 	}
 	imgs := map[string]*jit.Image{}
 	var list []*jit.Image
+	lists := map[*jit.FuncImage]*disasm.Func{}
 	for _, lp := range l.Programs {
 		imgs[lp.Image.Program] = lp.Image
 		list = append(list, lp.Image)
 		for _, f := range lp.Funcs {
 			r.funcs = append(r.funcs, runFunc{prog: lp.Image.Program, f: f})
+			lists[f.Image] = f
 		}
 	}
 	k, err := machine.New(t.Set, l.Arch, p.Layout, imgs, machine.Options{})
@@ -152,7 +154,7 @@ func (s *Session) newRun(l *Listing) *Run {
 		r.Err = err
 		return r
 	}
-	runner, err := machine.NewRunner(k, p)
+	runner, err := machine.NewRunnerListed(k, p, lists)
 	if err != nil {
 		r.Err = err
 		return r
