@@ -73,6 +73,10 @@ type Listing struct {
 
 	ids      *BPFIDs
 	firstRow []int32 // BPF id -> first row + 1 (0: none; ids are dense)
+	// loaded holds the programs as loaded for the JIT (with loadOpts), by
+	// name: a run lays out the same programs and need not load them again.
+	loaded   map[string]*kernel.Loaded
+	loadOpts kernel.Options
 
 	cellsOnce sync.Once
 	cells     []uint32 // rows x GutterLanes: group+1 << 2 | end flags

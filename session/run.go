@@ -149,7 +149,13 @@ func (s *Session) newRun(l *Listing) *Run {
 			lists[f.Image] = f
 		}
 	}
-	k, err := machine.New(t.Set, l.Arch, p.Layout, imgs, machine.Options{})
+	mo := machine.Options{}
+	if l.loadOpts == (kernel.Options{Layout: p.Layout}) {
+		// The programs the images were compiled from, loaded as New
+		// would load them.
+		mo.Loaded = l.loaded
+	}
+	k, err := machine.New(t.Set, l.Arch, p.Layout, imgs, mo)
 	if err != nil {
 		r.Err = err
 		return r
