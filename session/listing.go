@@ -3,8 +3,10 @@
 package session
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,8 +81,16 @@ type Listing struct {
 	loadOpts kernel.Options
 
 	cellsOnce sync.Once
-	cells     []uint32 // rows x GutterLanes: group+1 << 2 | end flags
 	cellLanes int
+	// The groups of each drawn lane by first row (they never overlap in
+	// a lane), and each group's source rows sorted: Cells looks a row up
+	// instead of keeping a rows x lanes table (126 MB at 1M instructions).
+	laneGroups [][]int32
+	srcStart   []int32 // group gi's sorted sources: srcRows[srcStart[gi]:srcStart[gi+1]]
+	srcRows    []int32
+	// cells is the rows x lanes table, for the (unexpected) listing whose
+	// groups overlap in a lane: group+1 << 2 | end flags.
+	cells []uint32
 }
 
 // Group is a set of arrows drawn as one line in one lane: branches to the
@@ -264,14 +274,40 @@ const (
 
 // Cells returns, for row r, one value per drawn lane (lane 0 first): 0 for
 // an empty cell, else (group index + 1) << 2 with CellSource/CellTarget
-// set where the row is an end of the group's line. The table is built on
-// first use, in time linear in rows x lanes.
+// set where the row is an end of the group's line. The lanes are indexed
+// on first use, in time linear in the groups; a row is a binary search per
+// lane.
 func (l *Listing) Cells(r int) []uint32 {
 	l.cellsOnce.Do(l.buildCells)
 	if r < 0 || r >= len(l.Rows) || l.cellLanes == 0 {
 		return nil
 	}
-	return l.cells[r*l.cellLanes : (r+1)*l.cellLanes]
+	if l.cells != nil {
+		return l.cells[r*l.cellLanes : (r+1)*l.cellLanes]
+	}
+	out := make([]uint32, l.cellLanes)
+	for lane, gs := range l.laneGroups {
+		// The last group starting at or before r.
+		k := sort.Search(len(gs), func(k int) bool { return l.Groups[gs[k]].Lo > r }) - 1
+		if k < 0 {
+			continue
+		}
+		gi := int(gs[k])
+		g := &l.Groups[gi]
+		if g.Hi < r {
+			continue
+		}
+		v := uint32(gi+1) << 2
+		if g.Target == r {
+			v |= CellTarget
+		}
+		srcs := l.srcRows[l.srcStart[gi]:l.srcStart[gi+1]]
+		if j := sort.Search(len(srcs), func(j int) bool { return int(srcs[j]) >= r }); j < len(srcs) && int(srcs[j]) == r {
+			v |= CellSource
+		}
+		out[lane] = v
+	}
+	return out
 }
 
 // DrawnLanes is the number of lanes Cells describes.
@@ -294,6 +330,40 @@ func (l *Listing) buildCells() {
 	if nl == 0 {
 		return
 	}
+	l.laneGroups = make([][]int32, nl)
+	l.srcStart = make([]int32, len(l.Groups)+1)
+	for gi := range l.Groups {
+		g := &l.Groups[gi]
+		l.srcStart[gi+1] = l.srcStart[gi]
+		if g.Lane >= nl {
+			continue
+		}
+		l.laneGroups[g.Lane] = append(l.laneGroups[g.Lane], int32(gi))
+		l.srcStart[gi+1] += int32(len(g.Sources))
+		for _, r := range g.Sources {
+			l.srcRows = append(l.srcRows, int32(r))
+		}
+		slices.Sort(l.srcRows[l.srcStart[gi]:])
+	}
+	disjoint := true
+	for _, gs := range l.laneGroups {
+		slices.SortFunc(gs, func(a, b int32) int { return cmp.Compare(l.Groups[a].Lo, l.Groups[b].Lo) })
+		for k := 1; k < len(gs); k++ {
+			if l.Groups[gs[k]].Lo <= l.Groups[gs[k-1]].Hi {
+				disjoint = false
+			}
+		}
+	}
+	if disjoint {
+		return
+	}
+	l.laneGroups, l.srcStart, l.srcRows = nil, nil, nil
+	l.buildCellTable(nl)
+}
+
+// buildCellTable fills the rows x lanes table: later groups over earlier
+// ones where they overlap.
+func (l *Listing) buildCellTable(nl int) {
 	l.cells = make([]uint32, len(l.Rows)*nl)
 	for gi := range l.Groups {
 		g := &l.Groups[gi]

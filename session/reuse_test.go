@@ -35,9 +35,10 @@ func TestRunReusesLoaded(t *testing.T) {
 					reused++
 				}
 				got := s.newRun(l)
-				fresh := *l
-				fresh.loaded = nil
-				want := s.newRun(&fresh)
+				saved := l.loaded
+				l.loaded = nil
+				want := s.newRun(l)
+				l.loaded = saved
 				name := fmt.Sprintf("%s/%s/%s", info.Name, arch, p.Name)
 				if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) || got.Ran != want.Ran || got.Retval != want.Retval ||
 					!reflect.DeepEqual(got.Steps, want.Steps) || !reflect.DeepEqual(got.events, want.events) {
