@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitscope/jitscope/bpfasm"
 	"github.com/jitscope/jitscope/gen"
+	"github.com/jitscope/jitscope/internal/benchutil"
 )
 
 // genSource returns the main program of the generated set of n slots
@@ -32,11 +33,13 @@ func BenchmarkParse(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := benchutil.Start()
 			for b.Loop() {
 				if _, err := bpfasm.Parse("gen.scn", 1, src); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b)
 			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jitscope/jitscope/gen"
+	"github.com/jitscope/jitscope/internal/benchutil"
 	"github.com/jitscope/jitscope/jit"
 	_ "github.com/jitscope/jitscope/jit/arm64"
 	_ "github.com/jitscope/jitscope/jit/x86"
@@ -88,11 +89,13 @@ func BenchmarkCompile(b *testing.B) {
 					}
 					b.ReportAllocs()
 					b.ResetTimer()
+					cpu := benchutil.Start()
 					for b.Loop() {
 						if _, err := jit.Compile(l, p); err != nil {
 							b.Fatal(err)
 						}
 					}
+					cpu.Report(b)
 					b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "insns/s")
 				})
 			}

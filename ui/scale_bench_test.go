@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/jitscope/jitscope/gen"
+	"github.com/jitscope/jitscope/internal/benchutil"
 	"github.com/jitscope/jitscope/session"
 	"github.com/jitscope/jitscope/themes"
 )
@@ -32,12 +33,14 @@ func BenchmarkOpen(b *testing.B) {
 		b.Run(fmt.Sprintf("insns=%d", n), func(b *testing.B) {
 			t := genTarget(b, n)
 			b.ReportAllocs()
+			cpu := benchutil.Start()
 			for b.Loop() {
 				s := session.FromTarget(t, session.Options{})
 				m := NewFromSession(Options{}, themes.Dark(), s)
 				m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
 				_ = m.View()
 			}
+			cpu.Report(b)
 		})
 	}
 }
@@ -69,6 +72,7 @@ func BenchmarkFrameAt(b *testing.B) {
 			m.sync()
 			m.View()
 			b.ReportAllocs()
+			cpu := benchutil.Start()
 			for i := 0; b.Loop(); i++ {
 				if i%2 == 0 {
 					m.focused().Move(1)
@@ -78,6 +82,7 @@ func BenchmarkFrameAt(b *testing.B) {
 				m.sync()
 				_ = m.View()
 			}
+			cpu.Report(b)
 		})
 	}
 }
@@ -100,9 +105,11 @@ func BenchmarkSearch(b *testing.B) {
 	for _, q := range []struct{ name, query string }{{"last", last + ":"}, {"none", "no such text"}} {
 		b.Run(fmt.Sprintf("insns=%d/match=%s", n, q.name), func(b *testing.B) {
 			var r int
+			cpu := benchutil.Start()
 			for b.Loop() {
 				r = l.Search(q.query, 0, 1)
 			}
+			cpu.Report(b)
 			if q.name == "last" && r < len(l.Rows)/2 {
 				b.Fatalf("search %q found row %d of %d", q.query, r, len(l.Rows))
 			}
