@@ -37,6 +37,9 @@ func TestCellsMatchTable(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Fatalf("%s n=%d: Cells(%d) = %v, want %v", l.Arch, n, r, got, want)
 				}
+				if app := l.AppendCells([]uint32{7}, r); app[0] != 7 || !slices.Equal(app[1:], want) {
+					t.Fatalf("%s n=%d: AppendCells([7], %d) = %v, want [7] + %v", l.Arch, n, r, app, want)
+				}
 				for _, v := range got {
 					if v&CellSource != 0 {
 						sources++

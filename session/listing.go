@@ -278,36 +278,54 @@ const (
 // on first use, in time linear in the groups; a row is a binary search per
 // lane.
 func (l *Listing) Cells(r int) []uint32 {
+	return l.AppendCells(nil, r)
+}
+
+// AppendCells is Cells appending to dst: a frame draws its rows' cells
+// into one buffer.
+func (l *Listing) AppendCells(dst []uint32, r int) []uint32 {
 	l.cellsOnce.Do(l.buildCells)
 	if r < 0 || r >= len(l.Rows) || l.cellLanes == 0 {
-		return nil
+		return dst
 	}
 	if l.cells != nil {
-		return l.cells[r*l.cellLanes : (r+1)*l.cellLanes]
+		return append(dst, l.cells[r*l.cellLanes:(r+1)*l.cellLanes]...)
 	}
-	out := make([]uint32, l.cellLanes)
-	for lane, gs := range l.laneGroups {
-		// The last group starting at or before r.
-		k := sort.Search(len(gs), func(k int) bool { return l.Groups[gs[k]].Lo > r }) - 1
-		if k < 0 {
-			continue
-		}
-		gi := int(gs[k])
-		g := &l.Groups[gi]
-		if g.Hi < r {
-			continue
-		}
-		v := uint32(gi+1) << 2
-		if g.Target == r {
-			v |= CellTarget
-		}
-		srcs := l.srcRows[l.srcStart[gi]:l.srcStart[gi+1]]
-		if j := sort.Search(len(srcs), func(j int) bool { return int(srcs[j]) >= r }); j < len(srcs) && int(srcs[j]) == r {
-			v |= CellSource
-		}
-		out[lane] = v
+	for _, gs := range l.laneGroups {
+		dst = append(dst, l.laneCell(gs, r))
 	}
-	return out
+	return dst
+}
+
+// laneCell is the cell of row r in the lane whose groups are gs.
+func (l *Listing) laneCell(gs []int32, r int) uint32 {
+	// The last group starting at or before r.
+	lo, hi := 0, len(gs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if l.Groups[gs[m]].Lo <= r {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == 0 {
+		return 0
+	}
+	gi := int(gs[lo-1])
+	g := &l.Groups[gi]
+	if g.Hi < r {
+		return 0
+	}
+	v := uint32(gi+1) << 2
+	if g.Target == r {
+		v |= CellTarget
+	}
+	srcs := l.srcRows[l.srcStart[gi]:l.srcStart[gi+1]]
+	if _, found := slices.BinarySearch(srcs, int32(r)); found {
+		v |= CellSource
+	}
+	return v
 }
 
 // DrawnLanes is the number of lanes Cells describes.
