@@ -55,3 +55,50 @@ func TestCellsMatchTable(t *testing.T) {
 		}
 	}
 }
+
+// targetScan is Listing.Target as it was: a scan of every group.
+func targetScan(l *Listing, r int) int {
+	for gi := range l.Groups {
+		g := &l.Groups[gi]
+		if g.Target == r || r < g.Lo || r > g.Hi {
+			continue
+		}
+		for _, s := range g.Sources {
+			if s == r {
+				return g.Target
+			}
+		}
+	}
+	if ln := l.Line(r); ln != nil && ln.HasTarget {
+		return l.RowOfAddr(ln.Target)
+	}
+	return -1
+}
+
+// TestTargetMatchesScan holds Target (an index of source rows) to the scan
+// of every group it replaced, on every row of generated programs.
+func TestTargetMatchesScan(t *testing.T) {
+	set, err := gen.Set(gen.Options{Insns: 20_000, Seed: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := FromTarget(&Target{Name: set.Name, Set: set}, Options{})
+	for _, l := range s.Listings {
+		if l.Err != nil {
+			t.Fatal(l.Err)
+		}
+		found := 0
+		for r := range l.Rows {
+			got, want := l.Target(r), targetScan(l, r)
+			if got != want {
+				t.Fatalf("%s: Target(%d) = %d, want %d", l.Arch, r, got, want)
+			}
+			if got >= 0 {
+				found++
+			}
+		}
+		if found < 100 {
+			t.Errorf("%s: %d rows with a target", l.Arch, found)
+		}
+	}
+}

@@ -91,6 +91,11 @@ type Listing struct {
 	// cells is the rows x lanes table, for the (unexpected) listing whose
 	// groups overlap in a lane: group+1 << 2 | end flags.
 	cells []uint32
+
+	// targets maps a branch row to the target of its first group, built
+	// on the first Target (a key press used to scan every group).
+	targetsOnce sync.Once
+	targets     map[int]int
 }
 
 // Group is a set of arrows drawn as one line in one lane: branches to the
@@ -499,21 +504,28 @@ func (l *Listing) Search(q string, from, dir int) int {
 // Target returns the row a control-flow edge from row r leads to: the
 // branch target, the called function, the tail call's landing pad, or -1.
 func (l *Listing) Target(r int) int {
-	for gi := range l.Groups {
-		g := &l.Groups[gi]
-		if g.Target == r || r < g.Lo || r > g.Hi {
-			continue
-		}
-		for _, s := range g.Sources {
-			if s == r {
-				return g.Target
-			}
-		}
+	l.targetsOnce.Do(l.buildTargets)
+	if t, ok := l.targets[r]; ok {
+		return t
 	}
 	if ln := l.Line(r); ln != nil && ln.HasTarget {
 		return l.RowOfAddr(ln.Target)
 	}
 	return -1
+}
+
+// buildTargets records, for each source row of a group, the target of the
+// first group (in order) that has it as a source and does not target it.
+func (l *Listing) buildTargets() {
+	l.targets = map[int]int{}
+	for gi := range l.Groups {
+		g := &l.Groups[gi]
+		for _, s := range g.Sources {
+			if _, seen := l.targets[s]; !seen && g.Target != s {
+				l.targets[s] = g.Target
+			}
+		}
+	}
 }
 
 // BPFKey names a BPF instruction (Index >= 0) or, for machine code outside
