@@ -167,7 +167,7 @@ func formatCall(ins asm.Instruction) string {
 	ref := ins.Reference()
 	switch ins.Src {
 	case asm.PseudoCall:
-		if ref != "" && ins.Constant == -1 && reIdent.MatchString(ref) && !reRegister.MatchString(ref) && ref != "pc" && ref != "kernel" && ref != "unknown" {
+		if ref != "" && ins.Constant == -1 && reIdent.MatchString(ref) && !isRegName(ref) && ref != "pc" && ref != "kernel" && ref != "unknown" {
 			if _, helper := helperByName[ref]; !helper {
 				return "call " + ref
 			}

@@ -53,25 +53,21 @@ func isIdentChar(c byte) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// lex splits line[start:end] into tokens.
-func lex(line string, start, end int) []token {
-	var toks []token
+// lex splits line[start:end] into tokens, appending them to toks.
+func lex(toks []token, line string, start, end int) []token {
 	i := start
-outer:
 	for i < end {
 		c := line[i]
 		switch {
 		case c == ' ' || c == '\t':
 			i++
 			continue
-		case c == 's' && i+1 < end && strings.IndexByte("<>/%", line[i+1]) >= 0:
+		case c == 's' && i+1 < end && (line[i+1] == '<' || line[i+1] == '>' || line[i+1] == '/' || line[i+1] == '%'):
 			// Signed operators: s>, s>=, s<, s<=, s>>=, s/=, s%=.
-			for _, op := range operators {
-				if op[0] == 's' && strings.HasPrefix(line[i:end], op) {
-					toks = append(toks, token{tPunct, op, i, i + len(op)})
-					i += len(op)
-					continue outer
-				}
+			if n := signedOpLen(line[i:end]); n > 0 {
+				toks = append(toks, token{tPunct, line[i : i+n], i, i + n})
+				i += n
+				continue
 			}
 			// A lone identifier "s" followed by an operator.
 			toks = append(toks, token{tIdent, "s", i, i + 1})
@@ -91,20 +87,73 @@ outer:
 			toks = append(toks, token{tNum, line[i:j], i, j})
 			i = j
 		default:
-			for _, op := range operators {
-				if op[0] != 's' && strings.HasPrefix(line[i:end], op) {
-					toks = append(toks, token{tPunct, op, i, i + len(op)})
-					i += len(op)
-					continue outer
-				}
+			if n := opLen(line[i:end]); n > 0 {
+				toks = append(toks, token{tPunct, line[i : i+n], i, i + n})
+				i += n
+				continue
 			}
 			_, n := utf8.DecodeRuneInString(line[i:end])
 			toks = append(toks, token{tOther, line[i : i+n], i, i + n})
 			i += n
 		}
 	}
-	toks = append(toks, token{tEOF, "", end, end})
-	return toks
+	return append(toks, token{tEOF, "", end, end})
+}
+
+// signedOpLen is the length of the signed operator s starts with (the
+// longest of those in operators that start with 's'), or 0.
+func signedOpLen(s string) int {
+	if len(s) < 2 {
+		return 0
+	}
+	switch s[1] {
+	case '>':
+		if strings.HasPrefix(s, "s>>=") {
+			return 4
+		}
+		if strings.HasPrefix(s, "s>=") {
+			return 3
+		}
+		return 2
+	case '<':
+		if strings.HasPrefix(s, "s<=") {
+			return 3
+		}
+		return 2
+	case '/', '%':
+		if len(s) > 2 && s[2] == '=' {
+			return 3
+		}
+	}
+	return 0
+}
+
+// opLen is the length of the operator s starts with (the longest of those
+// in operators that do not start with 's'), or 0.
+func opLen(s string) int {
+	eq := len(s) > 1 && s[1] == '='
+	switch s[0] {
+	case '<', '>':
+		if len(s) > 2 && s[1] == s[0] && s[2] == '=' {
+			return 3 // <<= >>=
+		}
+		if eq {
+			return 2
+		}
+		return 1
+	case '=', '+', '-', '*', '/', '%', '&', '|', '^':
+		if eq {
+			return 2
+		}
+		return 1
+	case '!':
+		if eq {
+			return 2
+		}
+	case '(', ')', '[', ']', ',', '#', ':':
+		return 1
+	}
+	return 0
 }
 
 // stripComment returns the length of line without its comment.

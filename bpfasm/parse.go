@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,19 @@ type parser struct {
 	labels   map[string]labelDef
 	pending  []pendingLabel
 	sections map[string]int // llvm-objdump section name -> first instruction index
+
+	// Reused by parseLine for every line.
+	toks   []token
+	inName []bool
+}
+
+// btfHeader matches bpftool's "int name(struct xdp_md * ctx):", returning
+// reBTFHdr's submatch indices or nil.
+func (p *parser) btfHeader(line string) []int {
+	if !maybeBTFHdr(line) {
+		return nil
+	}
+	return reBTFHdr.FindStringSubmatchIndex(line)
 }
 
 type pendingLabel struct {
@@ -63,10 +77,7 @@ var (
 	reReloc     = regexp.MustCompile(`^\s*[0-9a-fA-F]+:\s+(R_BPF_\w+)\s+(\S+)\s*$`)
 	reFuncHdr   = regexp.MustCompile(`^\s*(?:[0-9a-fA-F]+\s+)?<([^<>]+)>:\s*$`)
 	reBTFHdr    = regexp.MustCompile(`^\s*[A-Za-z_][^;:()]*?\b([A-Za-z_][A-Za-z0-9_]*)\s*\([^()]*\)\s*:\s*$`)
-	reLabel     = regexp.MustCompile(`^\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*:`)
-	reIndex     = regexp.MustCompile(`^\s*[0-9]+:`)
 	reBpftoolOp = regexp.MustCompile(`^\s*\(([0-9a-fA-F]{2})\)`)
-	reRegister  = regexp.MustCompile(`^[rw][0-9]+$`)
 )
 
 // Parse parses BPF assembly. file is used in error messages
@@ -74,12 +85,18 @@ var (
 // src within that file. Errors are of type *Error.
 func Parse(file string, firstLine int, src string) (asm.Instructions, error) {
 	p := &parser{file: file, labels: map[string]labelDef{}, sections: map[string]int{}}
-	lines := strings.Split(src, "\n")
-	for i, line := range lines {
+	// One instruction per line, most of the time: size the items once.
+	p.items = make([]item, 0, strings.Count(src, "\n")+1)
+	for i := 0; ; i++ {
+		line, rest, more := strings.Cut(src, "\n")
 		line = strings.TrimSuffix(line, "\r")
 		if err := p.parseLine(line, firstLine+i); err != nil {
 			return nil, err
 		}
+		if !more {
+			break
+		}
+		src = rest
 	}
 	if len(p.pending) > 0 {
 		l := p.pending[0]
@@ -94,26 +111,53 @@ func (p *parser) errf(line, col int, format string, args ...any) *Error {
 
 func (p *parser) parseLine(full string, lineNo int) error {
 	line := full[:stripComment(full)]
-	if strings.TrimSpace(line) == "" || reSkip.MatchString(line) {
+	if strings.TrimSpace(line) == "" {
 		return nil
 	}
-	if m := reSection.FindStringSubmatch(line); m != nil {
-		p.sections[m[1]] = len(p.items)
-		return nil
+	// Tool headers, sections, relocations and function headers all have a
+	// ':' ("..." lines a '.'); instruction lines mostly have neither.
+	if strings.IndexByte(line, ':') >= 0 || strings.IndexByte(line, '.') >= 0 {
+		if done, err := p.toolLine(line, lineNo); done {
+			return err
+		}
 	}
-	if m := reReloc.FindStringSubmatchIndex(line); m != nil {
-		return p.relocation(line[m[2]:m[3]], line[m[4]:m[5]], lineNo, m[4]+1)
+	return p.insnLine(line, lineNo)
+}
+
+// toolLine handles the lines of pasted tool output that are not
+// instructions; done is false when line is none of them.
+func (p *parser) toolLine(line string, lineNo int) (done bool, err error) {
+	if maybeSkip(line) && reSkip.MatchString(line) {
+		return true, nil
 	}
-	if m := reFuncHdr.FindStringSubmatchIndex(line); m != nil {
-		return p.label(line[m[2]:m[3]], lineNo, m[2]+1)
+	if maybeSection(line) {
+		if m := reSection.FindStringSubmatch(line); m != nil {
+			p.sections[m[1]] = len(p.items)
+			return true, nil
+		}
 	}
+	if maybeReloc(line) {
+		if m := reReloc.FindStringSubmatchIndex(line); m != nil {
+			return true, p.relocation(line[m[2]:m[3]], line[m[4]:m[5]], lineNo, m[4]+1)
+		}
+	}
+	if maybeFuncHdr(line) {
+		if m := reFuncHdr.FindStringSubmatchIndex(line); m != nil {
+			return true, p.label(line[m[2]:m[3]], lineNo, m[2]+1)
+		}
+	}
+	return false, nil
+}
+
+// insnLine parses a line that may hold labels and an instruction.
+func (p *parser) insnLine(line string, lineNo int) error {
 
 	start := 0
 	rawSrc := -1
 	bpftoolOp := -1
 	var raw []byte
-	if m := reIndex.FindStringIndex(line); m != nil {
-		start = m[1]
+	if end := matchIndex(line); end >= 0 {
+		start = end
 		if m := reBpftoolOp.FindStringSubmatchIndex(line[start:]); m != nil {
 			op, _ := strconv.ParseUint(line[start+m[2]:start+m[3]], 16, 8)
 			bpftoolOp = int(op)
@@ -123,13 +167,13 @@ func (p *parser) parseLine(full string, lineNo int) error {
 			raw = b
 			rawSrc = int(b[1] >> 4)
 		}
-	} else if m := reBTFHdr.FindStringSubmatchIndex(line); m != nil {
+	} else if m := p.btfHeader(line); m != nil {
 		return p.label(line[m[2]:m[3]], lineNo, m[2]+1)
-	} else if m := reLabel.FindStringSubmatchIndex(line); m != nil {
-		if err := p.label(line[m[2]:m[3]], lineNo, m[2]+1); err != nil {
+	} else if ns, ne, next, ok := matchLabel(line); ok {
+		if err := p.label(line[ns:ne], lineNo, ns+1); err != nil {
 			return err
 		}
-		start = m[1]
+		start = next
 	}
 	if strings.TrimSpace(line[start:]) == "" {
 		return nil
@@ -144,8 +188,13 @@ func (p *parser) parseLine(full string, lineNo int) error {
 		return p.add(item{ins: ins, line: lineNo, col: start + 1, rawSrc: rawSrc})
 	}
 
-	toks := lex(line, start, len(line))
-	lp := &lineParser{p: p, line: line, lineNo: lineNo, toks: toks, inName: make([]bool, len(toks))}
+	// The token and flag buffers are reused from line to line.
+	toks := lex(p.toks[:0], line, start, len(line))
+	p.toks = toks
+	inName := slices.Grow(p.inName[:0], len(toks))[:len(toks)]
+	clear(inName)
+	p.inName = inName
+	lp := &lineParser{p: p, line: line, lineNo: lineNo, toks: toks, inName: inName}
 	it, err := lp.instruction()
 	if err != nil {
 		// Prefer complaining about a stray character, unless the error
@@ -240,7 +289,7 @@ func (p *parser) label(name string, lineNo, col int) error {
 	if name == "" {
 		return p.errf(lineNo, col, "empty label name")
 	}
-	if reRegister.MatchString(name) {
+	if isRegName(name) {
 		return p.errf(lineNo, col, "invalid label name %q", name)
 	}
 	if def, ok := p.labels[name]; ok {
@@ -431,12 +480,12 @@ type reg struct {
 
 func (lp *lineParser) isReg() bool {
 	t := lp.peek()
-	return t.kind == tIdent && reRegister.MatchString(t.text)
+	return t.kind == tIdent && isRegName(t.text)
 }
 
 func (lp *lineParser) reg() (reg, error) {
 	t := lp.next()
-	if t.kind != tIdent || !reRegister.MatchString(t.text) {
+	if t.kind != tIdent || !isRegName(t.text) {
 		return reg{}, lp.errAt(t, "expected register, found %s", t)
 	}
 	n, err := strconv.Atoi(t.text[1:])
@@ -695,7 +744,7 @@ func (lp *lineParser) target(wide bool) (off int64, label, ref string, err error
 			ref, _, err = lp.raw('>')
 		}
 		return
-	case t.kind == tIdent && !reRegister.MatchString(t.text):
+	case t.kind == tIdent && !isRegName(t.text):
 		lp.next()
 		return 0, t.text, "", nil
 	case t.kind == tPunct && t.text == "<":
@@ -831,7 +880,7 @@ func (lp *lineParser) callInsn() (item, error) {
 			}
 			it.ins = it.ins.WithReference(ref)
 		}
-	case t.kind == tIdent && !reRegister.MatchString(t.text):
+	case t.kind == tIdent && !isRegName(t.text):
 		lp.next()
 		if lp.accept("#") {
 			// bpftool: "call bpf_tail_call#12", "call unknown#212".

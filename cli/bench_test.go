@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/jitscope/jitscope/gen"
+	"github.com/jitscope/jitscope/internal/benchutil"
 )
 
 // benchScenario writes the generated scenario of n instructions (seed 1)
@@ -36,11 +37,13 @@ func BenchmarkDump(b *testing.B) {
 				path := benchScenario(b, n)
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := benchutil.Start()
 				for b.Loop() {
 					if st := Main([]string{"dump", path, "--arch", arch}, Env{Stdout: io.Discard, Stderr: os.Stderr}); st != 0 {
 						b.Fatal("dump failed")
 					}
 				}
+				cpu.Report(b)
 				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "insns/s")
 			})
 		}

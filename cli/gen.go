@@ -17,6 +17,8 @@ const genUsage = `  jitscope gen --insns N -o FILE [flags]   write a generated s
       --seed S                  which program (default 1); the same seed gives the same program
       --no-tail-calls           leave tail calls out (arm64 v5.10 refuses them with bpf2bpf calls)
       --no-calls                one function, no bpf2bpf calls
+      --funcs F                 F functions of about the same size (x86 kernels before 5.11
+                                give up on functions over about 40k instructions)
       --force                   overwrite FILE if it exists
 `
 
@@ -31,6 +33,7 @@ func cmdGen(args []string, env Env) error {
 	seed := fs.Uint64("seed", 1, "")
 	noTail := fs.Bool("no-tail-calls", false, "")
 	noCalls := fs.Bool("no-calls", false, "")
+	funcs := fs.Int("funcs", 0, "")
 	force := fs.Bool("force", false, "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -45,7 +48,7 @@ func cmdGen(args []string, env Env) error {
 	if *out == "" {
 		return usagef("gen: -o FILE is required")
 	}
-	data, err := gen.Scenario(gen.Options{Insns: *insns, Seed: *seed, NoTailCalls: *noTail, NoCalls: *noCalls})
+	data, err := gen.Scenario(gen.Options{Insns: *insns, Seed: *seed, NoTailCalls: *noTail, NoCalls: *noCalls, Funcs: *funcs})
 	if err != nil {
 		return usagef("%v", err)
 	}

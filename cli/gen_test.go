@@ -43,9 +43,21 @@ func TestGen(t *testing.T) {
 			t.Errorf("dump --arch %s: no bpf2bpf call or tail call target in the listing", arch)
 		}
 	}
-	for _, args := range [][]string{{"gen", "-o", path}, {"gen", "--insns", "100"}, {"gen", "--insns", "10", "-o", path + "2"}} {
-		if _, _, st := runCLI(t, args...); st == 0 {
+	for _, args := range [][]string{{"gen", "-o", path}, {"gen", "--insns", "100"}, {"gen", "--insns", "10", "-o", path + "2"},
+		{"gen", "--insns", "1000", "--funcs", "100", "-o", path + "3"}} {
+		if _, errOut, st := runCLI(t, args...); st == 0 {
 			t.Errorf("%v: status 0", args)
+		} else if strings.Count(strings.TrimSpace(errOut), "\n") > 0 && !strings.Contains(errOut, "usage") {
+			t.Errorf("%v: more than one error line: %q", args, errOut)
 		}
+	}
+	// --funcs: that many functions, named in the header line.
+	funcsPath := filepath.Join(dir, "funcs.scn")
+	if _, errOut, st := runCLI(t, "gen", "--insns", "2000", "--funcs", "8", "-o", funcsPath); st != 0 {
+		t.Fatalf("gen --funcs 8: status %d: %s", st, errOut)
+	}
+	data, _ := os.ReadFile(funcsPath)
+	if !strings.Contains(string(data), "--funcs 8`") || !strings.Contains(string(data), "fn_7:") || strings.Contains(string(data), "fn_8:") {
+		t.Errorf("gen --funcs 8: want functions gen, fn_1 .. fn_7 and the flag in the header")
 	}
 }

@@ -114,7 +114,7 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 	if byName[entry] == nil {
 		return nil, fmt.Errorf("%s: no program %q (have %s)", t.Name, entry, programNames(t.Set))
 	}
-	su, err := t.NewMachine(arch, p, byName, packet)
+	su, err := t.NewMachine(arch, p, byName, machine.Options{Packet: packet})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/gen"
+	"github.com/jitscope/jitscope/internal/benchutil"
 	"github.com/jitscope/jitscope/jit"
 	_ "github.com/jitscope/jitscope/jit/arm64"
 	_ "github.com/jitscope/jitscope/jit/x86"
@@ -131,9 +132,11 @@ func BenchmarkList(b *testing.B) {
 				var progs []*disasm.Program
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := benchutil.Start()
 				for b.Loop() {
 					progs = listAll(b, imgs)
 				}
+				cpu.Report(b)
 				b.ReportMetric(float64(lines(progs))*float64(b.N)/b.Elapsed().Seconds(), "minsns/s")
 			})
 		}
@@ -158,10 +161,12 @@ func BenchmarkArrows(b *testing.B) {
 				lanes := 0
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := benchutil.Start()
 				for b.Loop() {
 					arrows = disasm.Flow(funcs)
 					lanes = disasm.AssignLanes(arrows, rowOf)
 				}
+				cpu.Report(b)
 				b.ReportMetric(float64(len(arrows)), "arrows")
 				b.ReportMetric(float64(lanes), "lanes")
 			})
@@ -181,12 +186,14 @@ func BenchmarkWriteText(b *testing.B) {
 					cw := &countWriter{}
 					b.ReportAllocs()
 					b.ResetTimer()
+					cpu := benchutil.Start()
 					for b.Loop() {
 						cw.n = 0
 						if err := disasm.WriteText(cw, progs, disasm.TextOptions{Plain: plain}); err != nil {
 							b.Fatal(err)
 						}
 					}
+					cpu.Report(b)
 					b.ReportMetric(float64(cw.n), "bytes")
 					b.ReportMetric(float64(lines(progs))*float64(b.N)/b.Elapsed().Seconds(), "minsns/s")
 				})

@@ -1,6 +1,7 @@
 package disasm
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 
@@ -160,38 +161,75 @@ func AssignLanes(arrows []Arrow, row func(Pos) int) int {
 		}
 		groups = append(groups, g)
 	}
-	sort.SliceStable(groups, func(i, j int) bool {
-		li, lj := groups[i].hi-groups[i].lo, groups[j].hi-groups[j].lo
-		if li != lj {
-			return li < lj
+	slices.SortStableFunc(groups, func(a, b *group) int {
+		if la, lb := a.hi-a.lo, b.hi-b.lo; la != lb {
+			return cmp.Compare(la, lb)
 		}
-		return groups[i].lo < groups[j].lo
+		return cmp.Compare(a.lo, b.lo)
 	})
-	// The groups of a lane never overlap: kept sorted, whether a group
-	// fits is a binary search.
-	type interval struct{ lo, hi int }
-	var lanes [][]interval
+	var lanes []laneSet
 	for _, g := range groups {
 		lane := -1
-		for li, l := range lanes {
-			// The first interval that ends at or after g starts must
-			// start after g ends.
-			k := sort.Search(len(l), func(k int) bool { return l[k].hi >= g.lo })
-			if k == len(l) || l[k].lo > g.hi {
+		for li := range lanes {
+			if lanes[li].insert(g.lo, g.hi) {
 				lane = li
-				lanes[li] = slices.Insert(l, k, interval{g.lo, g.hi})
 				break
 			}
 		}
 		if lane < 0 {
-			lanes = append(lanes, []interval{{g.lo, g.hi}})
+			lanes = append(lanes, laneSet{})
 			lane = len(lanes) - 1
+			lanes[lane].insert(g.lo, g.hi)
 		}
 		for _, m := range g.members {
 			arrows[m].Lane = lane
 		}
 	}
 	return len(lanes)
+}
+
+// laneSet holds the row intervals of one lane's arrow groups, which never
+// overlap: sorted by start (and so by end), in chunks of at most
+// laneChunk, so that an insertion moves a chunk rather than the whole lane
+// (a lane of a million-instruction listing holds tens of thousands).
+type laneSet struct {
+	chunks [][]interval
+}
+
+type interval struct{ lo, hi int }
+
+const laneChunk = 512
+
+// insert adds [lo, hi] if it overlaps none of the set's intervals (ends
+// included) and reports whether it did.
+func (s *laneSet) insert(lo, hi int) bool {
+	// The first interval that ends at or after lo must start after hi.
+	ci := sort.Search(len(s.chunks), func(c int) bool {
+		ch := s.chunks[c]
+		return ch[len(ch)-1].hi >= lo
+	})
+	if ci == len(s.chunks) {
+		if ci == 0 || len(s.chunks[ci-1]) >= laneChunk {
+			s.chunks = append(s.chunks, make([]interval, 0, laneChunk))
+		}
+		ci = len(s.chunks) - 1
+		s.chunks[ci] = append(s.chunks[ci], interval{lo, hi})
+		return true
+	}
+	ch := s.chunks[ci]
+	k := sort.Search(len(ch), func(k int) bool { return ch[k].hi >= lo })
+	if ch[k].lo <= hi {
+		return false
+	}
+	ch = slices.Insert(ch, k, interval{lo, hi})
+	if len(ch) > 2*laneChunk {
+		// Split: the second half becomes a chunk of its own.
+		rest := append(make([]interval, 0, laneChunk*2), ch[laneChunk:]...)
+		ch = ch[:laneChunk:laneChunk]
+		s.chunks = slices.Insert(s.chunks, ci+1, rest)
+	}
+	s.chunks[ci] = ch
+	return true
 }
 
 // addrIndex finds the line at an address: the last function's, when

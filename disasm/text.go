@@ -3,8 +3,9 @@ package disasm
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -166,7 +167,9 @@ func WriteText(w io.Writer, progs []*Program, opt TextOptions) error {
 			verts = append(verts, vert{s.lo + 1, col, 1}, vert{s.hi, col, -1})
 		}
 	}
-	sort.Slice(verts, func(i, j int) bool { return verts[i].row < verts[j].row })
+	// (The order of a row's verticals does not matter: spans come from a
+	// map, and a row's result depends only on the counts.)
+	slices.SortFunc(verts, func(a, b vert) int { return cmp.Compare(a.row, b.row) })
 	// Ends, by row, in the order of the arrows.
 	type end struct {
 		row, col int
@@ -179,7 +182,7 @@ func WriteText(w io.Writer, progs []*Program, opt TextOptions) error {
 		col := laneCol(a.Lane)
 		ends = append(ends, end{rowOf(a.From), col, false, s}, end{rowOf(a.To), col, true, s})
 	}
-	sort.SliceStable(ends, func(i, j int) bool { return ends[i].row < ends[j].row })
+	slices.SortStableFunc(ends, func(a, b end) int { return cmp.Compare(a.row, b.row) })
 
 	// lanes holds the verticals crossing the current row (columns from
 	// width on), count the spans at each column; right is one past the

@@ -46,6 +46,12 @@ type Options struct {
 	NoTailCalls bool
 	// NoCalls leaves bpf-to-bpf calls out: one function.
 	NoCalls bool
+	// Funcs, when not zero, is the number of functions, all of about the
+	// same size (by default 1 + min(24, Insns/2000), the main function
+	// larger). x86 kernels without jump padding (before 5.11) need more
+	// passes than they allow on large functions: many small ones keep a
+	// 1M-instruction program within their 20 passes.
+	Funcs int
 }
 
 // MinInsns is the smallest program Generate makes.
@@ -70,6 +76,12 @@ func Set(opt Options) (*kernel.Set, error) {
 	}
 	if opt.Insns > 1<<24 {
 		return nil, fmt.Errorf("gen: %d instructions: at most %d", opt.Insns, 1<<24)
+	}
+	if opt.Funcs < 0 || opt.Funcs > opt.Insns/MinInsns {
+		return nil, fmt.Errorf("gen: %d functions for %d instructions: between 1 and %d (%d instructions each at least)", opt.Funcs, opt.Insns, opt.Insns/MinInsns, MinInsns)
+	}
+	if opt.Funcs > 1 && opt.NoCalls {
+		return nil, fmt.Errorf("gen: %d functions without bpf-to-bpf calls: a program without calls has one function", opt.Funcs)
 	}
 	g := &generator{opt: opt, rnd: rand.New(rand.NewPCG(opt.Seed, 0x6a697473636f7065))}
 	main := g.program()
@@ -103,6 +115,9 @@ func Name(opt Options) string {
 	if opt.NoCalls {
 		s += "-nocalls"
 	}
+	if opt.Funcs > 0 {
+		s += fmt.Sprintf("-funcs%d", opt.Funcs)
+	}
 	return s
 }
 
@@ -123,6 +138,9 @@ func Scenario(opt Options) ([]byte, error) {
 	}
 	if opt.NoCalls {
 		b.WriteString(" --no-calls")
+	}
+	if opt.Funcs > 0 {
+		fmt.Fprintf(&b, " --funcs %d", opt.Funcs)
 	}
 	b.WriteString("`.\n\n")
 	fmt.Fprintf(&b, "name = %q\nentry = %q\ndescription = \"\"\"\n%s\n\nMixes ALU work, stack, context and map value accesses, branches of all distances,\nbounded loops, helper calls, bpf2bpf calls and tail calls.\n\"\"\"\n", set.Name, MainProg, set.Description)
@@ -190,6 +208,9 @@ func (g *generator) program() asm.Instructions {
 		// Real programs have a few tens of functions at most (and the
 		// listing draws every call and return as a long arrow).
 		nf = max(1, min(1+min(24, max(3, n/2000)), n/64))
+		if g.opt.Funcs > 0 {
+			nf = g.opt.Funcs
+		}
 	}
 	// Sizes: the main function takes a larger share, so that its long
 	// branches reach far; the others vary between half and one and a half
@@ -198,7 +219,7 @@ func (g *generator) program() asm.Instructions {
 	total := 0.0
 	for i := range weights {
 		weights[i] = 0.5 + g.rnd.Float64()
-		if i == 0 {
+		if i == 0 && g.opt.Funcs == 0 {
 			weights[i] = float64(max(2, nf/8))
 		}
 		total += weights[i]

@@ -94,3 +94,47 @@ func TestScenarioRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestFuncs: Options.Funcs gives that many functions of about the same
+// size, the exact number of slots, and refuses what cannot be made.
+func TestFuncs(t *testing.T) {
+	const n = 20_000
+	for _, funcs := range []int{1, 7, 100} {
+		set, err := gen.Set(gen.Options{Insns: n, Seed: 3, Funcs: funcs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := kernel.Load(set, gen.MainProg, kernel.X86_64, kernel.Options{})
+		if err != nil {
+			t.Fatalf("funcs=%d: %v", funcs, err)
+		}
+		if len(l.Funcs) != funcs {
+			t.Fatalf("funcs=%d: %d functions", funcs, len(l.Funcs))
+		}
+		slots, lo, hi := 0, n, 0
+		for i, f := range l.Funcs {
+			end := n
+			if i+1 < len(l.Funcs) {
+				end = l.Funcs[i+1].Insns[0].Index
+			}
+			size := end - f.Insns[0].Index
+			slots += size
+			lo, hi = min(lo, size), max(hi, size)
+		}
+		if slots != n {
+			t.Errorf("funcs=%d: %d slots, want %d", funcs, slots, n)
+		}
+		if funcs > 1 && hi > 4*lo {
+			t.Errorf("funcs=%d: sizes from %d to %d, want about the same", funcs, lo, hi)
+		}
+	}
+	for _, opt := range []gen.Options{
+		{Insns: n, Funcs: -1},
+		{Insns: n, Funcs: n/gen.MinInsns + 1},
+		{Insns: n, Funcs: 2, NoCalls: true},
+	} {
+		if _, err := gen.Set(opt); err == nil {
+			t.Errorf("Set(%+v) succeeded, want an error", opt)
+		}
+	}
+}

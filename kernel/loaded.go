@@ -17,22 +17,25 @@ const (
 )
 
 // Insn is one translated instruction as the JIT receives it.
+//
+// (The small fields are together: a loaded 1M-instruction program holds a
+// million of these per architecture.)
 type Insn struct {
 	asm.Instruction
 	// Raw is the instruction in the kernel's encoding, what a JIT switches on.
-	Raw    BPFInsn
-	Kind   InsnKind
+	Raw  BPFInsn
+	Kind InsnKind
+	// Direct is set on a TailCall whose map and key are the same constants on
+	// every path (the verifier's poke descriptor case); Map and Key then say
+	// which slot it targets.
+	Direct bool
+	Key    uint32
 	Callee int    // FuncCall, FuncPtr: index into Loaded.Funcs
 	Ref    string // symbolic name of what the instruction refers to (helper, function, map)
 	// Index is the instruction's slot index in the whole program (ld_imm64
 	// takes two slots), as bpftool numbers xlated instructions.
 	Index int
-	// Direct is set on a TailCall whose map and key are the same constants on
-	// every path (the verifier's poke descriptor case); Map and Key then say
-	// which slot it targets.
-	Direct bool
-	Map    string
-	Key    uint32
+	Map   string
 }
 
 // Loaded is one program as a kernel JIT receives it for one architecture:

@@ -3,12 +3,15 @@
 package session
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/jit"
@@ -71,11 +74,28 @@ type Listing struct {
 	Lanes  int // lanes used by Groups
 
 	ids      *BPFIDs
-	firstRow map[int32]int // BPF id -> first row
+	firstRow []int32 // BPF id -> first row + 1 (0: none; ids are dense)
+	// loaded holds the programs as loaded for the JIT (with loadOpts), by
+	// name: a run lays out the same programs and need not load them again.
+	loaded   map[string]*kernel.Loaded
+	loadOpts kernel.Options
 
 	cellsOnce sync.Once
-	cells     []uint32 // rows x GutterLanes: group+1 << 2 | end flags
 	cellLanes int
+	// The groups of each drawn lane by first row (they never overlap in
+	// a lane), and each group's source rows sorted: Cells looks a row up
+	// instead of keeping a rows x lanes table (126 MB at 1M instructions).
+	laneGroups [][]int32
+	srcStart   []int32 // group gi's sorted sources: srcRows[srcStart[gi]:srcStart[gi+1]]
+	srcRows    []int32
+	// cells is the rows x lanes table, for the (unexpected) listing whose
+	// groups overlap in a lane: group+1 << 2 | end flags.
+	cells []uint32
+
+	// targets maps a branch row to the target of its first group, built
+	// on the first Target (a key press used to scan every group).
+	targetsOnce sync.Once
+	targets     map[int]int
 }
 
 // Group is a set of arrows drawn as one line in one lane: branches to the
@@ -126,8 +146,8 @@ func (l *Listing) BPFInsn(r int) (kernel.Insn, bool) {
 
 // FirstRowOfBPF returns the first row with BPF id id, or -1.
 func (l *Listing) FirstRowOfBPF(id int32) int {
-	if r, ok := l.firstRow[id]; ok && id >= 0 {
-		return r
+	if id >= 0 && int(id) < len(l.firstRow) {
+		return int(l.firstRow[id]) - 1
 	}
 	return -1
 }
@@ -184,7 +204,6 @@ func sourceStarts(f *disasm.Func) map[int]int32 {
 
 // layout flattens the programs into rows and assigns arrow lanes.
 func (l *Listing) layout() {
-	l.firstRow = map[int32]int{}
 	for pi, p := range l.Programs {
 		for _, f := range p.Funcs {
 			fi := len(l.Funcs)
@@ -216,8 +235,11 @@ func (l *Listing) layout() {
 					key.Region = ln.Region
 				}
 				id := l.ids.ID(key)
-				if _, ok := l.firstRow[id]; !ok {
-					l.firstRow[id] = len(l.Rows)
+				if int(id) >= len(l.firstRow) {
+					l.firstRow = append(l.firstRow, make([]int32, int(id)+1-len(l.firstRow))...)
+				}
+				if l.firstRow[id] == 0 {
+					l.firstRow[id] = int32(len(l.Rows)) + 1
 				}
 				l.Rows = append(l.Rows, Row{Kind: RowInsn, Func: int32(fi), Line: int32(li), BPF: id})
 			}
@@ -257,14 +279,58 @@ const (
 
 // Cells returns, for row r, one value per drawn lane (lane 0 first): 0 for
 // an empty cell, else (group index + 1) << 2 with CellSource/CellTarget
-// set where the row is an end of the group's line. The table is built on
-// first use, in time linear in rows x lanes.
+// set where the row is an end of the group's line. The lanes are indexed
+// on first use, in time linear in the groups; a row is a binary search per
+// lane.
 func (l *Listing) Cells(r int) []uint32 {
+	return l.AppendCells(nil, r)
+}
+
+// AppendCells is Cells appending to dst: a frame draws its rows' cells
+// into one buffer.
+func (l *Listing) AppendCells(dst []uint32, r int) []uint32 {
 	l.cellsOnce.Do(l.buildCells)
 	if r < 0 || r >= len(l.Rows) || l.cellLanes == 0 {
-		return nil
+		return dst
 	}
-	return l.cells[r*l.cellLanes : (r+1)*l.cellLanes]
+	if l.cells != nil {
+		return append(dst, l.cells[r*l.cellLanes:(r+1)*l.cellLanes]...)
+	}
+	for _, gs := range l.laneGroups {
+		dst = append(dst, l.laneCell(gs, r))
+	}
+	return dst
+}
+
+// laneCell is the cell of row r in the lane whose groups are gs.
+func (l *Listing) laneCell(gs []int32, r int) uint32 {
+	// The last group starting at or before r.
+	lo, hi := 0, len(gs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if l.Groups[gs[m]].Lo <= r {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == 0 {
+		return 0
+	}
+	gi := int(gs[lo-1])
+	g := &l.Groups[gi]
+	if g.Hi < r {
+		return 0
+	}
+	v := uint32(gi+1) << 2
+	if g.Target == r {
+		v |= CellTarget
+	}
+	srcs := l.srcRows[l.srcStart[gi]:l.srcStart[gi+1]]
+	if _, found := slices.BinarySearch(srcs, int32(r)); found {
+		v |= CellSource
+	}
+	return v
 }
 
 // DrawnLanes is the number of lanes Cells describes.
@@ -287,6 +353,40 @@ func (l *Listing) buildCells() {
 	if nl == 0 {
 		return
 	}
+	l.laneGroups = make([][]int32, nl)
+	l.srcStart = make([]int32, len(l.Groups)+1)
+	for gi := range l.Groups {
+		g := &l.Groups[gi]
+		l.srcStart[gi+1] = l.srcStart[gi]
+		if g.Lane >= nl {
+			continue
+		}
+		l.laneGroups[g.Lane] = append(l.laneGroups[g.Lane], int32(gi))
+		l.srcStart[gi+1] += int32(len(g.Sources))
+		for _, r := range g.Sources {
+			l.srcRows = append(l.srcRows, int32(r))
+		}
+		slices.Sort(l.srcRows[l.srcStart[gi]:])
+	}
+	disjoint := true
+	for _, gs := range l.laneGroups {
+		slices.SortFunc(gs, func(a, b int32) int { return cmp.Compare(l.Groups[a].Lo, l.Groups[b].Lo) })
+		for k := 1; k < len(gs); k++ {
+			if l.Groups[gs[k]].Lo <= l.Groups[gs[k-1]].Hi {
+				disjoint = false
+			}
+		}
+	}
+	if disjoint {
+		return
+	}
+	l.laneGroups, l.srcStart, l.srcRows = nil, nil, nil
+	l.buildCellTable(nl)
+}
+
+// buildCellTable fills the rows x lanes table: later groups over earlier
+// ones where they overlap.
+func (l *Listing) buildCellTable(nl int) {
 	l.cells = make([]uint32, len(l.Rows)*nl)
 	for gi := range l.Groups {
 		g := &l.Groups[gi]
@@ -340,7 +440,7 @@ func (l *Listing) Matches(r int, q string) bool {
 	fold := strings.ToLower(q) == q
 	has := func(s string) bool {
 		if fold {
-			return strings.Contains(strings.ToLower(s), q)
+			return containsLower(s, q)
 		}
 		return strings.Contains(s, q)
 	}
@@ -361,6 +461,21 @@ func (l *Listing) Matches(r int, q string) bool {
 			if has(n) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// containsLower is strings.Contains(strings.ToLower(s), q) for an
+// all-lowercase q, without lowering s when it has no capital or non-ASCII
+// letter (instruction text almost never has): a search reads every row.
+func containsLower(s, q string) bool {
+	if strings.Contains(s, q) {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return strings.Contains(strings.ToLower(s), q)
 		}
 	}
 	return false
@@ -389,21 +504,28 @@ func (l *Listing) Search(q string, from, dir int) int {
 // Target returns the row a control-flow edge from row r leads to: the
 // branch target, the called function, the tail call's landing pad, or -1.
 func (l *Listing) Target(r int) int {
-	for gi := range l.Groups {
-		g := &l.Groups[gi]
-		if g.Target == r || r < g.Lo || r > g.Hi {
-			continue
-		}
-		for _, s := range g.Sources {
-			if s == r {
-				return g.Target
-			}
-		}
+	l.targetsOnce.Do(l.buildTargets)
+	if t, ok := l.targets[r]; ok {
+		return t
 	}
 	if ln := l.Line(r); ln != nil && ln.HasTarget {
 		return l.RowOfAddr(ln.Target)
 	}
 	return -1
+}
+
+// buildTargets records, for each source row of a group, the target of the
+// first group (in order) that has it as a source and does not target it.
+func (l *Listing) buildTargets() {
+	l.targets = map[int]int{}
+	for gi := range l.Groups {
+		g := &l.Groups[gi]
+		for _, s := range g.Sources {
+			if _, seen := l.targets[s]; !seen && g.Target != s {
+				l.targets[s] = g.Target
+			}
+		}
+	}
 }
 
 // BPFKey names a BPF instruction (Index >= 0) or, for machine code outside
@@ -415,22 +537,74 @@ type BPFKey struct {
 }
 
 // BPFIDs interns BPFKeys so rows of different listings compare by int.
+// Ids are given in order of first sight. Every machine instruction asks for
+// one, so the table is per function: its instructions' ids in a slice
+// indexed by instruction (a function's instructions are contiguous), its
+// regions' in a small map (a map of every key took 140 MB at 1M
+// instructions).
 type BPFIDs struct {
-	mu  sync.Mutex
-	ids map[BPFKey]int32
+	mu    sync.Mutex
+	n     int32
+	funcs map[[2]string]*funcIDs // (Prog, Func)
+}
+
+type funcIDs struct {
+	base     int     // Index of byIndex[0]
+	byIndex  []int32 // id + 1, 0 for none yet
+	byRegion map[bpfRegionKey]int32
+}
+
+// bpfRegionKey is the rest of a BPFKey that is not an instruction.
+type bpfRegionKey struct {
+	index  int
+	region jit.RegionKind
 }
 
 // NewBPFIDs returns an empty table.
-func NewBPFIDs() *BPFIDs { return &BPFIDs{ids: map[BPFKey]int32{}} }
+func NewBPFIDs() *BPFIDs { return &BPFIDs{funcs: map[[2]string]*funcIDs{}} }
 
 // ID returns k's id, assigning the next one on first sight.
 func (b *BPFIDs) ID(k BPFKey) int32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	id, ok := b.ids[k]
-	if !ok {
-		id = int32(len(b.ids))
-		b.ids[k] = id
+	f := b.funcs[[2]string{k.Prog, k.Func}]
+	if f == nil {
+		f = &funcIDs{base: k.Index}
+		b.funcs[[2]string{k.Prog, k.Func}] = f
 	}
+	if k.Index < 0 || k.Region != "" {
+		rk := bpfRegionKey{k.Index, k.Region}
+		id, ok := f.byRegion[rk]
+		if !ok {
+			if f.byRegion == nil {
+				f.byRegion = map[bpfRegionKey]int32{}
+			}
+			id = b.next()
+			f.byRegion[rk] = id
+		}
+		return id
+	}
+	if len(f.byIndex) == 0 || k.Index < f.base {
+		// The first instruction, or one before those seen: move the base.
+		shift := 0
+		if len(f.byIndex) > 0 {
+			shift = f.base - k.Index
+		}
+		f.byIndex = append(make([]int32, shift, shift+len(f.byIndex)), f.byIndex...)
+		f.base = k.Index
+	}
+	i := k.Index - f.base
+	if i >= len(f.byIndex) {
+		f.byIndex = append(f.byIndex, make([]int32, i+1-len(f.byIndex))...)
+	}
+	if f.byIndex[i] == 0 {
+		f.byIndex[i] = b.next() + 1
+	}
+	return f.byIndex[i] - 1
+}
+
+func (b *BPFIDs) next() int32 {
+	id := b.n
+	b.n++
 	return id
 }

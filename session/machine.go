@@ -128,14 +128,15 @@ type Setup struct {
 }
 
 // NewMachine lays the target's images out in an emulated kernel for a
-// run with profile p and the packet. A scenario with extension programs
+// run with profile p and the options opt (the packet, programs already
+// loaded, limits). A scenario with extension programs
 // is then set up as user space would: its plan (load, attach, fill the
 // slots) is played on the prog array compatibility model of p's kernel
 // (CompatKernelFor); an attachment the kernel allows patches the target's
 // entry (machine.AttachExtension), a slot update it refuses leaves the
 // slot empty. Each answer is an event with its rule, values and -errno.
-func (t *Target) NewMachine(arch kernel.Arch, p *jit.Profile, imgs map[string]*jit.Image, packet []byte) (*Setup, error) {
-	k, err := machine.New(t.effectiveSet(p), arch, p.Layout, imgs, machine.Options{Packet: packet})
+func (t *Target) NewMachine(arch kernel.Arch, p *jit.Profile, imgs map[string]*jit.Image, opt machine.Options) (*Setup, error) {
+	k, err := machine.New(t.effectiveSet(p), arch, p.Layout, imgs, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}

@@ -149,11 +149,13 @@ func (s *Session) newRun(l *Listing) *Run {
 	}
 	imgs := map[string]*jit.Image{}
 	var list []*jit.Image
+	lists := map[*jit.FuncImage]*disasm.Func{}
 	for _, lp := range l.Programs {
 		imgs[lp.Image.Program] = lp.Image
 		list = append(list, lp.Image)
 		for _, f := range lp.Funcs {
 			r.funcs = append(r.funcs, runFunc{prog: lp.Image.Program, f: f})
+			lists[f.Image] = f
 		}
 	}
 	pkt, err := t.Packet(s.cfg.Packet)
@@ -161,14 +163,20 @@ func (s *Session) newRun(l *Listing) *Run {
 		r.Err = err
 		return r
 	}
-	su, err := t.NewMachine(l.Arch, p, imgs, pkt)
+	mo := machine.Options{Packet: pkt}
+	if l.loadOpts == (kernel.Options{Layout: p.Layout}) {
+		// The programs the images were compiled from, loaded as New
+		// would load them.
+		mo.Loaded = l.loaded
+	}
+	su, err := t.NewMachine(l.Arch, p, imgs, mo)
 	if err != nil {
 		r.Err = err
 		return r
 	}
 	k := su.Kernel
 	r.Setup = su.Compat
-	runner, err := machine.NewRunner(k, p)
+	runner, err := machine.NewRunnerListed(k, p, lists)
 	if err != nil {
 		r.Err = err
 		return r

@@ -118,22 +118,31 @@ func (t *Target) PickProfile(arch kernel.Arch, name string) (*jit.Profile, error
 // CompileAll JITs every program of the target's set with profile p, its
 // prog array slots as p's kernel leaves them (effectiveSet).
 func (t *Target) CompileAll(arch kernel.Arch, p *jit.Profile) ([]*jit.Image, error) {
+	imgs, _, err := t.compileLoaded(arch, p)
+	return imgs, err
+}
+
+// compileLoaded is CompileAll, also returning the programs as loaded
+// (kernel.Load with p.LoadOptions()), what the images were compiled from.
+func (t *Target) compileLoaded(arch kernel.Arch, p *jit.Profile) ([]*jit.Image, []*kernel.Loaded, error) {
 	var imgs []*jit.Image
+	var loaded []*kernel.Loaded
 	// The slots as the profile's kernel leaves them (seed 004: a refused
 	// update leaves its slot empty, and a direct tail call on it a nop).
 	set := t.effectiveSet(p)
 	for _, prog := range set.Programs {
 		l, err := kernel.Load(set, prog.Name, arch, p.LoadOptions())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.Name, err)
+			return nil, nil, fmt.Errorf("%s: %w", t.Name, err)
 		}
 		img, err := jit.Compile(l, jitProfile(p))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.Name, err)
+			return nil, nil, fmt.Errorf("%s: %w", t.Name, err)
 		}
 		imgs = append(imgs, img)
+		loaded = append(loaded, l)
 	}
-	return imgs, nil
+	return imgs, loaded, nil
 }
 
 // ListOptions maps a syntax to disasm's printing options for profile p.
@@ -255,10 +264,14 @@ func (s *Session) Compile(arch kernel.Arch, profile string, syntax Syntax) *List
 		return l
 	}
 	l.Profile = p
-	imgs, err := s.Target.CompileAll(arch, p)
+	imgs, loaded, err := s.Target.compileLoaded(arch, p)
 	if err != nil {
 		l.Err = err
 		return l
+	}
+	l.loaded, l.loadOpts = map[string]*kernel.Loaded{}, p.LoadOptions()
+	for _, ld := range loaded {
+		l.loaded[ld.Name] = ld
 	}
 	opt, err := ListOptions(p, syntax)
 	if err != nil {
@@ -290,7 +303,8 @@ func (s *Session) Relist(l *Listing, syntax Syntax) *Listing {
 	if err != nil {
 		return &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Err: err}
 	}
-	n := &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Source: !s.hideSource}
+	n := &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Source: !s.hideSource,
+		loaded: l.loaded, loadOpts: l.loadOpts}
 	for _, lp := range l.Programs {
 		q, err := disasm.ListOpts(lp.Image, opt)
 		if err != nil {
@@ -317,7 +331,7 @@ func (s *Session) Relayout(l *Listing) *Listing {
 		return l
 	}
 	n := &Listing{Arch: l.Arch, Syntax: l.Syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids,
-		Source: !s.hideSource, Programs: l.Programs}
+		Source: !s.hideSource, Programs: l.Programs, loaded: l.loaded, loadOpts: l.loadOpts}
 	n.layout()
 	return n
 }

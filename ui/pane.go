@@ -556,7 +556,8 @@ func (p *Pane) gutter(ln *line, r int, bg bgid, hot []uint32) {
 	for i := range cells {
 		cells[i] = gcell{" ", sText}
 	}
-	vals := p.l.Cells(r)
+	var cellBuf [session.GutterLanes]uint32
+	vals := p.l.AppendCells(cellBuf[:0], r)
 	taken := uint32(0)
 	if p.marks.on {
 		taken = p.marks.taken

@@ -80,6 +80,11 @@ type Options struct {
 	MemoryLimit int    // bytes of emulated memory (default 256 MiB)
 	Packet      []byte // packet data (default: 64 bytes of an IPv4/TCP frame)
 	PrandomSeed uint32
+	// Loaded holds programs already loaded, by name, with
+	// kernel.Options{Layout: layout} (a viewer has them from the JIT): New
+	// loads the others. Loading a 1M-instruction program again took half a
+	// second and its memory.
+	Loaded map[string]*kernel.Loaded
 }
 
 // Memory regions per architecture: where jitscope puts what the kernel
@@ -121,9 +126,12 @@ func New(set *kernel.Set, arch kernel.Arch, layout kernel.Layout, images map[str
 		return nil, err
 	}
 	for _, p := range set.Programs {
-		l, err := kernel.Load(set, p.Name, arch, kernel.Options{Layout: layout})
-		if err != nil {
-			return nil, err
+		l := opt.Loaded[p.Name]
+		if l == nil {
+			var err error
+			if l, err = kernel.Load(set, p.Name, arch, kernel.Options{Layout: layout}); err != nil {
+				return nil, err
+			}
 		}
 		k.Loaded[p.Name] = l
 		// The loaded layout has the placement's overrides: the offsets the

@@ -90,6 +90,15 @@ type Runner struct {
 
 // NewRunner prepares to run the kernel's images.
 func NewRunner(k *Kernel, p *jit.Profile) (*Runner, error) {
+	return NewRunnerListed(k, p, nil)
+}
+
+// NewRunnerListed is NewRunner for a caller that has the functions'
+// listings already (a viewer does): lists gives a function image's listing
+// (any syntax: only branch kinds, addresses and regions are read); images
+// it lacks are listed here. Listing a 1M-instruction program again took
+// seconds.
+func NewRunnerListed(k *Kernel, p *jit.Profile, lists map[*jit.FuncImage]*disasm.Func) (*Runner, error) {
 	if k.Images == nil {
 		return nil, errors.New("the kernel has no machine code images (built for the interpreter)")
 	}
@@ -98,9 +107,12 @@ func NewRunner(k *Kernel, p *jit.Profile) (*Runner, error) {
 		l := k.Loaded[name]
 		for i, f := range img.Funcs {
 			fi := &funcInfo{prog: name, img: f, loaded: l.Funcs[i], misses: map[uint64]string{}}
-			lf, err := disasm.ListFunc(img.Arch, f)
-			if err != nil {
-				return nil, err
+			lf := lists[f]
+			if lf == nil {
+				var err error
+				if lf, err = disasm.ListFunc(img.Arch, f); err != nil {
+					return nil, err
+				}
 			}
 			// The conditional branches (and x86's bypass jump) of each
 			// tail call sequence, in order: index check, counter limit,

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package ui
+
+import (
+	"fmt"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/jitscope/jitscope/gen"
+	"github.com/jitscope/jitscope/internal/benchutil"
+	"github.com/jitscope/jitscope/session"
+	"github.com/jitscope/jitscope/themes"
+)
+
+// genTarget is the generated program of n instructions (seed 1), the one
+// `jitscope gen --insns N` writes, as an already parsed target.
+func genTarget(tb testing.TB, n int) *session.Target {
+	set, err := gen.Set(gen.Options{Insns: n, Seed: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &session.Target{Name: set.Name, Set: set}
+}
+
+// BenchmarkOpen is the viewer opening a generated program to its first
+// frame at 200x50: both architectures loaded, JITed, listed and laid out
+// (session.FromTarget), the model built and the first View. Reading the
+// scenario file is BenchmarkParse (bpfasm) and scenarios' own.
+func BenchmarkOpen(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("insns=%d", n), func(b *testing.B) {
+			t := genTarget(b, n)
+			b.ReportAllocs()
+			cpu := benchutil.Start()
+			for b.Loop() {
+				s := session.FromTarget(t, session.Options{})
+				m := NewFromSession(Options{}, themes.Dark(), s)
+				m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+				_ = m.View()
+			}
+			cpu.Report(b)
+		})
+	}
+}
+
+// BenchmarkFrameAt is one frame at 200x50 of the generated 1M-instruction
+// program with the cursor at the top, in the middle and at the end of the
+// focused listing (moving by one row each frame, so that every frame draws
+// different rows).
+func BenchmarkFrameAt(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	s := session.FromTarget(genTarget(b, n), session.Options{})
+	for _, l := range s.Listings {
+		if l.Err != nil {
+			b.Fatalf("%s: %v", l.Arch, l.Err)
+		}
+	}
+	m := NewFromSession(Options{}, themes.Dark(), s)
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+	rows := len(m.focused().l.Rows)
+	for _, at := range []struct {
+		name string
+		row  int
+	}{{"top", 1}, {"middle", rows / 2}, {"end", rows - 2}} {
+		b.Run(fmt.Sprintf("insns=%d/at=%s", n, at.name), func(b *testing.B) {
+			m.focused().SetCursor(at.row)
+			m.sync()
+			m.View()
+			b.ReportAllocs()
+			cpu := benchutil.Start()
+			for i := 0; b.Loop(); i++ {
+				if i%2 == 0 {
+					m.focused().Move(1)
+				} else {
+					m.focused().Move(-1)
+				}
+				m.sync()
+				_ = m.View()
+			}
+			cpu.Report(b)
+		})
+	}
+}
+
+// BenchmarkSearch is a search from the top of the focused listing of the
+// generated 1M-instruction program: for the last function's name (its
+// header is the last match, near the end) and for text that is nowhere
+// (every row read).
+func BenchmarkSearch(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	s := session.FromTarget(genTarget(b, n), session.Options{})
+	l := s.Listings[0]
+	if l.Err != nil {
+		b.Fatalf("%s: %v", l.Arch, l.Err)
+	}
+	last := l.Funcs[len(l.Funcs)-1].Image.Name
+	for _, q := range []struct{ name, query string }{{"last", last + ":"}, {"none", "no such text"}} {
+		b.Run(fmt.Sprintf("insns=%d/match=%s", n, q.name), func(b *testing.B) {
+			var r int
+			cpu := benchutil.Start()
+			for b.Loop() {
+				r = l.Search(q.query, 0, 1)
+			}
+			cpu.Report(b)
+			if q.name == "last" && r < len(l.Rows)/2 {
+				b.Fatalf("search %q found row %d of %d", q.query, r, len(l.Rows))
+			}
+			if q.name == "none" && r >= 0 {
+				b.Fatalf("search %q found row %d", q.query, r)
+			}
+		})
+	}
+}
