@@ -101,6 +101,8 @@ type Model struct {
 	// unless they show one architecture under two profiles.
 	diff   *session.Diff
 	diffOf [2]*session.Listing
+	// tp plays a guided tour (autoplay.go), nil outside one.
+	tp *tourPlayer
 }
 
 // New loads opt.Target and builds the model. dark is the initial guess
@@ -161,6 +163,20 @@ func (m *Model) Init() tea.Cmd {
 // Update routes a message: resize, background colour, mouse, modal input,
 // then the keys.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd, handled := m.tourUpdate(msg)
+	if handled {
+		return m, cmd
+	}
+	if cmd != nil {
+		// A key the tour player showed in its overlay, then handled below.
+		_, next := m.route(msg)
+		return m, tea.Batch(cmd, next)
+	}
+	return m.route(msg)
+}
+
+// route is Update without the tour player.
+func (m *Model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height
@@ -221,9 +237,9 @@ func (m *Model) visible() []*Pane {
 // the cursor line, then the state pane or the one-line run summary.
 func (m *Model) below() int {
 	if m.stateShown() {
-		return 1 + stateLines
+		return 1 + stateLines + m.captionHeight()
 	}
-	return 2
+	return 2 + m.captionHeight()
 }
 
 func (m *Model) resize() {

@@ -47,7 +47,11 @@ func (m *Model) Render() string {
 	} else {
 		lines = append(lines, m.c.Styles.Theme.Dim.Render(pad(m.runLine(), m.c.Width)))
 	}
+	if m.tp != nil {
+		lines = append(lines, m.captionBar()...)
+	}
 	lines = append(lines, m.statusLine())
+	m.keyOverlay(lines)
 	switch m.mode {
 	case modeHelp:
 		m.overlay(lines, m.helpBox())
