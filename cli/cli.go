@@ -88,6 +88,12 @@ func run(args []string, env Env) error {
 		return cmdOpen(args[1:], env)
 	case "gen":
 		return cmdGen(args[1:], env)
+	case "tour":
+		return cmdTour(args[1:], env)
+	case "record":
+		return cmdRecord(args[1:], env)
+	case "export":
+		return cmdExport(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil
@@ -131,7 +137,7 @@ usage:
       --format text|json        output format of --tour and --compat (default text)
     NAME may also be a scenario file for --packets, --tour and --compat.
 
-` + genUsage + `
+` + genUsage + tourUsage + recordUsage + exportUsage + `
 TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object
 (clang -target bpf), or a kernel capture directory (jitscope-capture/1).
 `

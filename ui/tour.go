@@ -73,7 +73,7 @@ func (m *Model) placeStop(st *scenarios.Stop) error {
 	switch st.Position() {
 	case "function":
 		var err error
-		if row, err = rowOfFuncOffset(p.l, st.Function, st.Offset); err != nil {
+		if row, err = RowOfFuncOffset(p.l, st.Function, st.Offset); err != nil {
 			return err
 		}
 	case "address":
@@ -168,9 +168,9 @@ func (m *Model) useSlots(slots []string) error {
 	return nil
 }
 
-// rowOfFuncOffset finds the row of the instruction at offset bytes into
+// RowOfFuncOffset finds the row of the instruction at offset bytes into
 // function fn ("function" or "program/function").
-func rowOfFuncOffset(l *session.Listing, fn string, off int) (int, error) {
+func RowOfFuncOffset(l *session.Listing, fn string, off int) (int, error) {
 	prog, name, ok := strings.Cut(fn, "/")
 	if !ok {
 		prog, name = "", fn
