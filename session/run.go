@@ -130,6 +130,9 @@ func (s *Session) newRun(l *Listing) *Run {
 		return r
 	}
 	r.Entry = t.Set.Programs[0].Name
+	if s.entry != "" {
+		r.Entry = s.entry
+	}
 	if t.Capture != nil {
 		r.Err = fmt.Errorf("kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model")
 		return r
@@ -147,7 +150,7 @@ func (s *Session) newRun(l *Listing) *Run {
 			r.funcs = append(r.funcs, runFunc{prog: lp.Image.Program, f: f})
 		}
 	}
-	k, err := machine.New(t.Set, l.Arch, p.Layout, imgs, machine.Options{})
+	k, err := machine.New(t.Set, l.Arch, p.Layout, imgs, machine.Options{Packet: s.packet})
 	if err != nil {
 		r.Err = err
 		return r

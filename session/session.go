@@ -53,6 +53,10 @@ type Options struct {
 	// HideSource leaves the C source lines (BTF line info) out of the
 	// listings' rows; they are laid out by default where known.
 	HideSource bool
+	// Entry is the program runs start in ("": the first); Packet the
+	// packet they see (nil: the emulator's default frame).
+	Entry  string
+	Packet []byte
 }
 
 // DefaultArches is the side-by-side pair jitscope shows.
@@ -154,6 +158,8 @@ type Session struct {
 	ids      *BPFIDs
 	// hideSource: no RowSource rows in the listings made from now on.
 	hideSource bool
+	entry      string
+	packet     []byte
 
 	runMu sync.Mutex
 	runs  map[runKey]*Run
@@ -176,7 +182,7 @@ func FromTarget(t *Target, opt Options) *Session {
 	if len(arches) == 0 {
 		arches = DefaultArches
 	}
-	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource}
+	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource, entry: opt.Entry, packet: opt.Packet}
 	for _, a := range arches {
 		s.Listings = append(s.Listings, s.Compile(a, opt.Profiles[a], opt.Syntax))
 	}

@@ -89,8 +89,10 @@ func (m *Model) StartTour(t Tour, o TourOptions) tea.Cmd {
 	if o.Sched == nil {
 		o.Sched = TickScheduler
 	}
+	// The first stop compiles the target as the tour wants it (its
+	// packet, its slots), so slots is no configuration at first.
 	m.tp = &tourPlayer{tour: t, cur: -1, playing: o.Autoplay, speed: o.Speed, exit: o.Exit, sched: o.Sched,
-		sessions: map[string]*session.Session{"": m.sess}}
+		slots: "\x00", sessions: map[string]*session.Session{}}
 	m.resize()
 	if t.Len() == 0 {
 		m.tp.done = true

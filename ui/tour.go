@@ -44,7 +44,7 @@ func (t ScenarioTour) Place(m *Model, i int) error {
 // focused under its profile, the cursor on its function+offset, address,
 // or the run's step or Nth event.
 func (m *Model) placeStop(st *scenarios.Stop) error {
-	if err := m.useSlots(st.Slots); err != nil {
+	if err := m.useRunConfig(st); err != nil {
 		return err
 	}
 	i := -1
@@ -81,9 +81,6 @@ func (m *Model) placeStop(st *scenarios.Stop) error {
 			return fmt.Errorf("no instruction at %#x in the %s listing", st.Address, st.Arch)
 		}
 	default:
-		if st.Entry != "" && st.Entry != m.sess.Target.Set.Programs[0].Name {
-			return fmt.Errorf("the run of %s: the terminal UI runs the first program, %s", st.Entry, m.sess.Target.Set.Programs[0].Name)
-		}
 		r := m.ensureRun(p)
 		if !r.Ran {
 			return fmt.Errorf("no run: %s", oneLine(r.Err.Error()))
@@ -110,6 +107,14 @@ func (m *Model) placeStop(st *scenarios.Stop) error {
 		m.moveTo(p, step)
 		m.msg = m.stepText(p)
 		row = p.cursor
+		if step == r.Len() && step > 0 {
+			// After the last step the PC is back in the kernel: the
+			// cursor stays on the last instruction run, as show --tour
+			// places it.
+			if lr := p.l.RowOfAddr(r.Step(step - 1).PC); lr >= 0 {
+				row = lr
+			}
+		}
 	}
 	// The stop's line a third of the way down, where the eye starts.
 	p.cursor = row
@@ -139,24 +144,32 @@ func (m *Model) setStatePane(st *scenarios.Stop) {
 	}
 }
 
-// useSlots recompiles the target with a stop's prog array slots when they
-// differ from what is shown.
-func (m *Model) useSlots(slots []string) error {
+// useRunConfig switches to the target as the stop wants it: its prog
+// array slots filled before the JIT runs, its entry program and packet
+// for runs (as `jitscope show --tour` resolves stops). Each configuration
+// is compiled once.
+func (m *Model) useRunConfig(st *scenarios.Stop) error {
 	tp := m.tp
-	key := strings.Join(slots, ",")
+	key := strings.Join(st.Slots, ",") + "|" + st.Entry + "|" + st.Packet
 	if tp == nil || tp.slots == key {
 		return nil
 	}
 	sess := tp.sessions[key]
 	if sess == nil {
-		t, err := session.LoadTarget(m.sess.Target.Name)
+		name := m.sess.Target.Name
+		t, err := session.LoadTarget(name)
 		if err != nil {
 			return err
 		}
-		if err := session.ApplySlots(t.Set, slots); err != nil {
+		if err := session.ApplySlots(t.Set, st.Slots); err != nil {
 			return err
 		}
-		sess = session.FromTarget(t, session.Options{Arches: []kernel.Arch{m.panes[0].l.Arch, m.panes[1].l.Arch}, Syntax: m.syntax, HideSource: !m.sess.ShowSource()})
+		pkt, err := scenarios.PacketFor(name, st.Packet)
+		if err != nil {
+			return err
+		}
+		sess = session.FromTarget(t, session.Options{Arches: []kernel.Arch{m.panes[0].l.Arch, m.panes[1].l.Arch},
+			Syntax: m.syntax, HideSource: !m.sess.ShowSource(), Entry: st.Entry, Packet: pkt})
 		tp.sessions[key] = sess
 	}
 	m.sess = sess
@@ -195,4 +208,15 @@ func RowOfFuncOffset(l *session.Listing, fn string, off int) (int, error) {
 		return l.RowOfLine(fi, li), nil
 	}
 	return -1, fmt.Errorf("no function %s in the %s listing", fn, l.Arch)
+}
+
+// CursorAddr is the architecture of the focused pane and the address of
+// the instruction under its cursor (ok false on a header or blank row).
+func (m *Model) CursorAddr() (kernel.Arch, uint64, bool) {
+	p := m.focused()
+	ln := p.l.Line(p.cursor)
+	if ln == nil {
+		return p.l.Arch, 0, false
+	}
+	return p.l.Arch, ln.Addr, true
 }

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jitscope/jitscope/scenarios"
+	"github.com/jitscope/jitscope/session"
+	"github.com/jitscope/jitscope/themes"
+	"github.com/jitscope/jitscope/ui"
+)
+
+// The terminal UI's tour player puts every stop of every built-in tour on
+// the instruction `jitscope show NAME --tour` resolves it to.
+func TestTourPlacementMatchesShow(t *testing.T) {
+	n := 0
+	for _, b := range scenarios.Builtins() {
+		sc, err := scenarios.LoadScenario(b.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sc.Tour) == 0 {
+			continue
+		}
+		stops, err := resolveTour(b.Name, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := session.Load(b.Name, session.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := ui.NewFromSession(ui.Options{Target: b.Name}, themes.Dark(), sess)
+		m.StartTour(ui.ScenarioTour{Stops: sc.Tour}, ui.TourOptions{})
+		for i, want := range stops {
+			if want.Error != "" {
+				continue
+			}
+			if _, err := m.GotoStop(i); err != nil {
+				t.Fatal(err)
+			}
+			arch, addr, ok := m.CursorAddr()
+			got := fmt.Sprintf("%s %#x", arch, addr)
+			if !ok || got != want.Arch+" "+want.Address {
+				t.Errorf("%s stop %d (%s): the UI shows %s, show --tour resolves %s %s", b.Name, i+1, want.Where, got, want.Arch, want.Address)
+			}
+			if s := m.Render(); strings.Contains(s, want.Where+":") {
+				t.Errorf("%s stop %d: the caption reports an error:\n%s", b.Name, i+1, s)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no tour stop checked")
+	}
+}
+
+func TestRecordAndExportErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"record", "bpf2bpf-tailcall"}, "record: -o FILE.cast is required"},
+		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/a.cast", "--size", "10x10"}, `record: --size "10x10": want at least 60x15`},
+		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/a.cast", "--size", "big"}, `record: --size "big": want WIDTHxHEIGHT`},
+		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/a.cast", "--speed", "0"}, "record: --speed 0"},
+		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/a.cast", "--theme", "pink"}, `record: --theme: unknown theme "pink"`},
+		{[]string{"record", "selftest-tailcall1", "-o", dir + "/a.cast"}, "selftest-tailcall1: no guided tour to record"},
+		{[]string{"record", "nope", "-o", dir + "/a.cast"}, "nope: not a built-in scenario"},
+		{[]string{"record", dir + "/missing.walk", "-o", dir + "/a.cast"}, dir + "/missing.walk: no such file"},
+		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/no/such/dir/a.cast"}, dir + "/no/such/dir/a.cast: cannot write here"},
+		{[]string{"tour", "selftest-tailcall1"}, "selftest-tailcall1: no guided tour (scenarios with one: bpf2bpf-tailcall"},
+		{[]string{"tour", "bpf2bpf-tailcall"}, "tour: standard output is not a terminal"},
+		{[]string{"export", "bpf2bpf-tailcall"}, "export: give --html or --format"},
+		{[]string{"export", "bpf2bpf-tailcall", "--html"}, "export: --html needs -o FILE.html"},
+		{[]string{"export", "bpf2bpf-tailcall", "--format", "pdf"}, `export: --format must be html, ansi or text, not "pdf"`},
+		{[]string{"export", "bpf2bpf-tailcall", "--html", "--format", "text"}, "export: --html and --format text disagree"},
+		{[]string{"export", "bpf2bpf-tailcall", "--format", "text", "--arch", "mips"}, "export: --arch"},
+	} {
+		var out, errb strings.Builder
+		st := Main(c.args, Env{Stdout: &out, Stderr: &errb})
+		msg := errb.String()
+		if st != 1 || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
+			t.Errorf("jitscope %s: status %d, stderr %q, want one line with %q", strings.Join(c.args, " "), st, msg, c.want)
+		}
+	}
+}
+
+// -o never replaces a file without --force, and with it replaces it whole.
+func TestRecordNoClobber(t *testing.T) {
+	path := t.TempDir() + "/t.cast"
+	run := func(args ...string) (int, string) {
+		var out, errb strings.Builder
+		st := Main(args, Env{Stdout: &out, Stderr: &errb})
+		return st, errb.String()
+	}
+	if st, e := run("record", "bpf2bpf-tailcall", "-o", path, "--timestamp", "1", "--speed", "4"); st != 0 {
+		t.Fatalf("record: %d %s", st, e)
+	}
+	first := readFile(t, path)
+	writeFile(t, path, "mine")
+	if st, e := run("record", "bpf2bpf-tailcall", "-o", path); st != 1 || !strings.Contains(e, "exists; --force replaces it") {
+		t.Errorf("record over a file: status %d, %q", st, e)
+	}
+	if got := readFile(t, path); got != "mine" {
+		t.Errorf("the file was changed without --force: %q", got)
+	}
+	if st, e := run("record", "bpf2bpf-tailcall", "-o", path, "--timestamp", "1", "--speed", "4", "--force"); st != 0 {
+		t.Fatalf("record --force: %d %s", st, e)
+	}
+	if got := readFile(t, path); got != first {
+		t.Errorf("--force did not write the same recording")
+	}
+	if st, e := run("export", "bpf2bpf-tailcall", "--html", "-o", path); st != 1 || !strings.Contains(e, "exists") {
+		t.Errorf("export over a file: status %d, %q", st, e)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

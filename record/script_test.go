@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package record
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/jitscope/jitscope/walk"
+)
+
+func recordScript(t *testing.T, src string) (string, error) {
+	t.Helper()
+	s, err := walk.Parse("test.walk", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err = Script(&buf, s, fixed)
+	return buf.String(), err
+}
+
+const demoScript = `scenario bpf2bpf-tailcall
+caption The tail call count on arm64: watch x26.
+wait 2s
+goto 2
+wait 3s
+key x       # run to the tail call
+wait 1s
+key s s
+`
+
+// A walkthrough's recording replays to its golden screen: stop 2's
+// place, the run advanced to the tail call and two steps, the script's
+// keys still in the overlay.
+func TestScript(t *testing.T) {
+	cast, err := recordScript(t, demoScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, evs := parseCast(t, []byte(cast))
+	screen := replay(evs)
+	golden(t, "demo-walk.screen", screen)
+	for _, want := range []string{"⌨ x s s", "tour 2/9 · paused", "step 60/86"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("final screen lacks %q:\n%s", want, screen)
+		}
+	}
+	again, _ := recordScript(t, demoScript)
+	if again != cast {
+		t.Error("two recordings of the script differ")
+	}
+	// The key overlay fades after ui.KeyOverlayTime.
+	faded, err := recordScript(t, demoScript+"wait 2s\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, evs = parseCast(t, []byte(faded))
+	if s := replay(evs); strings.Contains(s, "⌨") {
+		t.Errorf("key overlay still shown 2 s after the last key:\n%s", s)
+	}
+}
+
+// Autoplay from a script: play, then wait tour ends at the last stop.
+func TestScriptPlay(t *testing.T) {
+	cast, err := recordScript(t, "scenario direct-tailcall-poke\ngoto 3\nplay\nwait tour\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, evs := parseCast(t, []byte(cast))
+	if s := replay(evs); !strings.Contains(s, "end of the tour") {
+		t.Errorf("after wait tour, the screen does not say the tour ended:\n%s", s)
+	}
+}
+
+func TestScriptErrors(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"scenario bpf2bpf-tailcall\n\ngoto 12\n", "test.walk:3: goto 12: the tour of bpf2bpf-tailcall has stops 1 to 9"},
+		{"scenario selftest-tailcall1\nkey j\ngoto 1\n", "test.walk:3: goto: selftest-tailcall1 has no guided tour"},
+		{"scenario bpf2bpf-tailcall\nwait tour\n", "test.walk:2: wait tour: the tour is not playing"},
+		{"scenario no-such-thing\n", "test.walk:1: no-such-thing: not a built-in scenario"},
+	} {
+		_, err := recordScript(t, c.src)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.src, err, c.want)
+		}
+	}
+}
+
+// KeyMsg makes the key press whose name the script gave.
+func TestKeyMsg(t *testing.T) {
+	for _, k := range []string{"s", "S", "G", "/", ":", "#", "+", "-", "enter", "space", "tab", "shift+tab", "esc",
+		"backspace", "up", "down", "left", "right", "pgup", "pgdown", "home", "end", "ctrl+d", "ctrl+c"} {
+		if !walk.ValidKey(k) {
+			t.Errorf("ValidKey(%q) = false", k)
+		}
+		if got := KeyMsg(k).String(); got != k {
+			t.Errorf("KeyMsg(%q).String() = %q", k, got)
+		}
+	}
+}
