@@ -119,11 +119,7 @@ func ANSI(w io.Writer, l *session.Listing, th *themes.Theme) error {
 // colourArrows writes the arrows part of a line (and its // notes).
 func colourArrows(b *strings.Builder, s string, th *themes.Theme, put func(*strings.Builder, string, lipgloss.Style)) {
 	arrows, notes, ok := strings.Cut(s, "// ")
-	arrowStyle := th.Dim
-	if len(th.Arrows) > 0 {
-		arrowStyle = th.Arrows[0]
-	}
-	put(b, arrows, arrowStyle)
+	put(b, arrows, th.Dim)
 	if ok {
 		put(b, "// "+notes, th.Tokens[themes.TokComment])
 	}

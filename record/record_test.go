@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,10 @@ func parseCast(t *testing.T, f []byte) (map[string]any, []event) {
 // final screen's text.
 func replay(evs []event) string {
 	em := vt.NewEmulator(fixed.Width, fixed.Height)
+	// The emulator answers terminal queries (a live program's mode and
+	// colour requests) on its input pipe: drain it, or Write blocks.
+	go io.Copy(io.Discard, em)
+	defer em.Close()
 	for _, e := range evs {
 		em.WriteString(e.data)
 	}
