@@ -3,14 +3,17 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jitscope/jitscope/record"
+	"github.com/jitscope/jitscope/scenarios"
 	"github.com/jitscope/jitscope/themes"
 	"github.com/jitscope/jitscope/walk"
 )
@@ -63,7 +66,12 @@ func cmdRecord(args []string, env Env) error {
 	if _, err := themes.ByName(*theme, true); err != nil {
 		return usagef("record: --theme: %v", err)
 	}
-	opt := record.Options{Width: w, Height: h, Speed: *speed, Theme: *theme, IdleLimit: *idle, Timestamp: *stamp}
+	opt := record.Options{Width: w, Height: h, Speed: *speed, Theme: *theme, IdleLimit: *idle, Timestamp: time.Now().Unix()}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "timestamp" {
+			opt.Timestamp = *stamp
+		}
+	})
 	target := pos[0]
 	if strings.HasSuffix(target, ".walk") {
 		data, err := os.ReadFile(target)
@@ -73,6 +81,10 @@ func cmdRecord(args []string, env Env) error {
 		s, err := walk.Parse(target, data)
 		if err != nil {
 			return err
+		}
+		// A scenario file is named relative to the script.
+		if !scenarios.IsBuiltin(s.Scenario) && !filepath.IsAbs(s.Scenario) {
+			s.Scenario = filepath.Join(filepath.Dir(target), s.Scenario)
 		}
 		return writeOutput(env, *out, *force, func(wr io.Writer) error { return record.Script(wr, s, opt) })
 	}

@@ -103,6 +103,13 @@ func TestRecordNoClobber(t *testing.T) {
 		t.Fatalf("record: %d %s", st, e)
 	}
 	first := readFile(t, path)
+	if !strings.HasPrefix(first, `{"version":2,"width":120,"height":36,"timestamp":1,`) {
+		t.Errorf("header: %.100s", first)
+	}
+	p0 := path + ".0"
+	if st, e := run("record", "bpf2bpf-tailcall", "-o", p0, "--timestamp", "0", "--speed", "4"); st != 0 || !strings.Contains(readFile(t, p0), `"timestamp":0,`) {
+		t.Errorf("--timestamp 0: status %d %s, header %.100s", st, e, readFile(t, p0))
+	}
 	writeFile(t, path, "mine")
 	if st, e := run("record", "bpf2bpf-tailcall", "-o", path); st != 1 || !strings.Contains(e, "exists; --force replaces it") {
 		t.Errorf("record over a file: status %d, %q", st, e)

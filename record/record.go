@@ -37,7 +37,9 @@ type Options struct {
 	// IdleLimit caps the time between two events (default 30 s), and is
 	// the header's idle_time_limit.
 	IdleLimit time.Duration
-	// Timestamp is the header's Unix time (0: now).
+	// Timestamp is the header's Unix time, the recording's one varying
+	// field: callers pass the time now, or a fixed value for files that
+	// compare equal.
 	Timestamp int64
 	Title     string
 	// KeyGap is the time between two keys of one key or type action
@@ -60,9 +62,6 @@ func (o *Options) defaults() {
 	}
 	if o.KeyGap <= 0 {
 		o.KeyGap = 400 * time.Millisecond
-	}
-	if o.Timestamp == 0 {
-		o.Timestamp = time.Now().Unix()
 	}
 }
 

@@ -4,6 +4,8 @@ package record
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -97,6 +99,33 @@ func TestKeyMsg(t *testing.T) {
 		}
 		if got := KeyMsg(k).String(); got != k {
 			t.Errorf("KeyMsg(%q).String() = %q", k, got)
+		}
+	}
+}
+
+// The walkthroughs in docs/ record: their keys, gotos and captions all
+// resolve, and the recording is valid.
+func TestDocWalkthroughs(t *testing.T) {
+	files, _ := filepath.Glob("../docs/walkthroughs/*.walk")
+	if len(files) == 0 {
+		t.Fatal("no walkthroughs in docs/walkthroughs")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := walk.Parse(f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := Script(&buf, s, fixed); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		_, evs := parseCast(t, buf.Bytes())
+		if screen := replay(evs); !strings.Contains(screen, " jitscope  bpf2bpf-tailcall") && strings.Contains(screen, "tour ") {
+			t.Errorf("%s: the final screen has no listing or caption bar:\n%s", f, screen)
 		}
 	}
 }

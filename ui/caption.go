@@ -53,6 +53,10 @@ func (m *Model) captionBar() []string {
 	if tp.done {
 		right = "space again · ← back · q quit "
 	}
+	if n == 0 {
+		// A walkthrough of a scenario without a tour: captions only.
+		left, right = " walkthrough", "esc leave "
+	}
 	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right)
 	head := left
 	if gap >= 1 {
