@@ -108,6 +108,7 @@ usage:
   jitscope open [TARGET] [flags] the terminal UI on TARGET (default: the default scenario)
       --theme auto|dark|light|high-contrast|mono
       --arm64-profile P, --x86_64-profile P, --syntax att|att-legacy|intel
+      --autoplay                play the scenario's guided tour (jitscope tour TARGET)
   jitscope list                 built-in scenarios and JIT profiles per architecture
   jitscope dump TARGET [flags]  the JIT's machine code for TARGET
       --arch arm64|x86_64       architecture (default arm64)

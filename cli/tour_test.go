@@ -76,6 +76,7 @@ func TestRecordAndExportErrors(t *testing.T) {
 		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/no/such/dir/a.cast"}, dir + "/no/such/dir/a.cast: cannot write here"},
 		{[]string{"tour", "selftest-tailcall1"}, "selftest-tailcall1: no guided tour (scenarios with one: bpf2bpf-tailcall"},
 		{[]string{"tour", "bpf2bpf-tailcall"}, "tour: standard output is not a terminal"},
+		{[]string{"open", "selftest-tailcall1", "--autoplay"}, "selftest-tailcall1: no guided tour"},
 		{[]string{"export", "bpf2bpf-tailcall"}, "export: give --html or --format"},
 		{[]string{"export", "bpf2bpf-tailcall", "--html"}, "export: --html needs -o FILE.html"},
 		{[]string{"export", "bpf2bpf-tailcall", "--format", "pdf"}, `export: --format must be html, ansi or text, not "pdf"`},
