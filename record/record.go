@@ -280,6 +280,11 @@ func (r *Recorder) frame() {
 		if i < len(lines) {
 			l = lines[i]
 		}
+		if ansi.StringWidth(l) > r.opt.Width {
+			// A line wider than the terminal would wrap and shift the
+			// screen: cut it (the UI pads and cuts its lines itself).
+			l = ansi.Truncate(l, r.opt.Width, "")
+		}
 		if r.started && l == r.screen[i] {
 			continue
 		}

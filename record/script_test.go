@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jitscope/jitscope/scenarios"
 	"github.com/jitscope/jitscope/walk"
 )
 
@@ -127,5 +128,45 @@ func TestDocWalkthroughs(t *testing.T) {
 		if screen := replay(evs); !strings.Contains(screen, " jitscope  bpf2bpf-tailcall") && strings.Contains(screen, "tour ") {
 			t.Errorf("%s: the final screen has no listing or caption bar:\n%s", f, screen)
 		}
+	}
+}
+
+// Idle gaps are capped: a long wait is IdleLimit in the file, and the
+// header says so.
+func TestIdleLimit(t *testing.T) {
+	cast, err := recordScript(t, "scenario bpf2bpf-tailcall\ncaption before\nwait 5m\ncaption after\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, evs := parseCast(t, []byte(cast))
+	if h["idle_time_limit"] != 30.0 {
+		t.Errorf("idle_time_limit = %v, want 30", h["idle_time_limit"])
+	}
+	var gap float64
+	for i := 1; i < len(evs); i++ {
+		gap = max(gap, evs[i].t-evs[i-1].t)
+	}
+	if gap != 30 {
+		t.Errorf("longest gap %v s, want the 30 s cap", gap)
+	}
+}
+
+// A scenario file with a tour records like a built-in.
+func TestTourFromFile(t *testing.T) {
+	src, err := scenarios.Show("bpf2bpf-tailcall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mine.scn")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Tour(&buf, path, fixed); err != nil {
+		t.Fatal(err)
+	}
+	_, evs := parseCast(t, buf.Bytes())
+	if s := replay(evs); !strings.Contains(s, "tour 9/9 · end of the tour") {
+		t.Errorf("the file's tour did not play to its end:\n%s", s)
 	}
 }

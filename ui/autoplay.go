@@ -192,11 +192,11 @@ func (m *Model) tourUpdate(msg tea.Msg) (cmd tea.Cmd, handled bool) {
 		}
 		return nil, true
 	case tea.KeyPressMsg:
-		if m.mode != modeNormal {
-			return nil, false
-		}
-		switch msg.String() {
-		case "space":
+		switch k := msg.String(); {
+		case m.mode != modeNormal:
+			// Typing in the search or go-to line: shown below, not the
+			// player's.
+		case k == "space":
 			if tp.playing {
 				return m.SetPlaying(false), true
 			}
@@ -206,23 +206,23 @@ func (m *Model) tourUpdate(msg tea.Msg) (cmd tea.Cmd, handled bool) {
 				return m.gotoStop(0), true
 			}
 			return m.SetPlaying(true), true
-		case "right":
+		case k == "right":
 			if tp.cur+1 < tp.tour.Len() {
 				return m.gotoStop(tp.cur + 1), true
 			}
 			tp.playing, tp.done = false, true
 			tp.gen++
 			return nil, true
-		case "left":
+		case k == "left":
 			if tp.cur > 0 {
 				return m.gotoStop(tp.cur - 1), true
 			}
 			return nil, true
-		case "+", "=":
+		case k == "+" || k == "=":
 			return m.changeSpeed(1), true
-		case "-":
+		case k == "-":
 			return m.changeSpeed(-1), true
-		case "esc":
+		case k == "esc":
 			m.tp = nil
 			m.resize()
 			m.say("left the tour")

@@ -171,3 +171,14 @@ func TestCaptionFits(t *testing.T) {
 		}
 	}
 }
+
+// Keys typed into the search line show in the overlay too.
+func TestKeyOverlaySearch(t *testing.T) {
+	m, _, _ := tourModel(t, false)
+	for _, k := range []string{"/", "x", "2"} {
+		tpress(m, k)
+	}
+	if s := m.Render(); !strings.Contains(s, "⌨ / x 2") || m.mode != modeSearch {
+		t.Errorf("after / x 2: mode %v, screen:\n%s", m.mode, s)
+	}
+}
