@@ -38,7 +38,8 @@ func inPTY(t *testing.T, command string) []byte {
 }
 
 // `asciinema cat` (Debian's asciinema) accepts the file and writes what
-// its events hold; on a terminal that is the tour's final screen.
+// its events hold; on a terminal that is the tour's final screen. asciinema
+// play plays the same.
 func TestAsciinemaCat(t *testing.T) {
 	needs(t, "asciinema", "script")
 	cast := recordTour(t, "bpf2bpf-tailcall")
@@ -56,6 +57,10 @@ func TestAsciinemaCat(t *testing.T) {
 		t.Fatalf("asciinema cat wrote %d bytes, the events hold %d", len(out), want.Len())
 	}
 	golden(t, "bpf2bpf-tailcall.screen", replay([]event{{0, string(out)}}))
+	// asciinema play (fast, idle gaps cut to 1 ms) writes the same.
+	if played := inPTY(t, "asciinema play -s 1000 -i 0.001 "+path); string(played) != want.String() {
+		t.Errorf("asciinema play wrote %d bytes, the events hold %d", len(played), want.Len())
+	}
 }
 
 // A live recording, `asciinema rec -c 'jitscope tour NAME'`, shows on
