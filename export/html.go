@@ -57,9 +57,7 @@ func HTML(w io.Writer, sess *session.Session, opt HTMLOptions) error {
 	var notes []stopNote
 	for i, l := range sess.Listings {
 		marks := stopMarks(sess, l, opt.Tour)
-		for _, n := range marks {
-			notes = append(notes, n)
-		}
+		notes = append(notes, marks...)
 		writePane(bw, l, th, marks, i)
 	}
 	bw.WriteString("</main>\n")

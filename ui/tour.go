@@ -32,9 +32,16 @@ type ScenarioTour struct {
 	Stops []scenarios.Stop
 }
 
-func (t ScenarioTour) Len() int             { return len(t.Stops) }
+// Len is the number of stops.
+func (t ScenarioTour) Len() int { return len(t.Stops) }
+
+// Caption is stop i's text.
 func (t ScenarioTour) Caption(i int) string { return t.Stops[i].Text }
-func (t ScenarioTour) Where(i int) string   { return t.Stops[i].Where() }
+
+// Where is stop i's "file:line".
+func (t ScenarioTour) Where(i int) string { return t.Stops[i].Where() }
+
+// Place shows stop i (placeStop).
 func (t ScenarioTour) Place(m *Model, i int) error {
 	return m.placeStop(&t.Stops[i])
 }
