@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"flag"
 	"io"
 	"strings"
 
@@ -83,10 +84,20 @@ func cmdExport(args []string, env Env) error {
 		opts.Arches = []kernel.Arch{a}
 	}
 	target := pos[0]
-	sess, err := session.Load(target, opts)
+	t, err := session.LoadTarget(target)
 	if err != nil {
 		return err
 	}
+	if t.Capture != nil {
+		// A kernel capture is one architecture's code: show that one
+		// unless --arch asks for another (which then says why not).
+		archSet := false
+		fs.Visit(func(f *flag.Flag) { archSet = archSet || f.Name == "arch" })
+		if !archSet || *format == "html" {
+			opts.Arches = []kernel.Arch{t.Capture.Kernel.Arch}
+		}
+	}
+	sess := session.FromTarget(t, opts)
 	for _, l := range sess.Listings {
 		if l.Err != nil && *format != "html" {
 			return l.Err

@@ -144,3 +144,29 @@ func writeFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// export --format text is dump's text; for a kernel capture, of the
+// capture's architecture; --html of a capture shows that one pane.
+func TestExportText(t *testing.T) {
+	run := func(args ...string) string {
+		var out, errb strings.Builder
+		if st := Main(args, Env{Stdout: &out, Stderr: &errb}); st != 0 {
+			t.Fatalf("jitscope %s: %s", strings.Join(args, " "), errb.String())
+		}
+		return out.String()
+	}
+	const capture = "../testdata/captures/x86_64-6.18/bpf2bpf_tailcall/entry"
+	for _, c := range [][2][]string{
+		{{"export", "bpf2bpf-tailcall", "--format", "text"}, {"dump", "bpf2bpf-tailcall", "--arch", "arm64"}},
+		{{"export", "bpf2bpf-tailcall", "--format", "text", "--arch", "x86_64"}, {"dump", "bpf2bpf-tailcall", "--arch", "x86_64"}},
+		{{"export", capture, "--format", "text"}, {"dump", capture, "--arch", "x86_64"}},
+	} {
+		if got, want := run(c[0]...), run(c[1]...); got != want || want == "" {
+			t.Errorf("jitscope %s differs from jitscope %s", strings.Join(c[0], " "), strings.Join(c[1], " "))
+		}
+	}
+	page := run("export", capture, "--html", "-o", "-")
+	if strings.Count(page, `<section class="pane"`) != 1 || !strings.Contains(page, `id="x86_64"`) {
+		t.Error("the HTML export of an x86-64 capture is not one x86_64 pane")
+	}
+}
