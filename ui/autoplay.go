@@ -5,10 +5,12 @@ package ui
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 
 	"github.com/jitscope/jitscope/session"
 )
@@ -228,9 +230,12 @@ func (m *Model) tourUpdate(msg tea.Msg) (cmd tea.Cmd, handled bool) {
 			m.say("left the tour")
 			return nil, true
 		}
+		if k := msg.String(); m.mode == modeNormal && (k == "q" || k == "ctrl+c") {
+			return nil, false // quitting: nothing to show
+		}
 		// Any other key: the viewer takes over; show what was pressed.
 		cmd := m.showKey(msg.String())
-		if tp.playing && msg.String() != "q" && msg.String() != "ctrl+c" {
+		if tp.playing {
 			tp.playing = false
 			tp.gen++
 		}
@@ -295,6 +300,13 @@ func RunTour(opt Options, t Tour, o TourOptions, in io.Reader, out io.Writer) er
 	m, err := New(opt, true)
 	if err != nil {
 		return err
+	}
+	// The first stop is placed before the program starts: at the
+	// terminal's size, so it scrolls as it will be seen.
+	if f, ok := out.(*os.File); ok {
+		if w, h, err := term.GetSize(f.Fd()); err == nil && w > 0 && h > 0 {
+			m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+		}
 	}
 	start := m.StartTour(t, o)
 	_, err = tea.NewProgram(tourProgram{m, start}, tea.WithInput(in), tea.WithOutput(out)).Run()
