@@ -49,6 +49,12 @@ func (m *Model) captionBar() []string {
 	}
 	n := tp.tour.Len()
 	left := fmt.Sprintf(" tour %d/%d · %s · %s×", tp.cur+1, n, state, speedText(tp.speed))
+	// A tour may say what a stop runs with (ScenarioTour.Detail).
+	if d, ok := tp.tour.(interface{ Detail(int) string }); ok && tp.cur >= 0 {
+		if s := d.Detail(tp.cur); s != "" {
+			left += " · " + s
+		}
+	}
 	right := "space play/pause · ←/→ stop · +/- speed · esc leave "
 	if tp.done {
 		right = "space again · ← back · q quit "

@@ -41,6 +41,26 @@ func (t ScenarioTour) Caption(i int) string { return t.Stops[i].Text }
 // Where is stop i's "file:line".
 func (t ScenarioTour) Where(i int) string { return t.Stops[i].Where() }
 
+// Detail says what stop i runs with besides the scenario as written:
+// its packet, entry program and prog array slots.
+func (t ScenarioTour) Detail(i int) string {
+	st := &t.Stops[i]
+	var parts []string
+	if st.Packet != "" {
+		parts = append(parts, "packet "+st.Packet)
+	}
+	if st.Entry != "" {
+		parts = append(parts, "entry "+st.Entry)
+	}
+	for _, sl := range st.Slots {
+		if strings.HasSuffix(sl, "=") {
+			sl += "(empty)"
+		}
+		parts = append(parts, sl)
+	}
+	return strings.Join(parts, " · ")
+}
+
 // Place shows stop i (placeStop).
 func (t ScenarioTour) Place(m *Model, i int) error {
 	return m.placeStop(&t.Stops[i])
