@@ -109,8 +109,13 @@ func Tour(w io.Writer, target string, opt Options) error {
 		return err
 	}
 	r.handle(r.m.StartTour(ui.ScenarioTour{Stops: sc.Tour}, ui.TourOptions{Autoplay: true, Speed: r.opt.Speed, Sched: r.schedule}))
+	if e := r.m.TourErr(); e != "" {
+		return fmt.Errorf("tour stop 1 does not resolve: %s", e)
+	}
 	r.frame()
-	r.runTimers(-1)
+	if err := r.runTimers(-1); err != nil {
+		return err
+	}
 	return r.finish()
 }
 
@@ -154,6 +159,9 @@ func Script(w io.Writer, s *walk.Script, opt Options) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.Where(a), err)
 			}
+			if e := r.m.TourErr(); e != "" {
+				return fmt.Errorf("%s: goto %d: the stop does not resolve: %s", s.Where(a), stop+1, e)
+			}
 			r.handle(cmd)
 		case walk.Key, walk.Type:
 			keys := a.Keys
@@ -165,7 +173,9 @@ func Script(w io.Writer, s *walk.Script, opt Options) error {
 			}
 			for j, k := range keys {
 				if j > 0 {
-					r.advance(gap)
+					if err := r.advance(gap); err != nil {
+						return fmt.Errorf("%s: %w", s.Where(a), err)
+					}
 				}
 				r.handle(r.send(KeyMsg(k)))
 				r.frame()
@@ -176,9 +186,11 @@ func Script(w io.Writer, s *walk.Script, opt Options) error {
 				if !r.m.TourPlaying() {
 					return fmt.Errorf("%s: wait tour: the tour is not playing (play first)", s.Where(a))
 				}
-				r.runTimers(-1)
-			} else {
-				r.advance(time.Duration(float64(a.Dur) / r.opt.Speed))
+				if err := r.runTimers(-1); err != nil {
+					return fmt.Errorf("%s: %w", s.Where(a), err)
+				}
+			} else if err := r.advance(time.Duration(float64(a.Dur) / r.opt.Speed)); err != nil {
+				return fmt.Errorf("%s: %w", s.Where(a), err)
 			}
 			continue
 		case walk.Play:
@@ -245,22 +257,28 @@ func (r *Recorder) send(msg tea.Msg) tea.Cmd {
 func (r *Recorder) handle(tea.Cmd) {}
 
 // runTimers delivers the due timers in order, drawing after each; until
-// < 0 runs them all.
-func (r *Recorder) runTimers(until time.Duration) {
+// < 0 runs them all. A tour stop that autoplay could not place stops the
+// recording: a recording should not show an error in its caption.
+func (r *Recorder) runTimers(until time.Duration) error {
 	for len(r.timers) > 0 && (until < 0 || r.timers[0].at <= until) {
 		t := r.timers[0]
 		r.timers = r.timers[1:]
 		r.now = max(r.now, t.at)
 		r.handle(r.send(t.msg))
+		if e := r.m.TourErr(); e != "" {
+			return fmt.Errorf("tour stop %d does not resolve: %s", r.m.TourStop()+1, e)
+		}
 		r.frame()
 	}
+	return nil
 }
 
 // advance lets d pass.
-func (r *Recorder) advance(d time.Duration) {
+func (r *Recorder) advance(d time.Duration) error {
 	end := r.now + d
-	r.runTimers(end)
+	err := r.runTimers(end)
 	r.now = end
+	return err
 }
 
 // frame writes what changed on the screen since the last frame.

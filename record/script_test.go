@@ -170,3 +170,29 @@ func TestTourFromFile(t *testing.T) {
 		t.Errorf("the file's tour did not play to its end:\n%s", s)
 	}
 }
+
+// A stop that does not resolve stops the recording with its place.
+func TestTourStopError(t *testing.T) {
+	src, err := scenarios.Show("bpf2bpf-tailcall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(src), "offset = 0x20", "offset = 0x1000", 1)
+	if bad == string(src) {
+		t.Fatal("the tour has no offset = 0x20 stop to break")
+	}
+	path := filepath.Join(t.TempDir(), "bad.scn")
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err = Tour(&buf, path, fixed)
+	if err == nil || !strings.Contains(err.Error(), "tour stop 2 does not resolve: "+path+":") || !strings.Contains(err.Error(), "offset 0x1000 is past the end of entry") {
+		t.Errorf("error %v", err)
+	}
+	s, _ := walk.Parse("w.walk", []byte("scenario "+path+"\ngoto 2\n"))
+	err = Script(&buf, s, fixed)
+	if err == nil || !strings.HasPrefix(err.Error(), "w.walk:2: goto 2: the stop does not resolve") {
+		t.Errorf("script error %v", err)
+	}
+}

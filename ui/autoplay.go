@@ -315,3 +315,12 @@ func RunTour(opt Options, t Tour, o TourOptions, in io.Reader, out io.Writer) er
 
 // TourPlaying reports whether autoplay is on.
 func (m *Model) TourPlaying() bool { return m.tp != nil && m.tp.playing }
+
+// TourErr says why the stop shown could not be placed ("" when it was),
+// as "file:line: reason".
+func (m *Model) TourErr() string {
+	if m.tp == nil {
+		return ""
+	}
+	return m.tp.err
+}
