@@ -63,8 +63,9 @@ type tourPlayer struct {
 	keys    []string // the key overlay
 	keysGen int
 
-	// Prog array slot configurations of the stops, compiled once each.
-	slots    string
+	// The target as the stops run it (prog array slots, entry program,
+	// packet): the configuration shown, and each one compiled once.
+	config   string
 	sessions map[string]*session.Session
 }
 
@@ -92,9 +93,9 @@ func (m *Model) StartTour(t Tour, o TourOptions) tea.Cmd {
 		o.Sched = TickScheduler
 	}
 	// The first stop compiles the target as the tour wants it (its
-	// packet, its slots), so slots is no configuration at first.
+	// packet, its slots), so config is none at first.
 	m.tp = &tourPlayer{tour: t, cur: -1, playing: o.Autoplay, speed: o.Speed, exit: o.Exit, sched: o.Sched,
-		slots: "\x00", sessions: map[string]*session.Session{}}
+		config: "\x00", sessions: map[string]*session.Session{}}
 	m.resize()
 	if t.Len() == 0 {
 		m.tp.done = true

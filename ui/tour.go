@@ -178,7 +178,7 @@ func (m *Model) setStatePane(st *scenarios.Stop) {
 func (m *Model) useRunConfig(st *scenarios.Stop) error {
 	tp := m.tp
 	key := strings.Join(st.Slots, ",") + "|" + st.Entry + "|" + st.Packet
-	if tp == nil || tp.slots == key {
+	if tp == nil || tp.config == key {
 		return nil
 	}
 	sess := tp.sessions[key]
@@ -204,7 +204,7 @@ func (m *Model) useRunConfig(st *scenarios.Stop) error {
 		m.recompile(i, m.panes[i].l.Arch)
 		m.panes[i].run = nil
 	}
-	tp.slots = key
+	tp.config = key
 	return nil
 }
 
