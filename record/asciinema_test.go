@@ -30,6 +30,16 @@ func inPTY(t *testing.T, command string) []byte {
 	t.Helper()
 	cmd := exec.Command("script", "-qec", "stty cols 120 rows 36; "+command, "/dev/null")
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	// A silent standard input that stays open: at the end of its input
+	// script sends the terminal an EOF, which a program in raw mode reads
+	// as ctrl+d (page down), and that would take over the tour.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	cmd.Stdin = r
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", command, err, out)
