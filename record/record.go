@@ -78,8 +78,8 @@ type timer struct {
 	msg tea.Msg
 }
 
-// Recorder drives one model and writes its frames.
-type Recorder struct {
+// recorder drives one model and writes its frames.
+type recorder struct {
 	m    *ui.Model
 	opt  Options
 	cast *Writer
@@ -203,7 +203,7 @@ func Script(w io.Writer, s *walk.Script, opt Options) error {
 	return r.finish()
 }
 
-func newRecorder(w io.Writer, target string, opt Options) (*Recorder, error) {
+func newRecorder(w io.Writer, target string, opt Options) (*recorder, error) {
 	opt.defaults()
 	if opt.Width < MinWidth || opt.Height < MinHeight || opt.Width > 1000 || opt.Height > 1000 {
 		return nil, fmt.Errorf("size %dx%d: want at least %dx%d and at most 1000x1000", opt.Width, opt.Height, MinWidth, MinHeight)
@@ -226,13 +226,13 @@ func newRecorder(w io.Writer, target string, opt Options) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Recorder{m: m, opt: opt, cast: cast}
+	r := &recorder{m: m, opt: opt, cast: cast}
 	m.Update(tea.WindowSizeMsg{Width: opt.Width, Height: opt.Height})
 	return r, nil
 }
 
 // schedule is the model's ui.Scheduler: the message joins the timers.
-func (r *Recorder) schedule(d time.Duration, msg tea.Msg) tea.Cmd {
+func (r *recorder) schedule(d time.Duration, msg tea.Msg) tea.Cmd {
 	r.seq++
 	t := timer{at: r.now + d, seq: r.seq, msg: msg}
 	i, _ := slices.BinarySearchFunc(r.timers, t, func(a, b timer) int {
@@ -246,7 +246,7 @@ func (r *Recorder) schedule(d time.Duration, msg tea.Msg) tea.Cmd {
 }
 
 // send delivers msg to the model.
-func (r *Recorder) send(msg tea.Msg) tea.Cmd {
+func (r *recorder) send(msg tea.Msg) tea.Cmd {
 	_, cmd := r.m.Update(msg)
 	return cmd
 }
@@ -254,12 +254,12 @@ func (r *Recorder) send(msg tea.Msg) tea.Cmd {
 // handle drops the commands the model returns: the ones that matter
 // (timers) went through schedule; the rest talk to a terminal there is
 // not (background colour queries, cursor blinks) or quit.
-func (r *Recorder) handle(tea.Cmd) {}
+func (r *recorder) handle(tea.Cmd) {}
 
 // runTimers delivers the due timers in order, drawing after each; until
 // < 0 runs them all. A tour stop that autoplay could not place stops the
 // recording: a recording should not show an error in its caption.
-func (r *Recorder) runTimers(until time.Duration) error {
+func (r *recorder) runTimers(until time.Duration) error {
 	for len(r.timers) > 0 && (until < 0 || r.timers[0].at <= until) {
 		t := r.timers[0]
 		r.timers = r.timers[1:]
@@ -274,7 +274,7 @@ func (r *Recorder) runTimers(until time.Duration) error {
 }
 
 // advance lets d pass.
-func (r *Recorder) advance(d time.Duration) error {
+func (r *recorder) advance(d time.Duration) error {
 	end := r.now + d
 	err := r.runTimers(end)
 	r.now = end
@@ -282,7 +282,7 @@ func (r *Recorder) advance(d time.Duration) error {
 }
 
 // frame writes what changed on the screen since the last frame.
-func (r *Recorder) frame() {
+func (r *recorder) frame() {
 	lines := strings.Split(r.m.Render(), "\n")
 	if len(lines) > r.opt.Height {
 		lines = lines[:r.opt.Height]
@@ -322,7 +322,7 @@ func (r *Recorder) frame() {
 	r.emit(b.String())
 }
 
-func (r *Recorder) emit(s string) {
+func (r *recorder) emit(s string) {
 	gap := r.now - r.lastEv
 	r.out += min(gap, r.opt.IdleLimit)
 	r.lastEv = r.now
@@ -332,7 +332,7 @@ func (r *Recorder) emit(s string) {
 
 // finish shows the cursor again, below the screen's last line, and
 // flushes.
-func (r *Recorder) finish() error {
+func (r *recorder) finish() error {
 	r.emit(fmt.Sprintf("\x1b[%d;1H\x1b[?25h", r.opt.Height))
 	return r.cast.Close()
 }
