@@ -94,6 +94,8 @@ func run(args []string, env Env) error {
 		return cmdRecord(args[1:], env)
 	case "export":
 		return cmdExport(args[1:], env)
+	case "kernel":
+		return cmdKernel(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil
@@ -118,7 +120,11 @@ usage:
       --syntax att|att-legacy|intel   x86 syntax (default att; att-legacy for v5.10)
       --compare                 for a kernel capture: compare with the kernel's image
       --slot MAP[KEY]=PROG      fill (or with no PROG, empty) a prog array slot first (repeatable)
-
+      --verifier profile|host   compile what the kernel's JIT receives: the verifier's rewrites
+                                (context fields, map lookups, division guards, helper addresses)
+                                with the profile's facts (x86_64 v6.18) or this kernel's
+      --rewrites                with --verifier: BPF as written beside BPF as the JIT sees it
+` + trampolineUsage + `
   jitscope run TARGET [flags]   execute the machine code on the emulator
       --arch, --profile         as for dump
       --entry PROG              program to run (default: the first)
@@ -138,7 +144,7 @@ usage:
       --format text|json        output format of --tour and --compat (default text)
     NAME may also be a scenario file for --packets, --tour and --compat.
 
-` + genUsage + tourUsage + recordUsage + exportUsage + `
+` + genUsage + kernelUsage + tourUsage + recordUsage + exportUsage + `
 TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object
 (clang -target bpf), or a kernel capture directory (jitscope-capture/1).
 `

@@ -15,6 +15,9 @@ import (
 )
 
 func cmdDump(args []string, env Env) error {
+	if isTrampolineDump(args) {
+		return cmdDumpTrampoline(args, env)
+	}
 	fs := newFlagSet("dump", env)
 	archFlag := fs.String("arch", "arm64", "")
 	profFlag := fs.String("profile", "", "")
@@ -22,6 +25,8 @@ func cmdDump(args []string, env Env) error {
 	plain := fs.Bool("plain", false, "")
 	compare := fs.Bool("compare", false, "")
 	syntax := fs.String("syntax", "", "")
+	verifierFrom := fs.String("verifier", "", "")
+	rewrites := fs.Bool("rewrites", false, "")
 	var slots slotFlags
 	fs.Var(&slots, "slot", "")
 	pos, err := parseInterspersed(fs, args)
@@ -56,6 +61,20 @@ func cmdDump(args []string, env Env) error {
 	p, err := t.PickProfile(arch, *profFlag)
 	if err != nil {
 		return err
+	}
+	if *rewrites && *verifierFrom == "" {
+		return usagef("dump: --rewrites needs --verifier profile|host")
+	}
+	if *verifierFrom != "" {
+		orig := t.Set
+		set, progs, err := verifiedSet(t, arch, p, *verifierFrom)
+		if err != nil {
+			return err
+		}
+		if *rewrites {
+			return writeRewrites(env, orig, set, arch, p, progs)
+		}
+		t.Set = set
 	}
 	imgs, err := t.CompileAll(arch, p)
 	if err != nil {

@@ -5,11 +5,9 @@ package cli
 import (
 	"flag"
 	"io"
-	"strings"
 
 	"github.com/jitscope/jitscope/export"
 	"github.com/jitscope/jitscope/kernel"
-	"github.com/jitscope/jitscope/scenarios"
 	"github.com/jitscope/jitscope/session"
 	"github.com/jitscope/jitscope/themes"
 )
@@ -103,11 +101,11 @@ func cmdExport(args []string, env Env) error {
 			return l.Err
 		}
 	}
-	var tour []scenarios.Stop
-	if !strings.HasSuffix(target, ".o") {
-		if sc, err := scenarios.LoadScenario(target); err == nil {
-			tour = sc.Tour
-		}
+	var tour *session.Tour
+	if *format == "html" {
+		// A target that is no scenario has no stops; one whose tour does
+		// not load is exported without it.
+		tour, _ = session.ResolveTour(target)
 	}
 	return writeOutput(env, *out, *force, func(w io.Writer) error {
 		switch *format {

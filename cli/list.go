@@ -6,6 +6,7 @@ import (
 
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/scenarios"
+	"github.com/jitscope/jitscope/session"
 )
 
 func cmdList(args []string, env Env) error {
@@ -25,9 +26,12 @@ func cmdList(args []string, env Env) error {
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "ARCH\tPROFILE\tKERNEL\tSUMMARY")
 	for _, a := range jit.Arches() {
-		for _, p := range jit.Profiles(a) {
+		// The compatibility profiles (v5.15, v6.6) say in their summary
+		// that they are compatibility models only.
+		for _, p := range session.Profiles(a) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a, p.Name, p.Kernel, p.Summary)
 		}
 	}
+	listTrampolines(tw)
 	return tw.Flush()
 }

@@ -11,6 +11,9 @@ import (
 
 // cmdOpen starts the terminal UI on TARGET (any target dump takes).
 func cmdOpen(args []string, env Env) error {
+	if isTrampolineDump(args) {
+		return cmdOpenTrampoline(args, env)
+	}
 	fs := newFlagSet("open", env)
 	theme := fs.String("theme", "auto", "")
 	arm := fs.String("arm64-profile", "", "")

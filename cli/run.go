@@ -93,6 +93,10 @@ type runResult struct {
 	Then []*runResult `json:"then,omitempty"`
 	// Update names the map update that preceded this run (in Then).
 	Update string `json:"update,omitempty"`
+	// Note says that the profile is a compatibility model only; Compat
+	// which prog array rules set the run up (scenarios with extensions).
+	Note   string `json:"note,omitempty"`
+	Compat string `json:"compat,omitempty"`
 }
 
 func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit int, then []string, packet []byte) (*runResult, error) {
@@ -110,10 +114,11 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 	if byName[entry] == nil {
 		return nil, fmt.Errorf("%s: no program %q (have %s)", t.Name, entry, programNames(t.Set))
 	}
-	k, err := machine.New(t.Set, arch, p.Layout, byName, machine.Options{Packet: packet})
+	su, err := t.NewMachine(arch, p, byName, packet)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t.Name, err)
+		return nil, err
 	}
+	k := su.Kernel
 	r, err := machine.NewRunner(k, p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
@@ -138,6 +143,11 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 	first, err := once()
 	if err != nil {
 		return nil, err
+	}
+	first.Events = append(append([]trace.Event(nil), su.Events...), first.Events...)
+	first.Compat = su.Compat
+	if note, ok := session.CompatOnly(p); ok {
+		first.Note = note
 	}
 	for _, u := range then {
 		m := slotRE.FindStringSubmatch(u)
@@ -199,6 +209,12 @@ func programNames(s *kernel.Set) string {
 
 func writeRunText(env Env, r *runResult) {
 	fmt.Fprintf(env.Stdout, "%s %s, entry %s\n", r.Arch, r.Profile, r.Entry)
+	if r.Note != "" {
+		fmt.Fprintf(env.Stdout, "note: %s\n", r.Note)
+	}
+	if r.Compat != "" {
+		fmt.Fprintf(env.Stdout, "setup: %s\n", r.Compat)
+	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	for _, e := range r.Events {
 		var what string
@@ -218,7 +234,7 @@ func writeRunText(env Env, r *runResult) {
 			what = fmt.Sprintf("%s: %s", e.From, e.Detail)
 		case trace.Helper:
 			what = fmt.Sprintf("%s() = %d", e.To, *e.Value)
-		case trace.Poke:
+		case trace.Poke, trace.Load, trace.Attach, trace.MapUpdate, trace.Freplace:
 			what = e.Detail
 		default:
 			what = e.Detail

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/jitscope/jitscope/disasm"
-	"github.com/jitscope/jitscope/exec/machine"
 	"github.com/jitscope/jitscope/exec/trace"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -70,7 +68,7 @@ func cmdShow(args []string, env Env) error {
 	case *packets:
 		return showPackets(env, sc)
 	case *tour:
-		stops, err := resolveTour(name, sc)
+		stops, err := resolveTour(name)
 		if err != nil {
 			return err
 		}
@@ -153,223 +151,37 @@ type tourStop struct {
 	Event *trace.Event `json:"event,omitempty"`
 	Panes []string     `json:"panes,omitempty"`
 	Text  string       `json:"text"`
-	Error string       `json:"error,omitempty"`
+	// Note: the profile is a compatibility model only.
+	Note  string `json:"note,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
-// tourImage is a target compiled for one stop's arch, profile and slots.
-type tourImage struct {
-	set   *kernel.Set
-	prof  *jit.Profile
-	imgs  []*jit.Image
-	funcs map[string]*disasm.Func // "program/function"
-	order []string
-	err   error
-}
-
-// resolveTour compiles and runs what the stops of sc need and places every
-// stop. Stops that do not resolve carry an Error; the error result is for
-// targets that cannot be loaded at all.
-func resolveTour(target string, sc *scenarios.Scenario) ([]tourStop, error) {
-	compiled := map[string]*tourImage{}
-	runs := map[string]*machine.Run{}
-	runErrs := map[string]error{}
+// resolveTour places every stop of target's tour (session.ResolveTour,
+// the same positions the TUI's tour keys go to) for printing.
+func resolveTour(target string) ([]tourStop, error) {
+	tour, err := session.ResolveTour(target)
+	if err != nil {
+		return nil, err
+	}
 	var out []tourStop
-	for i := range sc.Tour {
-		st := &sc.Tour[i]
-		ts := tourStop{Stop: i + 1, Where: st.Where(), Arch: string(st.Arch), Profile: st.Profile, Position: st.Position(),
-			Entry: st.Entry, Packet: st.Packet, Slots: st.Slots, Panes: st.Panes, Text: st.Text}
-		key := fmt.Sprintf("%s|%s|%s", st.Arch, st.Profile, strings.Join(st.Slots, ","))
-		ti := compiled[key]
-		if ti == nil {
-			ti = compileForTour(target, st)
-			compiled[key] = ti
-		}
-		if ti.err != nil {
-			ts.Error = ti.err.Error()
+	for _, st := range tour.Stops {
+		ts := tourStop{Stop: st.N, Where: st.Where, Arch: string(st.Arch), Profile: st.Profile, Position: st.Position,
+			Entry: st.Config.Entry, Packet: st.Config.Packet, Slots: st.Config.Slots, Panes: st.Panes, Text: st.Text, Note: st.CompatOnly}
+		if st.Err != nil {
+			ts.Error = st.Err.Error()
 			out = append(out, ts)
 			continue
 		}
-		ts.Profile = ti.prof.Name
-		var pc uint64
-		switch st.Position() {
-		case "function":
-			f := ti.lookupFunc(st.Function)
-			if f == nil {
-				ts.Error = fmt.Sprintf("no function %s in the %s image", st.Function, st.Arch)
-				break
-			}
-			if st.Offset >= len(f.Image.Code) {
-				ts.Error = fmt.Sprintf("offset %#x is past the end of %s (%d bytes)", st.Offset, st.Function, len(f.Image.Code))
-				break
-			}
-			pc = f.Image.Address + uint64(st.Offset)
-		case "address":
-			pc = st.Address
-		default:
-			rkey := key + "|" + st.Entry + "|" + st.Packet
-			run, ok := runs[rkey]
-			if !ok {
-				run, runErrs[rkey] = runForTour(target, ti, st)
-				runs[rkey] = run
-			}
-			if err := runErrs[rkey]; err != nil {
-				ts.Error = err.Error()
-				break
-			}
+		ts.Function, ts.Offset, ts.Insn = st.Function, st.Offset, st.Insn
+		ts.Address = fmt.Sprintf("%#x", st.Address)
+		if st.IsStep() {
 			step := st.Step
-			if st.Event != "" {
-				n := 0
-				for j := range run.Events {
-					if run.Events[j].Kind != st.Event {
-						continue
-					}
-					if n++; n == st.Nth {
-						ev := run.Events[j]
-						ts.Event = &ev
-						step = ev.Step
-						break
-					}
-				}
-				if ts.Event == nil {
-					ts.Error = fmt.Sprintf("the run has %d %s event(s), not %d", n, st.Event, st.Nth)
-					break
-				}
-			}
-			if step > len(run.Steps) {
-				ts.Error = fmt.Sprintf("step %d is past the end of the run (%d steps)", step, len(run.Steps))
-				break
-			}
 			ts.Step = &step
-			// The cursor is at the instruction about to run; after the
-			// last step, at the last one run.
-			pc = run.Steps[min(step, len(run.Steps)-1)].PC
-		}
-		if ts.Error == "" {
-			ts.Address = fmt.Sprintf("%#x", pc)
-			fn, off, line, err := ti.locate(pc)
-			if err != nil {
-				ts.Error = err.Error()
-			} else {
-				ts.Function, ts.Offset, ts.Insn = fn, off, line.Text
-			}
+			ts.Event = st.Event
 		}
 		out = append(out, ts)
 	}
 	return out, nil
-}
-
-func compileForTour(target string, st *scenarios.Stop) *tourImage {
-	ti := &tourImage{funcs: map[string]*disasm.Func{}}
-	t, err := session.LoadTarget(target)
-	if err != nil {
-		ti.err = err
-		return ti
-	}
-	if err := applySlots(t.Set, st.Slots); err != nil {
-		ti.err = err
-		return ti
-	}
-	p, err := t.PickProfile(st.Arch, st.Profile)
-	if err != nil {
-		ti.err = err
-		return ti
-	}
-	if pl := t.Set.Placements[st.Arch]; pl != nil {
-		p = p.WithConfig(pl.Config)
-	}
-	ti.set, ti.prof = t.Set, p
-	if ti.imgs, err = t.CompileAll(st.Arch, p); err != nil {
-		ti.err = err
-		return ti
-	}
-	lopt, err := session.ListOptions(p, session.SyntaxDefault)
-	if err != nil {
-		ti.err = err
-		return ti
-	}
-	for _, img := range ti.imgs {
-		lp, err := disasm.ListOpts(img, lopt)
-		if err != nil {
-			ti.err = err
-			return ti
-		}
-		for _, f := range lp.Funcs {
-			k := img.Program + "/" + f.Image.Name
-			ti.funcs[k] = f
-			ti.order = append(ti.order, k)
-		}
-	}
-	return ti
-}
-
-// lookupFunc finds "program/function" or a function name unique among the
-// programs (the scenario parser has checked it is).
-func (ti *tourImage) lookupFunc(name string) *disasm.Func {
-	if f := ti.funcs[name]; f != nil {
-		return f
-	}
-	for _, k := range ti.order {
-		if _, fn, _ := strings.Cut(k, "/"); fn == name {
-			return ti.funcs[k]
-		}
-	}
-	return nil
-}
-
-// locate finds the instruction at pc: its function, offset and line. pc
-// must be the start of an instruction.
-func (ti *tourImage) locate(pc uint64) (string, int, *disasm.Line, error) {
-	for _, k := range ti.order {
-		f := ti.funcs[k]
-		start := f.Image.Address
-		if pc < start || pc >= start+uint64(len(f.Image.Code)) {
-			continue
-		}
-		for i := range f.Lines {
-			if f.Lines[i].Addr == pc {
-				return k, int(pc - start), &f.Lines[i], nil
-			}
-		}
-		return "", 0, nil, fmt.Errorf("%#x (%s+%#x) is inside an instruction, not at its start", pc, k, pc-start)
-	}
-	return "", 0, nil, fmt.Errorf("%#x is not in any function's image", pc)
-}
-
-// runForTour runs the stop's entry program with its packet, as `jitscope
-// run` does, keeping the steps.
-func runForTour(target string, ti *tourImage, st *scenarios.Stop) (*machine.Run, error) {
-	pkt, err := scenarios.PacketFor(target, st.Packet)
-	if err != nil {
-		return nil, err
-	}
-	byName := map[string]*jit.Image{}
-	for _, img := range ti.imgs {
-		byName[img.Program] = img
-	}
-	entry := st.Entry
-	if entry == "" {
-		entry = ti.set.Programs[0].Name
-	}
-	k, err := machine.New(ti.set, st.Arch, ti.prof.Layout, byName, machine.Options{Packet: pkt})
-	if err != nil {
-		return nil, err
-	}
-	r, err := machine.NewRunner(k, ti.prof)
-	if err != nil {
-		return nil, err
-	}
-	cpu, err := machine.NewCPU(k, ti.prof.BTI, ti.prof.PAC, false)
-	if err != nil {
-		return nil, err
-	}
-	run := r.Run(cpu, entry, machine.RunOptions{Thunks: thunks(ti.imgs)})
-	if run.Err != nil {
-		return nil, fmt.Errorf("run of %s: %w", entry, run.Err)
-	}
-	if len(run.Steps) == 0 {
-		return nil, fmt.Errorf("run of %s executed nothing", entry)
-	}
-	return run, nil
 }
 
 func writeTour(env Env, sc *scenarios.Scenario, stops []tourStop) {
@@ -393,6 +205,9 @@ func writeTour(env Env, sc *scenarios.Scenario, stops []tourStop) {
 			fmt.Fprintf(env.Stdout, "; panes %s", strings.Join(s.Panes, ", "))
 		}
 		fmt.Fprintln(env.Stdout)
+		if s.Note != "" {
+			fmt.Fprintf(env.Stdout, "  (%s)\n", s.Note)
+		}
 		if s.Error != "" {
 			fmt.Fprintf(env.Stdout, "  DOES NOT RESOLVE: %s\n", s.Error)
 		} else {
@@ -426,16 +241,25 @@ func compatReports(sc *scenarios.Scenario, kernels []*kernel.CompatKernel) []*ke
 // code: the compatibility model has its own kernel labels.
 func jitNote(k *kernel.CompatKernel) string {
 	re := regexp.MustCompile(`(^|[^0-9.])` + regexp.QuoteMeta(k.Name) + `($|[^0-9.])`)
-	var have []string
+	var have, compat []string
 	for _, a := range jit.Arches() {
-		for _, p := range jit.Profiles(a) {
-			if re.MatchString(p.Kernel) {
+		for _, p := range session.Profiles(a) {
+			if !re.MatchString(p.Kernel) {
+				continue
+			}
+			if _, ok := session.CompatOnly(p); ok {
+				compat = append(compat, fmt.Sprintf("%s %s", a, p.Name))
+			} else {
 				have = append(have, fmt.Sprintf("%s %s (%s)", a, p.Name, p.Kernel))
 			}
 		}
 	}
 	if len(have) == 0 {
-		return "no JIT profile models this kernel's machine code: compatibility model only"
+		s := "no JIT profile models this kernel's machine code: compatibility model only"
+		if len(compat) > 0 {
+			s += "; run it with the compatibility profiles " + strings.Join(compat, ", ")
+		}
+		return s
 	}
 	return "JIT profiles: " + strings.Join(have, ", ")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/scenarios"
+	"github.com/jitscope/jitscope/session"
 )
 
 func TestShowSource(t *testing.T) {
@@ -91,7 +92,8 @@ func runJSON(t *testing.T, args ...string) *runResult {
 }
 
 // TestSeed002Runs runs the dispatch scenarios of seed 002 and the limit
-// on every profile, with each of their packets.
+// on every profile (compatibility profiles included), with each of their
+// packets.
 func TestSeed002Runs(t *testing.T) {
 	cases := []struct {
 		scenario, packet string
@@ -114,7 +116,7 @@ func TestSeed002Runs(t *testing.T) {
 		{"tailcall-limit", "", 33, 33, "hop_2", "limit"},
 	}
 	for _, arch := range jit.Arches() {
-		for _, p := range jit.Profiles(arch) {
+		for _, p := range session.Profiles(arch) { // the compatibility profiles too
 			for _, c := range cases {
 				name := fmt.Sprintf("%s/%s/%s/%s", arch, p.Name, c.scenario, c.packet)
 				args := []string{"run", c.scenario, "--arch", string(arch), "--profile", p.Name}
@@ -165,40 +167,98 @@ func TestRunPacketFlag(t *testing.T) {
 	}
 }
 
-// The freplace scenarios of seed 004 run acl's own code into acl_algo
-// where the profile can express a tail call from a subprogram (arm64 5.10
-// cannot, as the verifier of that kernel would refuse it).
+// The freplace scenarios of seed 004 run end to end: the kernel's answer
+// to the slot update (per profile: its kernel's prog array rules), then
+// dispatcher through subprog1's patched entry into acl, whose acl_algo
+// subprogram tail-calls the program acl_algo where the update was allowed
+// and misses on the empty slot where it was refused. arm64 before 6.0
+// cannot express acl (no tail calls in programs with bpf-to-bpf calls).
 func TestSeed004Runs(t *testing.T) {
-	for _, name := range []string{"freplace-tailcall", "freplace-tailcall-xdp"} {
+	allowed := map[string]map[string]bool{
+		"freplace-tailcall":     {"5.15": true, "6.6": true, "6.12": false},
+		"freplace-tailcall-xdp": {"5.15": false, "6.6": true, "6.12": true},
+	}
+	for name, want := range allowed {
 		for _, arch := range jit.Arches() {
-			for _, p := range jit.Profiles(arch) {
+			for _, p := range session.Profiles(arch) {
 				what := fmt.Sprintf("%s %s %s", name, arch, p.Name)
 				args := []string{"run", name, "--arch", string(arch), "--profile", p.Name}
-				if arch == kernel.ARM64 && p.Name == "v5.10" {
+				if arch == kernel.ARM64 && !p.SubprogTailCalls {
 					_, errOut, st := runCLI(t, args...)
 					if st != 1 || !strings.Contains(errOut, "tail_calls are not allowed in programs with bpf-to-bpf calls") {
 						t.Errorf("%s: status %d: %s", what, st, errOut)
 					}
 					continue
 				}
-				if r := runJSON(t, args...); r.Retval != 2 || r.TailCalls != 0 {
-					t.Errorf("%s: dispatcher: retval %d, %d tail calls", what, r.Retval, r.TailCalls)
+				r := runJSON(t, args...)
+				k, _ := session.CompatKernelFor(p)
+				if k == nil {
+					if !p.Counterexample {
+						t.Errorf("%s: no compatibility kernel", what)
+					}
+					continue
 				}
-				r := runJSON(t, append(args, "--entry", "acl")...)
-				if r.Retval != 2 || r.TailCalls != 1 {
-					t.Errorf("%s: acl: retval %d, %d tail calls", what, r.Retval, r.TailCalls)
-				}
-				var tc *trace.Event
+				ok := want[k.Name]
+				var upd, att, fr, tc *trace.Event
 				for i := range r.Events {
-					if r.Events[i].Kind == trace.TailCall {
-						tc = &r.Events[i]
+					switch e := &r.Events[i]; e.Kind {
+					case trace.MapUpdate:
+						upd = e
+					case trace.Attach:
+						att = e
+					case trace.Freplace:
+						fr = e
+					case trace.TailCall:
+						tc = e
 					}
 				}
-				if tc == nil || tc.From != "acl/acl_algo" || tc.To != "acl_algo" {
-					t.Errorf("%s: tail call %+v, want acl/acl_algo -> acl_algo", what, tc)
+				if r.Retval != 2 || r.Error != "" {
+					t.Errorf("%s: retval %d (%s)", what, r.Retval, r.Error)
+				}
+				if upd == nil || att == nil {
+					t.Fatalf("%s: events %+v", what, r.Events)
+				}
+				if arch == kernel.ARM64 && !p.PatchableEntry {
+					// No bpf_arch_text_poke on arm64 before 6.0: the link
+					// fails and dispatcher runs its own subprog1.
+					if !strings.Contains(att.Detail, "REFUSED -ENOTSUPP") || fr != nil || r.TailCalls != 0 {
+						t.Errorf("%s: attach %s, freplace %+v, %d tail calls", what, att.Detail, fr, r.TailCalls)
+					}
+					continue
+				}
+				if fr == nil {
+					t.Fatalf("%s: no freplace event: %+v", what, r.Events)
+				}
+				if got := !strings.Contains(upd.Detail, "REFUSED"); got != ok {
+					t.Errorf("%s (rules of %s): update %s, want allowed %v", what, k.Name, upd.Detail, ok)
+				}
+				if !ok && !strings.Contains(upd.Detail, "-EINVAL") {
+					t.Errorf("%s: refusal without its errno: %s", what, upd.Detail)
+				}
+				if fr.From != "dispatcher/subprog1" || fr.To != "acl" {
+					t.Errorf("%s: freplace %s -> %s", what, fr.From, fr.To)
+				}
+				if ok && (r.TailCalls != 1 || tc == nil || tc.From != "acl/acl_algo" || tc.To != "acl_algo") {
+					t.Errorf("%s: %d tail calls, last %+v; want acl/acl_algo -> acl_algo", what, r.TailCalls, tc)
+				}
+				if !ok && r.TailCalls != 0 {
+					t.Errorf("%s: %d tail calls into a slot the kernel refused", what, r.TailCalls)
 				}
 			}
 		}
+	}
+	// The text says it, with the compatibility note.
+	out, _, st := runCLI(t, "run", "freplace-tailcall", "--arch", "x86_64", "--profile", "v6.6")
+	for _, w := range []string{"note: x86_64 v6.6: compatibility model only", "setup: prog array rules of 6.6",
+		"attach      6.6 attach acl: ok", "map_update  6.6 update acl_progs[1] = acl_algo: allowed (rule owner-match)",
+		"freplace    dispatcher/subprog1 is replaced by acl", "tail_call   tail call: acl/acl_algo -> acl_algo"} {
+		if st != 0 || !strings.Contains(out, w) {
+			t.Errorf("run --profile v6.6: status %d, no %q in\n%s", st, w, out)
+		}
+	}
+	out, _, _ = runCLI(t, "run", "freplace-tailcall", "--arch", "x86_64", "--profile", "v6.18")
+	if !strings.Contains(out, "REFUSED -EINVAL (rule ext-refused): prog_fd_array_get_ptr: acl_algo is BPF_PROG_TYPE_EXT") {
+		t.Errorf("run --profile v6.18: no refusal in\n%s", out)
 	}
 }
 
@@ -213,7 +273,7 @@ func TestTours(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stops, err := resolveTour(in.Name, sc)
+		stops, err := resolveTour(in.Name)
 		if err != nil {
 			t.Fatalf("%s: %v", in.Name, err)
 		}
@@ -274,11 +334,7 @@ func TestTours(t *testing.T) {
 
 func checkStops(t *testing.T, name string, want []string) {
 	t.Helper()
-	sc, err := scenarios.BuiltinScenario(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stops, err := resolveTour(name, sc)
+	stops, err := resolveTour(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +395,7 @@ func TestCompatCommand(t *testing.T) {
 		t.Fatalf("status %d: %s", st, errOut)
 	}
 	for _, want := range []string{
-		"5.15: v5.15 (mainline tag), bpf_prog_array_compatible\n  (no JIT profile models this kernel's machine code: compatibility model only)\n",
+		"5.15: v5.15 (mainline tag), bpf_prog_array_compatible\n  (no JIT profile models this kernel's machine code: compatibility model only; run it with the compatibility profiles arm64 v5.15, x86_64 v5.15)\n",
 		"  load acl: ok: loaded as an extension of dispatcher/subprog1; acl_progs has no owner yet: acl claims it with type BPF_PROG_TYPE_EXT, jited 1",
 		"  update acl_progs[1] = acl_algo: allowed: type BPF_PROG_TYPE_EXT == owner.type BPF_PROG_TYPE_EXT, jited 1 == 1 (owner claimed by acl)",
 		"  update acl_progs[1] = acl_algo: allowed: type BPF_PROG_TYPE_XDP == owner.type BPF_PROG_TYPE_XDP, jited 1 == 1, xdp_has_frags 0 == 0 (owner claimed by acl); resolve_prog_type(acl_algo) = BPF_PROG_TYPE_XDP",
@@ -381,5 +437,33 @@ func TestCompatCommand(t *testing.T) {
 	out, _, _ = runCLI(t, "show", "syscall-dispatch", "--compat")
 	if !strings.Contains(out, "syscall_jmp_table[1] = sys_write_event  allowed  allowed  allowed  allowed\n") {
 		t.Errorf("syscall-dispatch compat:\n%s", out)
+	}
+}
+
+// `jitscope list` offers the compatibility profiles and says what they are.
+func TestListCompatProfiles(t *testing.T) {
+	out, _, st := runCLI(t, "list")
+	if st != 0 {
+		t.Fatalf("status %d", st)
+	}
+	for _, arch := range []string{"arm64", "x86_64"} {
+		for _, name := range []string{"v5.15", "v6.6"} {
+			found := false
+			for _, l := range strings.Split(out, "\n") {
+				f := strings.Fields(l)
+				if len(f) > 2 && f[0] == arch && f[1] == name {
+					found = true
+					if !strings.Contains(l, "compatibility model only: JIT output not modelled instruction-exactly") {
+						t.Errorf("%s %s: %q", arch, name, l)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("list has no %s %s", arch, name)
+			}
+		}
+	}
+	if !strings.Contains(out, "selftest-tailcall5") || !strings.Contains(out, "selftest-bpf2bpf5") {
+		t.Error("list lacks the tailcall5 / bpf2bpf5 selftests")
 	}
 }

@@ -13,7 +13,8 @@ import (
 
 const tourUsage = `  jitscope tour NAME [flags]    play a scenario's guided tour in the terminal UI: the stops in turn at a
                                 reading pace, each explained in a caption bar; space pauses, ←/→ step
-                                between stops, +/- change the speed, esc leaves the tour, q quits
+                                between stops (as t/ctrl+t), +/- change the speed, esc leaves the tour
+                                (t walks it on by hand), q quits; ? lists every key
       --autoplay                advance by itself (the default); --autoplay=false starts paused
       --speed X                 playback speed (default 1)
       --theme T                 auto, dark, light, high-contrast, mono
@@ -48,27 +49,11 @@ func cmdTour(args []string, env Env) error {
 		return err
 	}
 	if len(sc.Tour) == 0 {
-		return fmt.Errorf("%s: no guided tour (scenarios with one: %s)", name, touredNames())
+		return fmt.Errorf("%s: no guided tour (every built-in scenario has one: jitscope list)", name)
 	}
 	if !env.IsTerminal {
 		return fmt.Errorf("tour: standard output is not a terminal (record it instead: jitscope record %s -o %s.cast)", name, name)
 	}
-	return ui.RunTour(ui.Options{Target: name, Theme: *theme}, ui.ScenarioTour{Stops: sc.Tour},
+	return ui.RunTour(ui.Options{Target: name, Theme: *theme},
 		ui.TourOptions{Autoplay: *autoplay, Speed: *speed, Exit: *exit}, os.Stdin, env.Stdout)
-}
-
-// touredNames lists the built-in scenarios with a tour.
-func touredNames() string {
-	s := ""
-	for _, b := range scenarios.Builtins() {
-		sc, err := scenarios.LoadScenario(b.Name)
-		if err != nil || len(sc.Tour) == 0 {
-			continue
-		}
-		if s != "" {
-			s += ", "
-		}
-		s += b.Name
-	}
-	return s
 }

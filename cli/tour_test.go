@@ -15,32 +15,33 @@ import (
 )
 
 // The terminal UI's tour player puts every stop of every built-in tour on
-// the instruction `jitscope show NAME --tour` resolves it to.
+// the instruction `jitscope show NAME --tour` prints for it (both from
+// session.ResolveTour: the UI must not place a stop anywhere else).
 func TestTourPlacementMatchesShow(t *testing.T) {
 	n := 0
 	for _, b := range scenarios.Builtins() {
-		sc, err := scenarios.LoadScenario(b.Name)
+		stops, err := resolveTour(b.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sc.Tour) == 0 {
+		if len(stops) == 0 {
+			t.Errorf("%s has no tour", b.Name)
 			continue
-		}
-		stops, err := resolveTour(b.Name, sc)
-		if err != nil {
-			t.Fatal(err)
 		}
 		sess, err := session.Load(b.Name, session.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		m := ui.NewFromSession(ui.Options{Target: b.Name}, themes.Dark(), sess)
-		m.StartTour(ui.ScenarioTour{Stops: sc.Tour}, ui.TourOptions{})
+		if _, err := m.StartTour(ui.TourOptions{}); err != nil {
+			t.Fatalf("%s: %v", b.Name, err)
+		}
 		for i, want := range stops {
 			if want.Error != "" {
+				t.Errorf("%s stop %d does not resolve: %s", b.Name, i+1, want.Error)
 				continue
 			}
-			if _, err := m.GotoStop(i); err != nil {
+			if _, err := m.GoToTourStop(i); err != nil {
 				t.Fatal(err)
 			}
 			arch, addr, ok := m.CursorAddr()
@@ -61,6 +62,18 @@ func TestTourPlacementMatchesShow(t *testing.T) {
 
 func TestRecordAndExportErrors(t *testing.T) {
 	dir := t.TempDir()
+	// Every built-in has a tour: selftest-tailcall1 without its [[tour]]
+	// tables has none.
+	src, err := scenarios.Show("selftest-tailcall1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(src), "\n[[tour]]")
+	if i < 0 {
+		t.Fatal("selftest-tailcall1 has no [[tour]] to drop")
+	}
+	plain := dir + "/untoured.scn"
+	writeFile(t, plain, string(src[:i+1]))
 	for _, c := range []struct {
 		args []string
 		want string
@@ -70,13 +83,13 @@ func TestRecordAndExportErrors(t *testing.T) {
 		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/a.cast", "--size", "big"}, `record: --size "big": want WIDTHxHEIGHT`},
 		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/a.cast", "--speed", "0"}, "record: --speed 0"},
 		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/a.cast", "--theme", "pink"}, `record: --theme: unknown theme "pink"`},
-		{[]string{"record", "selftest-tailcall1", "-o", dir + "/a.cast"}, "selftest-tailcall1: no guided tour to record"},
+		{[]string{"record", plain, "-o", dir + "/a.cast"}, plain + ": no guided tour to record"},
 		{[]string{"record", "nope", "-o", dir + "/a.cast"}, "nope: not a built-in scenario"},
 		{[]string{"record", dir + "/missing.walk", "-o", dir + "/a.cast"}, dir + "/missing.walk: no such file"},
 		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/no/such/dir/a.cast"}, dir + "/no/such/dir/a.cast: cannot write here"},
-		{[]string{"tour", "selftest-tailcall1"}, "selftest-tailcall1: no guided tour (scenarios with one: bpf2bpf-tailcall"},
+		{[]string{"tour", plain}, plain + ": no guided tour (every built-in scenario has one"},
 		{[]string{"tour", "bpf2bpf-tailcall"}, "tour: standard output is not a terminal"},
-		{[]string{"open", "selftest-tailcall1", "--autoplay"}, "selftest-tailcall1: no guided tour"},
+		{[]string{"open", plain, "--autoplay"}, plain + ": no guided tour"},
 		{[]string{"export", "bpf2bpf-tailcall"}, "export: give --html or --format"},
 		{[]string{"export", "bpf2bpf-tailcall", "--html"}, "export: --html needs -o FILE.html"},
 		{[]string{"export", "bpf2bpf-tailcall", "--format", "pdf"}, `export: --format must be html, ansi or text, not "pdf"`},

@@ -17,22 +17,21 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/jitscope/jitscope/disasm"
-	"github.com/jitscope/jitscope/scenarios"
 	"github.com/jitscope/jitscope/session"
 	"github.com/jitscope/jitscope/themes"
 )
 
-func seedSession(t testing.TB) (*session.Session, []scenarios.Stop) {
+func seedSession(t testing.TB) (*session.Session, *session.Tour) {
 	t.Helper()
 	sess, err := session.Load("bpf2bpf-tailcall", session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := scenarios.LoadScenario("bpf2bpf-tailcall")
+	tour, err := session.ResolveTour("bpf2bpf-tailcall")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sess, sc.Tour
+	return sess, tour
 }
 
 // The text form is `jitscope dump` with arrows: seed 000's listing.
@@ -115,7 +114,7 @@ func TestHTML(t *testing.T) {
 	if n := strings.Count(page, "marker-end="); n != paths || n == 0 {
 		t.Errorf("%d arrow paths, want %d", n, paths)
 	}
-	for i := range tour {
+	for i := range tour.Stops {
 		if !strings.Contains(page, fmt.Sprintf(`href="#stop-%d"`, i+1)) {
 			t.Errorf("tour stop %d is not marked on a row", i+1)
 		}

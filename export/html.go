@@ -15,7 +15,6 @@ import (
 
 	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/jit"
-	"github.com/jitscope/jitscope/scenarios"
 	"github.com/jitscope/jitscope/session"
 	"github.com/jitscope/jitscope/themes"
 	"github.com/jitscope/jitscope/ui"
@@ -24,9 +23,10 @@ import (
 // HTMLOptions configure the page.
 type HTMLOptions struct {
 	Theme *themes.Theme
-	// Tour stops are marked on the rows they place (numbered badges) and
-	// listed under the listings with their paragraphs.
-	Tour []scenarios.Stop
+	// Tour stops (session.ResolveTour) are marked on the rows they place
+	// (numbered badges) and listed under the listings with their
+	// paragraphs; nil for none.
+	Tour *session.Tour
 }
 
 // Geometry of the listing, in CSS pixels: every row is rowH tall so the
@@ -56,14 +56,14 @@ func HTML(w io.Writer, sess *session.Session, opt HTMLOptions) error {
 	bw.WriteString("</header>\n<main class=\"panes\">\n")
 	var notes []stopNote
 	for i, l := range sess.Listings {
-		marks := stopMarks(sess, l, opt.Tour)
+		marks := stopMarks(l, opt.Tour)
 		notes = append(notes, marks...)
 		writePane(bw, l, th, marks, i)
 	}
 	bw.WriteString("</main>\n")
-	if len(opt.Tour) > 0 {
+	if opt.Tour != nil && len(opt.Tour.Stops) > 0 {
 		bw.WriteString("<section class=\"tour\"><h2>Guided tour</h2>\n<ol>\n")
-		for i, st := range opt.Tour {
+		for i, st := range opt.Tour.Stops {
 			where := ""
 			for _, n := range notes {
 				if n.stop == i {
@@ -86,52 +86,21 @@ type stopNote struct {
 	at   string
 }
 
-// stopMarks places the tour's stops on listing l: those on its
+// stopMarks places the tour's stops on listing l: those resolved on its
 // architecture and profile without prog array slots of their own (the
-// listing shows the scenario as written). Step and event stops use the
-// listing's run.
-func stopMarks(sess *session.Session, l *session.Listing, stops []scenarios.Stop) []stopNote {
-	if l.Err != nil || l.Profile == nil {
+// listing shows the scenario as written, so its code and addresses are
+// the stop's).
+func stopMarks(l *session.Listing, tour *session.Tour) []stopNote {
+	if l.Err != nil || l.Profile == nil || tour == nil {
 		return nil
 	}
 	var out []stopNote
-	for i := range stops {
-		st := &stops[i]
-		if st.Arch != l.Arch || len(st.Slots) > 0 || (st.Profile != "" && st.Profile != l.Profile.Name) {
+	for i := range tour.Stops {
+		st := &tour.Stops[i]
+		if st.Err != nil || st.Arch != l.Arch || st.Profile != l.Profile.Name || len(st.Config.Slots) > 0 {
 			continue
 		}
-		row := -1
-		switch st.Position() {
-		case "function":
-			row, _ = ui.RowOfFuncOffset(l, st.Function, st.Offset)
-		case "address":
-			row = l.RowOfAddr(st.Address)
-		default:
-			if st.Entry != "" && st.Entry != sess.Target.Set.Programs[0].Name {
-				continue
-			}
-			r := sess.Run(l)
-			if !r.Ran {
-				continue
-			}
-			step := st.Step
-			if st.Event != "" {
-				step = -1
-				n := 0
-				for _, e := range r.Events() {
-					if e.Kind == st.Event {
-						if n++; n == st.Nth {
-							step = e.Step
-							break
-						}
-					}
-				}
-			}
-			if step < 0 || step > r.Len() {
-				continue
-			}
-			row = l.RowOfAddr(r.Step(step).PC)
-		}
+		row := l.RowOfAddr(st.Address)
 		if row < 0 {
 			continue
 		}

@@ -108,10 +108,11 @@ func Tour(w io.Writer, target string, opt Options) error {
 	if err != nil {
 		return err
 	}
-	r.handle(r.m.StartTour(ui.ScenarioTour{Stops: sc.Tour}, ui.TourOptions{Autoplay: true, Speed: r.opt.Speed, Sched: r.schedule}))
-	if e := r.m.TourErr(); e != "" {
-		return fmt.Errorf("tour stop 1 does not resolve: %s", e)
+	cmd, err := r.m.StartTour(ui.TourOptions{Autoplay: true, Speed: r.opt.Speed, Sched: r.schedule})
+	if err != nil {
+		return err
 	}
+	r.handle(cmd)
 	r.frame()
 	if err := r.runTimers(-1); err != nil {
 		return err
@@ -142,7 +143,11 @@ func Script(w io.Writer, s *walk.Script, opt Options) error {
 	if err != nil {
 		return err
 	}
-	r.handle(r.m.StartTour(ui.ScenarioTour{Stops: sc.Tour}, ui.TourOptions{Autoplay: false, Speed: r.opt.Speed, Sched: r.schedule}))
+	cmd, err := r.m.StartTour(ui.TourOptions{Autoplay: false, Speed: r.opt.Speed, Sched: r.schedule})
+	if err != nil {
+		return fmt.Errorf("%s:1: %w", s.File, err)
+	}
+	r.handle(cmd)
 	r.frame()
 	gap := time.Duration(float64(r.opt.KeyGap) / r.opt.Speed)
 	for i := range s.Actions {
@@ -155,12 +160,12 @@ func Script(w io.Writer, s *walk.Script, opt Options) error {
 			if stop == walk.LastStop {
 				stop = len(sc.Tour) - 1
 			}
-			cmd, err := r.m.GotoStop(stop)
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.Where(a), err)
-			}
+			cmd, err := r.m.GoToTourStop(stop)
 			if e := r.m.TourErr(); e != "" {
 				return fmt.Errorf("%s: goto %d: the stop does not resolve: %s", s.Where(a), stop+1, e)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.Where(a), err)
 			}
 			r.handle(cmd)
 		case walk.Key, walk.Type:

@@ -77,10 +77,30 @@ func TestScriptPlay(t *testing.T) {
 	}
 }
 
+// untoured writes a scenario file without a tour (every built-in has
+// one): selftest-tailcall1 without its [[tour]] tables.
+func untoured(t *testing.T) string {
+	t.Helper()
+	src, err := scenarios.Show("selftest-tailcall1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(src), "\n[[tour]]")
+	if i < 0 {
+		t.Fatal("selftest-tailcall1 has no [[tour]] to drop")
+	}
+	path := filepath.Join(t.TempDir(), "untoured.scn")
+	if err := os.WriteFile(path, src[:i+1], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestScriptErrors(t *testing.T) {
+	plain := untoured(t)
 	for _, c := range []struct{ src, want string }{
 		{"scenario bpf2bpf-tailcall\n\ngoto 12\n", "test.walk:3: goto 12: the tour of bpf2bpf-tailcall has stops 1 to 9"},
-		{"scenario selftest-tailcall1\nkey j\ngoto 1\n", "test.walk:3: goto: selftest-tailcall1 has no guided tour"},
+		{"scenario " + plain + "\nkey j\ngoto 1\n", "test.walk:3: goto: " + plain + " has no guided tour"},
 		{"scenario bpf2bpf-tailcall\nwait tour\n", "test.walk:2: wait tour: the tour is not playing"},
 		{"scenario no-such-thing\n", "test.walk:1: no-such-thing: not a built-in scenario"},
 	} {

@@ -85,7 +85,15 @@
 // updates), so an extension's target comes before it. A built-in scenario
 // whose .scn has no [[tour]] may keep it beside it in builtin/NAME.tour.toml
 // ([[tour]] tables only); Show appends it, so the printed text is one file.
-// TourPanes lists the pane names.
+// TourPanes lists the pane names; an event step names a run event kind
+// (call, return, tail_call, tail_call_miss, tcc, helper, poke, freplace).
+// Every built-in scenario carries a tour; session.ResolveTour places the
+// stops for the TUI (t), `jitscope show NAME --tour` and recordings.
+//
+// A run of a scenario with extension programs plays its plan on the
+// profile's kernel first (session.Target.NewMachine): an attachment the
+// kernel allows patches the target function's entry into a jump to the
+// extension, a slot update it refuses leaves the slot empty.
 //
 // The assembly is the llvm-objdump syntax that package bpfasm reads. Labels
 // name functions: the program's first instruction is its main function

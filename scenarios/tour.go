@@ -79,7 +79,7 @@ func (s *Stop) NeedsRun() bool { return s.Step >= 0 || s.Event != "" }
 var TourPanes = []string{"listing", "other", "bpf", "registers", "stack", "trace", "maps", "packet", "compat"}
 
 // eventKinds are the run events a stop may name (exec/trace).
-var eventKinds = []trace.Kind{trace.Call, trace.Return, trace.TailCall, trace.TailCallMiss, trace.TCC, trace.Helper, trace.Poke}
+var eventKinds = []trace.Kind{trace.Call, trace.Return, trace.TailCall, trace.TailCallMiss, trace.TCC, trace.Helper, trace.Poke, trace.Freplace}
 
 // ParseTour reads a sidecar tour file: a TOML document with [[tour]]
 // tables only, checked against sc as a [[tour]] in the scenario would be.

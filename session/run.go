@@ -44,6 +44,11 @@ type Run struct {
 	TailCalls int
 	Steps     []machine.Step
 	endPC     uint64
+	// Packet names the packet the run used ("" for the default).
+	Packet string
+	// Setup says which prog array rules set the run up (scenarios with
+	// extensions: the setup events at step 0 are their answers).
+	Setup string
 
 	events []trace.Event
 	// evFrames[k] is the call stack after events[k].
@@ -94,6 +99,7 @@ func ShortName(s string) string {
 type runKey struct {
 	arch    kernel.Arch
 	profile string
+	cfg     string // RunConfig.key
 }
 
 // Run executes listing l's entry program and records the run; runs are
@@ -108,7 +114,7 @@ func (s *Session) Run(l *Listing) *Run {
 		}
 		return r
 	}
-	k := runKey{l.Arch, l.Profile.Name}
+	k := runKey{l.Arch, l.Profile.Name, s.cfg.key()}
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if r := s.runs[k]; r != nil {
@@ -124,14 +130,14 @@ func (s *Session) Run(l *Listing) *Run {
 
 func (s *Session) newRun(l *Listing) *Run {
 	t := s.Target
-	r := &Run{Arch: l.Arch, Profile: l.Profile.Name}
+	r := &Run{Arch: l.Arch, Profile: l.Profile.Name, Packet: s.cfg.Packet}
 	if len(t.Set.Programs) == 0 {
 		r.Err = fmt.Errorf("%s: no programs", t.Name)
 		return r
 	}
 	r.Entry = t.Set.Programs[0].Name
-	if s.entry != "" {
-		r.Entry = s.entry
+	if s.cfg.Entry != "" {
+		r.Entry = s.cfg.Entry
 	}
 	if t.Capture != nil {
 		r.Err = fmt.Errorf("kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model")
@@ -150,11 +156,18 @@ func (s *Session) newRun(l *Listing) *Run {
 			r.funcs = append(r.funcs, runFunc{prog: lp.Image.Program, f: f})
 		}
 	}
-	k, err := machine.New(t.Set, l.Arch, p.Layout, imgs, machine.Options{Packet: s.packet})
+	pkt, err := t.Packet(s.cfg.Packet)
 	if err != nil {
 		r.Err = err
 		return r
 	}
+	su, err := t.NewMachine(l.Arch, p, imgs, pkt)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	k := su.Kernel
+	r.Setup = su.Compat
 	runner, err := machine.NewRunner(k, p)
 	if err != nil {
 		r.Err = err
@@ -191,7 +204,7 @@ func (s *Session) newRun(l *Listing) *Run {
 	r.Ran = true
 	r.Err, r.Retval, r.TailCalls, r.Steps = run.Err, run.Retval, run.TailCalls, run.Steps
 	r.endPC = cpu.PC()
-	r.events = r.withThunkReturns(run.Events, thunks)
+	r.events = append(su.Events, r.withThunkReturns(run.Events, thunks)...)
 	r.locate(l)
 	r.frames()
 	r.record(init)
@@ -395,7 +408,7 @@ func (r *Run) frames() {
 			} else if len(cur) > 0 {
 				cur = cur[: len(cur)-1 : len(cur)-1]
 			}
-		case trace.TailCall:
+		case trace.TailCall, trace.Freplace:
 			n := append([]string(nil), cur...)
 			if len(n) == 0 {
 				n = append(n, "")

@@ -53,10 +53,6 @@ type Options struct {
 	// HideSource leaves the C source lines (BTF line info) out of the
 	// listings' rows; they are laid out by default where known.
 	HideSource bool
-	// Entry is the program runs start in ("": the first); Packet the
-	// packet they see (nil: the emulator's default frame).
-	Entry  string
-	Packet []byte
 }
 
 // DefaultArches is the side-by-side pair jitscope shows.
@@ -67,6 +63,11 @@ type Target struct {
 	Name    string
 	Set     *kernel.Set
 	Capture *capture.Capture // set for kernel capture directories
+	// Scenario is what a scenario file says beyond the Set (packets,
+	// tour, extension targets); nil for captures.
+	Scenario *scenarios.Scenario
+	// slots0 is each prog array's slots as loaded, for SetRunConfig.
+	slots0 map[string]map[uint32]string
 }
 
 // LoadTarget resolves TARGET: a kernel capture directory, or anything
@@ -82,11 +83,11 @@ func LoadTarget(name string) (*Target, error) {
 		}
 		return &Target{Name: name, Set: c.Set, Capture: c}, nil
 	}
-	s, err := scenarios.Load(name)
+	sc, err := scenarios.LoadScenario(name)
 	if err != nil {
 		return nil, err
 	}
-	return &Target{Name: name, Set: s}, nil
+	return &Target{Name: name, Set: sc.Set, Scenario: sc}, nil
 }
 
 // PickProfile chooses the profile for arch: name when given, else what the
@@ -105,24 +106,28 @@ func (t *Target) PickProfile(arch kernel.Arch, name string) (*jit.Profile, error
 		}
 	}
 	if name == "" {
-		ps := jit.Profiles(arch)
+		ps := jit.Profiles(arch) // the newest modelled kernel, never a compatibility profile
 		if len(ps) == 0 {
 			return nil, fmt.Errorf("no JIT backend for architecture %s yet", arch)
 		}
 		return ps[len(ps)-1], nil
 	}
-	return jit.LookupProfile(arch, name)
+	return LookupProfile(arch, name)
 }
 
-// CompileAll JITs every program of the target's set with profile p.
+// CompileAll JITs every program of the target's set with profile p, its
+// prog array slots as p's kernel leaves them (effectiveSet).
 func (t *Target) CompileAll(arch kernel.Arch, p *jit.Profile) ([]*jit.Image, error) {
 	var imgs []*jit.Image
-	for _, prog := range t.Set.Programs {
-		l, err := kernel.Load(t.Set, prog.Name, arch, p.LoadOptions())
+	// The slots as the profile's kernel leaves them (seed 004: a refused
+	// update leaves its slot empty, and a direct tail call on it a nop).
+	set := t.effectiveSet(p)
+	for _, prog := range set.Programs {
+		l, err := kernel.Load(set, prog.Name, arch, p.LoadOptions())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
 		}
-		img, err := jit.Compile(l, p)
+		img, err := jit.Compile(l, jitProfile(p))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
 		}
@@ -158,11 +163,56 @@ type Session struct {
 	ids      *BPFIDs
 	// hideSource: no RowSource rows in the listings made from now on.
 	hideSource bool
-	entry      string
-	packet     []byte
 
 	runMu sync.Mutex
 	runs  map[runKey]*Run
+	// cfg is what runs execute: entry, packet, slots (SetRunConfig).
+	cfg RunConfig
+}
+
+// RunConfig returns what the session's runs execute.
+func (s *Session) RunConfig() RunConfig { return s.cfg }
+
+// SetRunConfig chooses the entry program, packet and prog array slots of
+// the runs made from now on. Slots change the code the JIT emits (direct
+// tail calls): when they change, the session's Listings are compiled again
+// (with the same profiles and syntax) and recompiled reports true, and
+// listings held elsewhere must be replaced (Compile). Nothing changes when
+// the configuration is invalid.
+func (s *Session) SetRunConfig(cfg RunConfig) (recompiled bool, err error) {
+	t := s.Target
+	if cfg.Entry != "" && t.Set.Program(cfg.Entry) == nil {
+		return false, fmt.Errorf("%s: no program %q (programs: %s)", t.Name, cfg.Entry, programNames(t.Set))
+	}
+	if _, err := t.Packet(cfg.Packet); err != nil {
+		return false, err
+	}
+	if strings.Join(cfg.Slots, ",") != strings.Join(s.cfg.Slots, ",") {
+		if err := t.setSlots(cfg.Slots); err != nil {
+			t.setSlots(s.cfg.Slots) // back as it was; it applied before
+			return false, err
+		}
+		recompiled = true
+	}
+	s.cfg = RunConfig{Entry: cfg.Entry, Packet: cfg.Packet, Slots: slices.Clone(cfg.Slots)}
+	if recompiled {
+		for i, l := range s.Listings {
+			prof := ""
+			if l.Profile != nil {
+				prof = l.Profile.Name
+			}
+			s.Listings[i] = s.Compile(l.Arch, prof, l.Syntax)
+		}
+	}
+	return recompiled, nil
+}
+
+func programNames(set *kernel.Set) string {
+	var n []string
+	for _, p := range set.Programs {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ", ")
 }
 
 // Load reads target and compiles it for each architecture of opt. The
@@ -182,7 +232,7 @@ func FromTarget(t *Target, opt Options) *Session {
 	if len(arches) == 0 {
 		arches = DefaultArches
 	}
-	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource, entry: opt.Entry, packet: opt.Packet}
+	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource}
 	for _, a := range arches {
 		s.Listings = append(s.Listings, s.Compile(a, opt.Profiles[a], opt.Syntax))
 	}
@@ -198,7 +248,7 @@ func (s *Session) Compile(arch kernel.Arch, profile string, syntax Syntax) *List
 	if arch != kernel.X86_64 {
 		syntax = SyntaxDefault
 	}
-	l := &Listing{Arch: arch, Syntax: syntax, Profiles: jit.Profiles(arch), ids: s.ids, Source: !s.hideSource}
+	l := &Listing{Arch: arch, Syntax: syntax, Profiles: Profiles(arch), ids: s.ids, Source: !s.hideSource}
 	p, err := s.Target.PickProfile(arch, profile)
 	if err != nil {
 		l.Err = err
@@ -275,7 +325,7 @@ func (s *Session) Relayout(l *Listing) *Listing {
 // ProfileNames lists the profile names of arch.
 func ProfileNames(arch kernel.Arch) []string {
 	var out []string
-	for _, p := range jit.Profiles(arch) {
+	for _, p := range Profiles(arch) {
 		out = append(out, p.Name)
 	}
 	return out

@@ -3,7 +3,6 @@
 package ui
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -11,16 +10,15 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
-
-	"github.com/jitscope/jitscope/session"
 )
 
-// Tour playback: the stops of a tour shown one after the other at a
-// reading pace, with the stop's paragraph in a caption bar. space pauses,
-// ←/→ go to the previous/next stop, +/- change the speed, esc leaves the
-// tour; other keys act as usual (and pause the playback, the viewer has
-// taken over), shown a moment in a key overlay so a recording shows what
-// was pressed.
+// Tour playback: the stops of the scenario's tour (session.ResolveTour,
+// the ones t and ctrl+t walk) shown one after the other at a reading
+// pace, with the stop's paragraph in the caption (caption.go). While the
+// player runs, space pauses, ←/→ (as ctrl+t/t) go to the previous/next
+// stop, +/- change the speed, esc leaves the tour; other keys act as
+// usual (and pause the playback: the viewer has taken over), shown a
+// moment in a key overlay so a recording shows what was pressed.
 //
 // Time comes in as messages the player asked for through its scheduler:
 // tea.Tick in a terminal, a virtual clock in the headless recorder
@@ -48,13 +46,12 @@ func Dwell(text string) time.Duration {
 	return 2*time.Second + time.Duration(len(strings.Fields(text)))*250*time.Millisecond
 }
 
+// tourPlayer is autoplay's state on top of the model's tour (tourState:
+// the stops from session.ResolveTour and the one shown).
 type tourPlayer struct {
-	tour    Tour
-	cur     int // the stop shown, -1 before the first
 	playing bool
 	speed   float64
 	done    bool   // autoplay went past the last stop
-	err     string // why the current stop could not be placed
 	caption string // a caption set by a walkthrough script, shown instead of the stop's
 	exit    bool   // quit when autoplay ends (recording with asciinema rec)
 	gen     int    // ticks of older generations are stale
@@ -62,11 +59,6 @@ type tourPlayer struct {
 
 	keys    []string // the key overlay
 	keysGen int
-
-	// The target as the stops run it (prog array slots, entry program,
-	// packet): the configuration shown, and each one compiled once.
-	config   string
-	sessions map[string]*session.Session
 }
 
 // Messages of the player.
@@ -83,54 +75,38 @@ type TourOptions struct {
 	Sched    Scheduler // TickScheduler when nil
 }
 
-// StartTour starts playing t at its first stop and returns the command
-// that schedules the next one.
-func (m *Model) StartTour(t Tour, o TourOptions) tea.Cmd {
+// StartTour resolves the scenario's tour (Tour), shows its first stop
+// with the player's caption and returns the command that schedules the
+// next one when o.Autoplay. A scenario without a tour shows an empty
+// caption bar (a walkthrough's captions go there). The error is the
+// tour's that does not resolve, or its first stop's.
+func (m *Model) StartTour(o TourOptions) (tea.Cmd, error) {
 	if o.Speed <= 0 {
 		o.Speed = 1
 	}
 	if o.Sched == nil {
 		o.Sched = TickScheduler
 	}
-	// The first stop compiles the target as the tour wants it (its
-	// packet, its slots), so config is none at first.
-	m.tp = &tourPlayer{tour: t, cur: -1, playing: o.Autoplay, speed: o.Speed, exit: o.Exit, sched: o.Sched,
-		config: "\x00", sessions: map[string]*session.Session{}}
-	m.resize()
-	if t.Len() == 0 {
-		m.tp.done = true
-		return nil
+	t, err := m.Tour()
+	if err != nil {
+		return nil, err
 	}
-	return m.gotoStop(0)
+	m.tp = &tourPlayer{playing: o.Autoplay, speed: o.Speed, exit: o.Exit, sched: o.Sched}
+	if len(t.Stops) == 0 {
+		m.tp.playing, m.tp.done = false, true
+		m.tour.open = true
+		m.relayoutCaption()
+		return nil, nil
+	}
+	return m.GoToTourStop(0)
 }
 
-// InTour reports whether a tour is being shown.
-func (m *Model) InTour() bool { return m.tp != nil }
-
-// TourStop is the stop shown (from 0), -1 outside a tour.
-func (m *Model) TourStop() int {
-	if m.tp == nil {
-		return -1
-	}
-	return m.tp.cur
-}
-
-// GotoStop shows stop i (from 0) and, when playing, schedules the next.
-func (m *Model) GotoStop(i int) (tea.Cmd, error) {
-	if m.tp == nil {
-		return nil, fmt.Errorf("no tour is playing")
-	}
-	if i < 0 || i >= m.tp.tour.Len() {
-		return nil, fmt.Errorf("stop %d: the tour has stops 1 to %d", i+1, m.tp.tour.Len())
-	}
-	return m.gotoStop(i), nil
-}
-
-// SetCaption shows s in the caption bar instead of the stop's paragraph
-// ("" to return to it).
+// SetCaption shows s in the caption instead of the stop's paragraph
+// ("" to return to it) while the player runs.
 func (m *Model) SetCaption(s string) {
 	if m.tp != nil {
 		m.tp.caption = strings.Join(strings.Fields(s), " ")
+		m.relayoutCaption()
 	}
 }
 
@@ -149,27 +125,30 @@ func (m *Model) SetPlaying(on bool) tea.Cmd {
 	return nil
 }
 
-func (m *Model) gotoStop(i int) tea.Cmd {
-	tp := m.tp
-	tp.cur, tp.done, tp.caption, tp.err = i, false, "", ""
-	tp.gen++
-	if err := tp.tour.Place(m, i); err != nil {
-		tp.err = fmt.Sprintf("%s: %s", tp.tour.Where(i), oneLine(err.Error()))
-	}
-	return m.scheduleNext()
-}
+// TourPlaying reports whether autoplay is on.
+func (m *Model) TourPlaying() bool { return m.tp != nil && m.tp.playing }
 
+// scheduleNext asks for the tick that moves autoplay on, after the
+// shown stop's dwell at the player's speed.
 func (m *Model) scheduleNext() tea.Cmd {
 	tp := m.tp
-	if !tp.playing || tp.cur < 0 {
+	if tp == nil || !tp.playing || m.tour.idx < 0 || m.tour.tour == nil {
 		return nil
 	}
-	d := time.Duration(float64(Dwell(tp.tour.Caption(tp.cur))) / tp.speed)
+	d := time.Duration(float64(Dwell(m.tour.tour.Stops[m.tour.idx].Text)) / tp.speed)
 	return tp.sched(d, tourTickMsg{tp.gen})
 }
 
+// tourEnded stops autoplay after the last stop.
+func (m *Model) tourEnded() {
+	tp := m.tp
+	tp.playing, tp.done = false, true
+	tp.gen++
+	m.relayoutCaption()
+}
+
 // tourUpdate is the player's part of Update: its ticks, and its keys
-// while a tour is shown. handled says the message is the player's.
+// while it runs. handled says the message is the player's.
 func (m *Model) tourUpdate(msg tea.Msg) (cmd tea.Cmd, handled bool) {
 	tp := m.tp
 	if tp == nil {
@@ -180,11 +159,10 @@ func (m *Model) tourUpdate(msg tea.Msg) (cmd tea.Cmd, handled bool) {
 		if msg.gen != tp.gen || !tp.playing {
 			return nil, true
 		}
-		if tp.cur+1 < tp.tour.Len() {
-			return m.gotoStop(tp.cur + 1), true
+		if m.tour.idx+1 < len(m.tour.tour.Stops) {
+			return m.showStop(m.tour.idx + 1), true
 		}
-		tp.playing, tp.done = false, true
-		tp.gen++
+		m.tourEnded()
 		if tp.exit {
 			return tea.Quit, true
 		}
@@ -195,47 +173,49 @@ func (m *Model) tourUpdate(msg tea.Msg) (cmd tea.Cmd, handled bool) {
 		}
 		return nil, true
 	case tea.KeyPressMsg:
-		switch k := msg.String(); {
+		k := msg.String()
+		n := 0
+		if m.tour.tour != nil {
+			n = len(m.tour.tour.Stops)
+		}
+		switch {
 		case m.mode != modeNormal:
-			// Typing in the search or go-to line: shown below, not the
-			// player's.
-		case k == "space":
+			// Typing in the search or go-to line, or a picker: shown
+			// below, not the player's.
+		case k == "space" && n > 0:
 			if tp.playing {
 				return m.SetPlaying(false), true
 			}
 			if tp.done {
 				// From the end, space plays the tour again.
 				tp.playing = true
-				return m.gotoStop(0), true
+				return m.showStop(0), true
 			}
 			return m.SetPlaying(true), true
-		case k == "right":
-			if tp.cur+1 < tp.tour.Len() {
-				return m.gotoStop(tp.cur + 1), true
+		case (k == "right" || k == "t") && n > 0:
+			if m.tour.idx+1 < n {
+				return m.showStop(m.tour.idx + 1), true
 			}
-			tp.playing, tp.done = false, true
-			tp.gen++
+			m.tourEnded()
 			return nil, true
-		case k == "left":
-			if tp.cur > 0 {
-				return m.gotoStop(tp.cur - 1), true
+		case (k == "left" || k == "ctrl+t") && n > 0:
+			if m.tour.idx > 0 {
+				return m.showStop(m.tour.idx - 1), true
 			}
 			return nil, true
-		case k == "+" || k == "=":
+		case (k == "+" || k == "=") && n > 0:
 			return m.changeSpeed(1), true
-		case k == "-":
+		case k == "-" && n > 0:
 			return m.changeSpeed(-1), true
 		case k == "esc":
-			m.tp = nil
-			m.resize()
-			m.say("left the tour")
+			m.closeTour()
 			return nil, true
 		}
-		if k := msg.String(); m.mode == modeNormal && (k == "q" || k == "ctrl+c") {
+		if m.mode == modeNormal && (k == "q" || k == "ctrl+c") {
 			return nil, false // quitting: nothing to show
 		}
 		// Any other key: the viewer takes over; show what was pressed.
-		cmd := m.showKey(msg.String())
+		cmd := m.showKey(k)
 		if tp.playing {
 			tp.playing = false
 			tp.gen++
@@ -296,32 +276,25 @@ type tourProgram struct {
 
 func (p tourProgram) Init() tea.Cmd { return tea.Batch(p.Model.Init(), p.start) }
 
-// RunTour is Run with a tour playing.
-func RunTour(opt Options, t Tour, o TourOptions, in io.Reader, out io.Writer) error {
+// RunTour is Run with the target's tour playing: resolved in the
+// background (a few seconds for the longest tours), then shown from its
+// first stop.
+func RunTour(opt Options, o TourOptions, in io.Reader, out io.Writer) error {
 	m, err := New(opt, true)
 	if err != nil {
 		return err
 	}
-	// The first stop is placed before the program starts: at the
-	// terminal's size, so it scrolls as it will be seen.
+	// At the terminal's size from the start, so the first stop scrolls
+	// as it will be seen.
 	if f, ok := out.(*os.File); ok {
 		if w, h, err := term.GetSize(f.Fd()); err == nil && w > 0 && h > 0 {
 			m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 		}
 	}
-	start := m.StartTour(t, o)
+	target := m.sess.Target.Name
+	m.tour.loading = target
+	m.say("resolving the guided tour of %s…", target)
+	start := resolveTour(target, 1, &o)
 	_, err = tea.NewProgram(tourProgram{m, start}, tea.WithInput(in), tea.WithOutput(out)).Run()
 	return err
-}
-
-// TourPlaying reports whether autoplay is on.
-func (m *Model) TourPlaying() bool { return m.tp != nil && m.tp.playing }
-
-// TourErr says why the stop shown could not be placed ("" when it was),
-// as "file:line: reason".
-func (m *Model) TourErr() string {
-	if m.tp == nil {
-		return ""
-	}
-	return m.tp.err
 }

@@ -23,6 +23,12 @@ type KeyMap struct {
 	NextTail, PrevTail             key.Binding
 	NextCall, PrevCall             key.Binding
 	Restart, Lock, State           key.Binding
+
+	// Guided tour and the run's input.
+	TourNext, TourPrev, TourClose, Packet key.Binding
+	// Tour playback (jitscope tour, open --autoplay): these keys act on
+	// the tour while its player runs, before the bindings above.
+	TourPlay, TourStops, TourSpeed key.Binding
 }
 
 // DefaultKeyMap follows common TUI habits: arrows and hjkl, PgUp/PgDn,
@@ -74,6 +80,15 @@ func DefaultKeyMap() *KeyMap {
 		Restart:  b([]string{"R"}, "R", "restart the run"),
 		Lock:     b([]string{"L"}, "L", "lock both panes' steps"),
 		State:    b([]string{"r"}, "r", "registers and run state"),
+
+		TourNext:  b([]string{"t"}, "t", "next tour stop"),
+		TourPrev:  b([]string{"ctrl+t"}, "ctrl+t", "previous tour stop"),
+		TourClose: b([]string{"esc"}, "esc", "close the tour"),
+		Packet:    b([]string{"w"}, "w", "packet / context of the run"),
+		// Matched by the player itself (autoplay.go); here for the help.
+		TourPlay:  b([]string{"space"}, "space", "tour playing: pause/play"),
+		TourStops: b([]string{"left", "right"}, "←/→", "tour playing: prev/next stop"),
+		TourSpeed: b([]string{"+", "=", "-"}, "+/-", "tour playing: speed"),
 	}
 }
 
@@ -84,7 +99,7 @@ func (k *KeyMap) ShortHelp() []key.Binding {
 		return b
 	}
 	return []key.Binding{k.Down, k.Pane, k.Follow, short(k.Step, "s/S", "step"), short(k.Over, "o/O", "step over"),
-		short(k.NextTail, "x", "next tail call"), short(k.State, "r", "registers"),
+		short(k.NextTail, "x", "next tail call"), short(k.State, "r", "registers"), short(k.TourNext, "t", "tour"),
 		short(k.Search, "/", "search"), short(k.Profile, "p", "profile"), short(k.Layout, "a", "layout"), k.Help, k.Quit}
 }
 
@@ -96,5 +111,6 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Pane, k.Zoom, k.Layout, k.Profile, k.OtherProfile, k.Scenario},
 		{k.Bytes, k.Syntax, k.Source, k.NextDiff, k.Theme, k.Help, k.Quit},
 		{k.Step, k.StepBack, k.Over, k.OverBack, k.NextTCC, k.NextTail, k.NextCall, k.Restart, k.Lock, k.State},
+		{k.TourNext, k.TourPrev, k.TourClose, k.TourPlay, k.TourStops, k.TourSpeed, k.Packet},
 	}
 }

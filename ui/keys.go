@@ -127,6 +127,16 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.State):
 		m.toggleState()
 		return nil
+	case key.Matches(msg, k.TourNext):
+		return m.tourKey(1)
+	case key.Matches(msg, k.TourPrev):
+		return m.tourKey(-1)
+	case key.Matches(msg, k.Packet):
+		m.packetPicker()
+		return nil
+	case key.Matches(msg, k.TourClose):
+		m.closeTour()
+		return nil
 	default:
 		return nil
 	}

@@ -101,8 +101,11 @@ type Model struct {
 	// unless they show one architecture under two profiles.
 	diff   *session.Diff
 	diffOf [2]*session.Listing
-	// tp plays a guided tour (autoplay.go), nil outside one.
-	tp *tourPlayer
+	// tour is the scenario's guided tour (t, ctrl+t), placed by
+	// session.ResolveTour; tp plays it (autoplay.go), nil when no
+	// player runs.
+	tour tourState
+	tp   *tourPlayer
 }
 
 // New loads opt.Target and builds the model. dark is the initial guess
@@ -189,6 +192,8 @@ func (m *Model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		return m, nil
+	case tourMsg:
+		return m, m.tourReady(msg)
 	case tea.MouseWheelMsg:
 		m.wheel(msg.Mouse())
 		return m, nil
@@ -236,10 +241,11 @@ func (m *Model) visible() []*Pane {
 // below is the number of lines under the listings, status line aside:
 // the cursor line, then the state pane or the one-line run summary.
 func (m *Model) below() int {
+	n := 2
 	if m.stateShown() {
-		return 1 + stateLines + m.captionHeight()
+		n = 1 + stateLines
 	}
-	return 2 + m.captionHeight()
+	return n + m.captionLines()
 }
 
 func (m *Model) resize() {
@@ -325,7 +331,11 @@ func (m *Model) profilePicker(i int) {
 	arch := p.l.Arch
 	var items []item
 	for _, pr := range p.l.Profiles {
-		items = append(items, item{value: pr.Name, label: fmt.Sprintf("%-17s", pr.Name), desc: pr.Summary})
+		label := fmt.Sprintf("%-17s", pr.Name)
+		if _, ok := session.CompatOnly(pr); ok {
+			label = fmt.Sprintf("%-17s", pr.Name+" ≈")
+		}
+		items = append(items, item{value: pr.Name, label: label, desc: pr.Summary})
 	}
 	cur := ""
 	if p.l.Profile != nil {
@@ -334,8 +344,12 @@ func (m *Model) profilePicker(i int) {
 	m.picker = newPicker(m.c, fmt.Sprintf("%s profile (pane %d)", arch, i+1), items, cur, func(v string) tea.Cmd {
 		m.prof[i] = v
 		m.recompile(i, arch)
-		if m.panes[i].l.Err == nil {
-			m.say("%s: %s", arch, v)
+		if l := m.panes[i].l; l.Err == nil {
+			if note, ok := session.CompatOnly(l.Profile); ok {
+				m.say("%s", note)
+			} else {
+				m.say("%s: %s", arch, v)
+			}
 		}
 		m.sync()
 		return nil
@@ -368,6 +382,8 @@ func (m *Model) loadScenario(name string) {
 	}
 	m.sess = session.FromTarget(t, session.Options{Arches: arches, Syntax: m.syntax, HideSource: !m.sess.ShowSource()})
 	m.prof = [2]string{}
+	m.tour, m.tp = tourState{}, nil
+	defer m.resize()
 	m.msg = ""
 	for i, l := range m.sess.Listings {
 		m.panes[i].SetListing(l)

@@ -259,6 +259,9 @@ func (p *Pane) Title() string {
 	prof := "no profile"
 	if l.Profile != nil {
 		prof = l.Profile.Name
+		if _, ok := session.CompatOnly(l.Profile); ok {
+			prof += " (compatibility model only)"
+		}
 	}
 	t := fmt.Sprintf(" %s · %s", l.Arch, prof)
 	if l.Arch == "x86_64" && l.Err == nil {

@@ -244,6 +244,9 @@ func tccWhere(w string) (string, string) {
 func runTitle(p *Pane, v session.StepView, lock bool) string {
 	r := p.run
 	s := fmt.Sprintf("%s run · step %d of %d", p.l.Arch, v.Pos, r.Len())
+	if r.Entry != "" && r.Packet != "" {
+		s = fmt.Sprintf("%s run of %s, packet %s · step %d of %d", p.l.Arch, r.Entry, r.Packet, v.Pos, r.Len())
+	}
 	switch {
 	case v.Done && r.Err != nil:
 		s += " · stopped"

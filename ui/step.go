@@ -175,6 +175,11 @@ func (m *Model) moveTo(p *Pane, pos int) {
 	p.pos = pos
 	v := p.run.Step(pos)
 	r := p.l.RowOfAddr(v.PC)
+	if r < 0 && v.Done && pos > 0 {
+		// Returned to the kernel: the cursor stays on the last
+		// instruction run (the ret), as tour stops place it.
+		r = p.l.RowOfAddr(p.run.Step(pos - 1).PC)
+	}
 	if r < 0 {
 		return
 	}

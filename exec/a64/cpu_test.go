@@ -541,3 +541,31 @@ func TestInvalidateCodeRanges(t *testing.T) {
 		t.Fatal("wrapping range")
 	}
 }
+
+// TestADR: adr computes pc + imm21 (the arm64 trampolines' "adr lr, #8").
+// Words from clang 14 / llvm-objdump (aarch64-linux-gnu).
+func TestADR(t *testing.T) {
+	for _, tc := range []struct {
+		word uint32
+		rd   int
+		off  int64
+	}{
+		{0x1000005e, 30, 8},      // adr x30, #8
+		{0x10ffffe3, 3, -4},      // adr x3, #-4
+		{0x707fffe0, 0, 1048575}, // adr x0, #1048575
+	} {
+		const pc = 0xffff800008000000
+		m := mem.New(0)
+		if err := m.Map("text", pc, 0x1000, mem.Read|mem.Exec); err != nil {
+			t.Fatal(err)
+		}
+		m.WriteBytes(pc, binary.LittleEndian.AppendUint32(nil, tc.word))
+		c := &CPU{PC: pc}
+		if _, err := c.Step(m); err != nil {
+			t.Fatalf("%#x: %v", tc.word, err)
+		}
+		if want := uint64(pc) + uint64(tc.off); c.X[tc.rd] != want || c.PC != pc+4 {
+			t.Errorf("%#08x: x%d = %#x, pc %#x; want %#x, pc %#x", tc.word, tc.rd, c.X[tc.rd], c.PC, want, uint64(pc+4))
+		}
+	}
+}

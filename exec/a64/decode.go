@@ -23,6 +23,7 @@ const (
 	opMOVN
 	opMOVZ
 	opMOVK
+	opADR // Rd = PC + imm21, resolved at decode
 	opSBFM
 	opBFM
 	opUBFM
@@ -179,6 +180,9 @@ func decode(w uint32, pc uint64) (dec, error) {
 		return decodeMoveWide(w)
 	case w&0x1f800000 == 0x13000000:
 		return decodeBitfield(w)
+	case w&0x9f000000 == 0x10000000: // ADR (the arm64 trampolines' "adr lr, #8")
+		off := sext(w, 5, 19)<<2 | int64(w>>29&3)
+		return dec{op: opADR, word: w, sf: true, rd: zrReg(w), imm: pc + uint64(off)}, nil
 	case w&0x7c000000 == 0x14000000: // B, BL
 		d := dec{op: opB, word: w, imm: pc + uint64(sext(w, 0, 26)<<2)}
 		if w>>31 != 0 {

@@ -218,7 +218,7 @@ func (c *CPU) exec(m *mem.Memory, d *dec, e *Effect) error {
 		c.set(d.rd, r)
 	case opMOVN:
 		c.set(d.rd, ^d.imm&datamask(d.sf))
-	case opMOVZ:
+	case opMOVZ, opADR:
 		c.set(d.rd, d.imm)
 	case opMOVK:
 		c.set(d.rd, (c.get(d.rd)&^d.imm2|d.imm)&datamask(d.sf))

@@ -144,7 +144,6 @@ func profiles(t *testing.T) []*jit.Profile {
 // result of one case on one profile.
 type result struct {
 	refused  bool   // the profile refused the set, as expected
-	knownBug string // a known bug explains the outcome
 	expected string // the kernel differs from the interpreter here too
 	problem  string // a mismatch (or an unexpected refusal)
 }
@@ -185,9 +184,6 @@ func check(c *Case, p0 *jit.Profile, config map[string]string) result {
 		var f Feature
 		for _, u := range uses {
 			f |= u &^ want
-		}
-		if bug := knownAcceptBug(p, f); bug != "" {
-			return result{knownBug: bug}
 		}
 		return result{problem: fmt.Sprintf("the JIT accepted what the kernel refuses: %s", strings.Join(unsupported, "; "))}
 	}
@@ -236,16 +232,6 @@ func expectedDiff(set *kernel.Set, p *jit.Profile, w *Outcome) string {
 	return "x86-64 before 5.19 reloads the tail call count for bpf-to-bpf calls from rbp-(stack_depth+8) with an unrounded stack depth"
 }
 
-// knownAcceptBug names the known bug behind p accepting features f its
-// kernel refuses, or "".
-func knownAcceptBug(p *jit.Profile, f Feature) string {
-	if p.Arch == kernel.ARM64 && p.Name == "v5.10" && f == Nospec {
-		return "known bug: the arm64 v5.10 JIT accepts BPF_ST | BPF_NOSPEC (0xc2), which arm64 got with 5.14's " +
-			"\"bpf: Introduce BPF nospec instruction for mitigating Spectre v4\" (5.10 stable: 5.10.56); the x86-64 v5.10 profile refuses it"
-	}
-	return ""
-}
-
 func TestDifferential(t *testing.T) {
 	n := corpusSize()
 	first := *flagSeed
@@ -253,7 +239,7 @@ func TestDifferential(t *testing.T) {
 		first, n = uint64(*flagOne), 1
 	}
 	start := time.Now()
-	var runs, refused, known, expected, bad atomic.Int64
+	var runs, refused, expected, bad atomic.Int64
 	t.Run("profiles", func(t *testing.T) {
 		for _, tg := range targets(t) {
 			p := tg.p
@@ -273,9 +259,6 @@ func TestDifferential(t *testing.T) {
 					case r.expected != "":
 						expected.Add(1)
 						t.Logf("seed %d: expected difference: %s", seed, r.expected)
-					case r.knownBug != "":
-						known.Add(1)
-						t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) { t.Skip(r.knownBug) })
 					case r.problem != "":
 						bad.Add(1)
 						if reported < 3 || *flagOne >= 0 {
@@ -294,8 +277,8 @@ func TestDifferential(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("%d programs x 8 profiles (and %d configuration variants on every 4th) in %v: %d compared equal, %d refused as expected, %d differ as the kernel does, %d known bugs, %d mismatches",
-		n, len(variants), time.Since(start).Round(time.Millisecond), runs.Load(), refused.Load(), expected.Load(), known.Load(), bad.Load())
+	t.Logf("%d programs x 8 profiles (and %d configuration variants on every 4th) in %v: %d compared equal, %d refused as expected, %d differ as the kernel does, %d mismatches",
+		n, len(variants), time.Since(start).Round(time.Millisecond), runs.Load(), refused.Load(), expected.Load(), bad.Load())
 }
 
 const scenarioSteps = 50_000

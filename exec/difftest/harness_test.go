@@ -179,9 +179,6 @@ func TestFeatureSupport(t *testing.T) {
 				case want && err != nil:
 					t.Errorf("%s %s refuses %v: %v", p.Arch, p.Name, f, err)
 				case !want && err == nil:
-					if bug := knownAcceptBug(p, f); bug != "" {
-						t.Skip(bug)
-					}
 					t.Errorf("%s %s accepts %v, which its kernel refuses", p.Arch, p.Name, f)
 				case !want && !IsRefusal(err):
 					t.Errorf("%s %s: %v: %v is not a *jit.Error", p.Arch, p.Name, f, err)

@@ -14,6 +14,9 @@ const (
 	errE2BIG  = ^uint64(7 - 1) // -7
 	errEINVAL = ^uint64(22 - 1)
 	errEEXIST = ^uint64(17 - 1)
+	// errENOTSUPP is the kernel-internal ENOTSUPP (524), which helpers
+	// such as bpf_skb_change_proto return as is.
+	errENOTSUPP = ^uint64(524 - 1)
 )
 
 // BPF_ANY, BPF_NOEXIST, BPF_EXIST for map updates.
@@ -48,6 +51,7 @@ var helperImpls = map[string]func(k *Kernel, a [5]uint64) (uint64, error){
 	"bpf_ringbuf_output":        func(*Kernel, [5]uint64) (uint64, error) { return 0, nil },
 	"bpf_perf_event_output":     func(*Kernel, [5]uint64) (uint64, error) { return 0, nil },
 	"bpf_skb_change_type":       func(*Kernel, [5]uint64) (uint64, error) { return 0, nil },
+	"bpf_skb_change_proto":      (*Kernel).skbChangeProto,
 	"bpf_csum_diff":             func(*Kernel, [5]uint64) (uint64, error) { return 0, nil },
 	"bpf_redirect_map":          func(*Kernel, [5]uint64) (uint64, error) { return 4, nil },
 	"bpf_get_current_comm":      (*Kernel).currentComm,
@@ -62,6 +66,21 @@ func (k *Kernel) redirect([5]uint64) (uint64, error) {
 		return 4, nil
 	}
 	return 7, nil
+}
+
+// skbChangeProto is bpf_skb_change_proto(skb, proto, flags)
+// (net/core/filter.c): flags must be 0, and bpf_skb_proto_xlat translates
+// only between IPv4 and IPv6; any other protocol is -ENOTSUPP. The
+// translation itself (rewriting the headers) is not modelled.
+func (k *Kernel) skbChangeProto(args [5]uint64) (uint64, error) {
+	if args[2] != 0 {
+		return errEINVAL, nil
+	}
+	switch uint16(args[1]) {
+	case 0x0008, 0xdd86: // htons(ETH_P_IP), htons(ETH_P_IPV6)
+		return 0, fmt.Errorf("bpf_skb_change_proto: the IPv4/IPv6 header translation is not modelled")
+	}
+	return errENOTSUPP, nil
 }
 
 func (k *Kernel) currentTask() uint64 { return k.heapEnd - 0x1000 }

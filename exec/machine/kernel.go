@@ -45,7 +45,9 @@ type Kernel struct {
 	// CtxAddr and PacketAddr locate the context and the packet.
 	CtxAddr, PacketAddr uint64
 	StackTop            uint64 // initial stack pointer (16-byte aligned)
-	ExitAddr            uint64 // return address of the outermost call: reaching it ends the run
+	// Replaced holds the attached extensions by patched address.
+	Replaced map[uint64]*Replacement
+	ExitAddr uint64 // return address of the outermost call: reaching it ends the run
 }
 
 // Map is a map at run time.

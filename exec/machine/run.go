@@ -287,6 +287,10 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		}
 		run.Steps = append(run.Steps, st)
 		to := r.funcAt(cpu.PC())
+		if rp := k.Replaced[st.PC]; rp != nil && to != nil {
+			emit(trace.Event{Kind: trace.Freplace, From: r.name(from), To: r.name(to), Addr: st.PC,
+				Detail: fmt.Sprintf("%s is replaced by %s: its patched entry jumps to %s", rp.TargetFuncName, rp.Ext, r.name(to))})
+		}
 		if from != nil {
 			if reason, ok := from.misses[st.PC]; ok && cpu.PC() != st.PC+uint64(st.Len) {
 				emit(trace.Event{Kind: trace.TailCallMiss, From: r.name(from), Detail: reason, Addr: st.PC})
@@ -310,7 +314,14 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		// The counter, checked in the function's body (past its prologue).
 		if to != nil {
 			off := int(cpu.PC() - to.img.Address)
-			if off >= to.img.BPFOffsets[0] && off < to.img.BPFOffsets[len(to.img.BPFOffsets)-1] {
+			// x86 exits are "leave; ret" inside the body: after the
+			// leave, rbp is the caller's and the slot not this frame's.
+			left := false
+			if k.Arch == kernel.X86_64 && st.Len == 1 {
+				b, err := k.Mem.Load(st.PC, 1)
+				left = err == nil && b == 0xc9
+			}
+			if !left && off >= to.img.BPFOffsets[0] && off < to.img.BPFOffsets[len(to.img.BPFOffsets)-1] {
 				if v, where, ok := r.tcc(cpu, to); ok && v != lastTCC {
 					lastTCC = v
 					emit(trace.Event{Kind: trace.TCC, Value: trace.V(v), Where: where, From: r.name(to)})

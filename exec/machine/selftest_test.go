@@ -321,6 +321,7 @@ var selftestCases = []selftestCase{
 		checkTailcallCount(t, m, true)
 	}},
 	{name: "selftest-tailcall4", check: checkTailcall4},
+	{name: "selftest-tailcall5", check: checkTailcall5},
 	{name: "selftest-tailcall6", check: func(t *testing.T, m *stMachine) {
 		checkTailcallCount(t, m, false)
 	}},
@@ -330,10 +331,13 @@ var selftestCases = []selftestCase{
 	}},
 	{name: "selftest-bpf2bpf3", subprogTailCalls: true, check: checkBPF2BPF3},
 	{name: "selftest-bpf2bpf4", subprogTailCalls: true, check: checkBPF2BPF4},
+	{name: "selftest-bpf2bpf5", subprogTailCalls: true, check: checkBPF2BPF5},
 	{name: "selftest-bpf2bpf6", subprogTailCalls: true, check: checkBPF2BPF6},
 	{name: "selftest-hierarchy1", subprogTailCalls: true, check: checkHierarchy1},
 	{name: "selftest-hierarchy2", subprogTailCalls: true, check: checkHierarchy2},
 	{name: "selftest-hierarchy3", subprogTailCalls: true, check: checkHierarchy3},
+	{name: "selftest-tailcall-freplace", check: checkTailcallFreplace},
+	{name: "selftest-bpf2bpf-freplace", check: checkBPF2BPFFreplace},
 }
 
 // TestSelftestScenarios runs every selftest scenario on every architecture
@@ -503,6 +507,105 @@ func checkTailcall4(t *testing.T, m *stMachine) {
 		m.update("jmp_table", i, "")
 		m.mustRun(fmt.Sprintf("selector %d, slot deleted", i), 3)
 	}
+}
+
+// checkTailcall5 follows test_tailcall_5: selector 1111, 1234, 5678 pick
+// slots 0, 1, 2 through per-path constant keys; a deleted slot gives 3.
+func checkTailcall5(t *testing.T, m *stMachine) {
+	if n := m.pokeDescriptors("entry"); n != 0 {
+		t.Errorf("entry has %d poke descriptors: the key differs per path, so the site must be indirect", n)
+	}
+	keys := []uint32{1111, 1234, 5678}
+	for i, k := range keys {
+		m.setGlobal(".bss", 0, k)
+		if run := m.mustRun(fmt.Sprintf("selector %d", k), uint64(i)); m.tailCalls(run) != 1 {
+			t.Errorf("selector %d: %d tail calls, want 1", k, m.tailCalls(run))
+		}
+	}
+	for i, k := range keys {
+		m.setGlobal(".bss", 0, k)
+		m.update("jmp_table", uint32(i), "")
+		if run := m.mustRun(fmt.Sprintf("selector %d, slot %d deleted", k, i), 3); m.tailCalls(run) != 0 {
+			t.Errorf("selector %d, slot deleted: %d tail calls", k, m.tailCalls(run))
+		}
+	}
+}
+
+// checkBPF2BPF5 follows test_tailcall_bpf2bpf_4(true), the subtest
+// tailcall_bpf2bpf_5: the scenario's .bss already has noise = 1.
+func checkBPF2BPF5(t *testing.T, m *stMachine) {
+	if n := m.global(".bss", 4); n != 1 {
+		t.Fatalf("noise = %d as loaded, want 1", n)
+	}
+	run := m.mustRun("noise 1", 3*m.pktLen())
+	if c := m.global(".bss", 0); c != 31 {
+		t.Errorf("count = %d, want 31", c)
+	}
+	if m.tailCalls(run) != 33 {
+		t.Errorf("%d tail calls, want 33", m.tailCalls(run))
+	}
+	if got := countEvents(run, trace.Helper, "bpf_map_lookup_elem"); got != 32 {
+		t.Errorf("%d map lookups, want 32 (one per subprog_tail_2)", got)
+	}
+}
+
+// attachFreplace attaches entry_freplace in place of entry_tc/subprog_tc
+// where the profile's JIT can poke BPF text; false where it cannot (arm64
+// before 6.0: -ENOTSUPP, and the selftest cannot run).
+func (m *stMachine) attachFreplace() bool {
+	m.t.Helper()
+	_, err := m.k.AttachExtension(m.prof, "entry_freplace", "entry_tc", "subprog_tc")
+	if errors.Is(err, machine.ErrNoTextPoke) {
+		if m.arch != kernel.ARM64 || m.prof.PatchableEntry {
+			m.t.Fatalf("%s %s refused the attachment: %v", m.arch, m.prof.Name, err)
+		}
+		return false
+	}
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return true
+}
+
+// checkTailcallFreplace: without the extension entry_tc returns
+// subprog_tc's 1; attached, with jmp_table[0] = entry_freplace (what
+// kernels before 6.12 accept; session's tests check 6.12's -EINVAL),
+// entry_freplace tail-calls itself until the limit: count = 34.
+func checkTailcallFreplace(t *testing.T, m *stMachine) {
+	if run := m.mustRun("not attached", 1); m.tailCalls(run) != 0 {
+		t.Errorf("not attached: %d tail calls", m.tailCalls(run))
+	}
+	if !m.attachFreplace() {
+		return
+	}
+	run := m.mustRun("attached, slot 0 = entry_freplace", 34)
+	if m.tailCalls(run) != 33 || m.global(".bss", 0) != 34 {
+		t.Errorf("%d tail calls, count %d; want 33, 34", m.tailCalls(run), m.global(".bss", 0))
+	}
+	m.update("jmp_table", 0, "")
+	m.setGlobal(".bss", 0, 0)
+	m.mustRun("attached, slot 0 empty", 1)
+}
+
+// checkBPF2BPFFreplace: with entry_freplace attached and jmp_table[0] =
+// entry_tc (what 6.6 accepts; 6.12 answers -EBUSY, 5.15 -EINVAL: session's
+// tests), every round enters the extension by a call that restarts the
+// tail call count, so the limit never ends the loop: the kernel stack
+// overflows. With the slot empty entry_tc returns count = 1.
+func checkBPF2BPFFreplace(t *testing.T, m *stMachine) {
+	if !m.attachFreplace() {
+		return
+	}
+	run := m.run(0)
+	if run.Err == nil || !strings.Contains(run.Err.Error(), "unmapped") {
+		t.Fatalf("the loop ended: %v, retval %d", run.Err, run.Retval)
+	}
+	if n := m.tailCalls(run); n <= 33 {
+		t.Errorf("%d tail calls: the limit stopped the loop", n)
+	}
+	m.update("jmp_table", 0, "")
+	m.setGlobal(".bss", 0, 0)
+	m.mustRun("slot 0 empty", 1)
 }
 
 // checkBPF2BPF1 follows test_tailcall_bpf2bpf_1.

@@ -18,6 +18,15 @@ const (
 	TCC          Kind = "tcc"            // Value: the counter after the change; Where: its location
 	Helper       Kind = "helper"         // To: helper name; Value: its return value
 	Poke         Kind = "poke"           // a text poke: Detail names the site and the state change
+	// Setting up a run from user space (step 0, before the first
+	// instruction): the kernel's answer to each action that decides what
+	// runs, with the rule, the values compared and the -errno.
+	Load      Kind = "load"       // a program load the kernel refused
+	Attach    Kind = "attach"     // an freplace link: the target's entry patched (or why not)
+	MapUpdate Kind = "map_update" // a prog array slot update: allowed, or refused and left empty
+	// Freplace: the run went through a replaced function's patched entry
+	// into the extension (From: the replaced function, To: the extension).
+	Freplace Kind = "freplace"
 )
 
 // Event is one thing that happened during a run.

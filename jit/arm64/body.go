@@ -361,6 +361,9 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 
 	case kernel.ClassST:
 		if code == kernel.CodeNOSPEC {
+			if c.v.noNospec {
+				return fmt.Errorf("unknown opcode %02x", code)
+			}
 			if !c.v.nospecBarrier {
 				// Nothing: arm64 relies on the firmware's SSBD mitigation.
 				return nil

@@ -464,3 +464,12 @@ const (
 	a64DSBNSH uint32 = 0xd503309f | 0x7<<8
 	a64ISB    uint32 = 0xd50330df
 )
+
+// pcRelAdr: ADR, 0 immlo(2) 10000 immhi(19) Rd: Rd = PC + imm21 (bytes).
+func pcRelAdr(rd Reg, off int) (uint32, error) {
+	imm, err := signedField(int64(off), 21, "adr offset")
+	if err != nil {
+		return 0, err
+	}
+	return 0x10000000 | (imm&3)<<29 | (imm>>2)<<5 | reg(rd), nil
+}

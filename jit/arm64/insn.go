@@ -251,3 +251,6 @@ func a64BL(words int) (uint32, error) { return branchImm(true, words) }
  * A64_STLR{B,H,32,64}; size is size8..size64. */
 func a64LDAR(size uint32, rt, rn Reg) uint32 { return loadAcqStoreRel(size, true, rt, rn) }
 func a64STLR(size uint32, rt, rn Reg) uint32 { return loadAcqStoreRel(size, false, rt, rn) }
+
+/* Rd = PC + off (A64_ADR, 6.0+ bpf_jit.h) */
+func a64ADR(rd Reg, off int) (uint32, error) { return pcRelAdr(rd, off) }

@@ -127,9 +127,16 @@ type version struct {
 	// timedMayGoto: a call to arch_bpf_timed_may_goto is not followed by
 	// "mov x7, x0" (6.18, 16175375da36).
 	timedMayGoto bool
+	// noNospec: the JIT predates BPF_ST | BPF_NOSPEC and refuses it as an
+	// unknown opcode (build_insn's default case, -EINVAL). The opcode came
+	// with 5.13's f5e81d111750 "bpf: Introduce BPF nospec instruction for
+	// mitigating Spectre v4" (arch/arm64/net/bpf_jit_comp.c @ v5.10 has no
+	// BPF_ST | BPF_NOSPEC case; 5.10.56 backported it).
+	noNospec bool
 }
 
 var versions = map[string]version{
+	"v5.10": {noNospec: true},
 	"v6.18": {addImmAtomics: true, loadAcqStoreRel: true, nospecBarrier: true, privateStack: true, timedMayGoto: true},
 }
 

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package cli
+
+import (
+	"fmt"
+
+	"github.com/jitscope/jitscope/bpfasm"
+	"github.com/jitscope/jitscope/disasm"
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/live"
+	"github.com/jitscope/jitscope/session"
+	"github.com/jitscope/jitscope/verifier"
+)
+
+// verifiedSet is `dump --verifier`: the target's programs through
+// jitscope's model of the verifier's rewrites, so the JIT compiles what the
+// kernel's JIT would receive. Facts come from the profile ("profile":
+// built-in struct offsets, stand-in addresses) or from the running kernel
+// ("host": its BTF and kallsyms, no program loaded).
+func verifiedSet(t *session.Target, arch kernel.Arch, p *jit.Profile, from string) (*kernel.Set, []*verifier.Program, error) {
+	if t.Capture != nil {
+		return nil, nil, fmt.Errorf("%s: --verifier: a kernel capture is already the verifier's output", t.Name)
+	}
+	var f verifier.Facts
+	switch from {
+	case "profile":
+		var ok bool
+		if f, ok = verifier.FactsFor(arch, p.Name); !ok {
+			return nil, nil, fmt.Errorf("%s: --verifier profile: jitscope has no verifier facts for %s %s (it has them for x86_64 v6.18; or use --verifier host)", t.Name, arch, p.Name)
+		}
+	case "host":
+		if err := kernelChecks(); err != nil {
+			return nil, nil, err
+		}
+		r, err := live.NewReader(live.HostOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		if r.Host.Arch != arch {
+			return nil, nil, fmt.Errorf("%s: --verifier host: this machine is %s, not %s", t.Name, r.Host.Arch, arch)
+		}
+		f = verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr}
+		f.CallBase, _ = r.Kallsyms.Addr("__bpf_call_base")
+		// &cpu_number is in no kallsyms without CONFIG_KALLSYMS_ALL.
+		f.CPUNumber = verifier.V618().CPUNumber
+	default:
+		return nil, nil, usagef("dump: --verifier must be profile or host, not %q", from)
+	}
+	f = verifier.Offline(f)
+	var progs []*verifier.Program
+	for _, prog := range t.Set.Programs {
+		vp, err := verifier.Rewrite(t.Set, prog.Name, f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: --verifier: %w", t.Name, err)
+		}
+		progs = append(progs, vp)
+	}
+	set, err := verifier.ToSet(t.Set, arch, progs, f)
+	return set, progs, err
+}
+
+// writeRewrites prints, per program, the BPF as written (left) beside the
+// BPF the JIT receives (right): each written instruction on one row, the
+// instructions it became beside it, '*' where the verifier changed it.
+func writeRewrites(env Env, orig, xl *kernel.Set, arch kernel.Arch, p *jit.Profile, progs []*verifier.Program) error {
+	for i, vp := range progs {
+		op := orig.Program(vp.Name)
+		l, err := kernel.Load(xl, vp.Name, arch, p.LoadOptions())
+		if err != nil {
+			return err
+		}
+		bySlot := map[int]kernel.Insn{}
+		for _, f := range l.Funcs {
+			for _, in := range f.Insns {
+				bySlot[in.Index] = in
+			}
+		}
+		after := map[int][]string{}
+		for s := 0; s < len(vp.Origin); s++ {
+			in, ok := bySlot[s]
+			if !ok {
+				continue // second slot of an ld_imm64
+			}
+			o := vp.Origin[s]
+			after[o] = append(after[o], disasm.BPFText(in))
+		}
+		if i > 0 {
+			fmt.Fprintln(env.Stdout)
+		}
+		fmt.Fprintf(env.Stdout, "%s: BPF as written | BPF as the JIT sees it (%d rewrites)\n", vp.Name, len(vp.Rewrites))
+		width := 0
+		written := make([]string, len(op.Insns))
+		for k, in := range op.Insns {
+			written[k] = bpfasm.Format(in)
+			width = max(width, len(written[k]))
+		}
+		for k := range op.Insns {
+			rows := after[k]
+			mark := " "
+			if len(rows) != 1 || rows[0] != written[k] {
+				mark = "*"
+			}
+			if len(rows) == 0 {
+				rows = []string{"(removed)"}
+			}
+			for j, r := range rows {
+				left := ""
+				if j == 0 {
+					left = written[k]
+				}
+				fmt.Fprintf(env.Stdout, "%s %4d  %-*s | %s\n", mark, k, width, left, r)
+				mark = " "
+			}
+		}
+		for _, note := range vp.Rewrites {
+			fmt.Fprintf(env.Stdout, "  %s\n", note)
+		}
+	}
+	return nil
+}

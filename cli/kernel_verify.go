@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/live"
+	"github.com/jitscope/jitscope/scenarios"
+	"github.com/jitscope/jitscope/session"
+)
+
+// verifyPauseEnv makes verify wait this long (a Go duration) after loading,
+// so a test can interrupt it while programs are loaded.
+const verifyPauseEnv = "JITSCOPE_VERIFY_PAUSE"
+
+// verifyPacket is what BPF_PROG_TEST_RUN gets when the scenario names no
+// packet: the emulator's default frame (exec/machine defaultPacket, a
+// 64-byte Ethernet/IPv4/TCP frame), so both runs see the same bytes.
+var verifyPacket = func() []byte {
+	p := make([]byte, 64)
+	copy(p, []byte{0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00, 0x45, 0x00, 0x00, 0x32, 0, 0, 0, 0, 0x40, 0x06})
+	return p
+}()
+
+func isELF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	_, err = f.Read(magic[:])
+	return err == nil && bytes.Equal(magic[:], []byte("\x7fELF"))
+}
+
+// loadable splits the set's programs into those BPF_PROG_LOAD takes on
+// their own and those it does not (freplace programs need a target).
+func loadable(s *kernel.Set) (keep []string, skipped map[string]string) {
+	skipped = map[string]string{}
+	for _, p := range s.Programs {
+		if p.Type == "ext" {
+			skipped[p.Name] = "an ext (freplace) program needs a target program to load against"
+			continue
+		}
+		keep = append(keep, p.Name)
+	}
+	return keep, skipped
+}
+
+func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
+	t, err := session.LoadTarget(target)
+	if err != nil {
+		return err
+	}
+	if t.Capture != nil {
+		return fmt.Errorf("%s: a kernel capture is already the kernel's output; verify loads scenarios and BPF objects", target)
+	}
+	r, err := live.NewReader(kf.hostOptions())
+	if err != nil {
+		return err
+	}
+	r.ProfileName = kf.profile
+	p, err := r.Profile(kf.profile)
+	if err != nil {
+		return err
+	}
+	order, skipped := loadable(t.Set)
+	if len(order) == 0 {
+		return fmt.Errorf("%s: nothing to load (%d programs skipped)", target, len(skipped))
+	}
+	var spec *ebpf.CollectionSpec
+	if isELF(target) {
+		spec, err = ebpf.LoadCollectionSpec(target)
+	} else {
+		spec, err = live.SpecFromSet(t.Set)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", target, err)
+	}
+	for name := range skipped {
+		delete(spec.Programs, name)
+	}
+	slots := map[string]map[uint32]string{}
+	for _, m := range t.Set.Maps {
+		for k, prog := range m.Progs {
+			if _, skip := skipped[prog]; skip {
+				continue
+			}
+			if slots[m.Name] == nil {
+				slots[m.Name] = map[uint32]string{}
+			}
+			slots[m.Name][k] = prog
+		}
+	}
+
+	// Everything loaded is unloaded on every way out: return, error,
+	// panic (deferred), SIGINT/SIGTERM (the handler below).
+	var mu sync.Mutex
+	var loaded *live.Loaded
+	unload := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if loaded == nil {
+			return nil
+		}
+		l := loaded
+		loaded = nil
+		return l.Close()
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	defer func() {
+		signal.Stop(sig)
+		close(done)
+		if cerr := unload(); cerr != nil && err == nil {
+			err = fmt.Errorf("%s: unloading: %w", target, cerr)
+		}
+	}()
+	go func() {
+		select {
+		case s := <-sig:
+			cerr := unload()
+			if cerr != nil {
+				fmt.Fprintf(env.Stderr, "jitscope: %s: interrupted (%v); unloading: %v\n", target, s, cerr)
+			} else {
+				fmt.Fprintf(env.Stderr, "jitscope: %s: interrupted (%v); everything it loaded is unloaded\n", target, s)
+			}
+			os.Exit(1)
+		case <-done:
+		}
+	}()
+
+	l, err := live.Load(spec, order, slots)
+	if err != nil {
+		return fmt.Errorf("%s: loading into the kernel: %w", target, err)
+	}
+	mu.Lock()
+	loaded = l
+	mu.Unlock()
+	if d, perr := time.ParseDuration(os.Getenv(verifyPauseEnv)); perr == nil && d > 0 {
+		var ids []string
+		for _, n := range l.Order {
+			ids = append(ids, fmt.Sprint(l.IDs[n]))
+		}
+		fmt.Fprintf(env.Stdout, "loaded %d programs (ids %s); pausing %v (%s)\n", len(l.Order), strings.Join(ids, " "), d, verifyPauseEnv)
+		time.Sleep(d)
+	}
+	if os.Getenv(verifyPauseEnv) == "fail" {
+		return fmt.Errorf("%s: forced failure after loading (%s=fail)", target, verifyPauseEnv)
+	}
+	r.StackDepths = l.StackDepths
+
+	fmt.Fprintf(env.Stdout, "verify %s on Linux %s (%s), profile %s\n", target, r.Host.Release, r.Host.Arch, p.Name)
+	for name, why := range skipped {
+		fmt.Fprintf(env.Stdout, "%s: skipped: %s\n", name, why)
+	}
+	lopt, err := listOptions(p, "")
+	if err != nil {
+		return err
+	}
+	var problems []string
+	nfuncs := 0
+	pkt, err := scenarios.PacketFor(target, "")
+	if err != nil || pkt == nil {
+		pkt = verifyPacket
+	}
+	for _, name := range l.Order {
+		id := l.IDs[name]
+		snap, err := r.Snapshot(id)
+		if err != nil {
+			return err
+		}
+		cmp, err := live.Compare(snap, p.WithConfig(snap.Capture.Placement().Config), lopt)
+		if err != nil {
+			return err
+		}
+		for _, f := range cmp.Funcs {
+			nfuncs++
+			fmt.Fprintf(env.Stdout, "%s (id %d): %s\n", name, id, f.Describe())
+			if !f.Identical {
+				problems = append(problems, fmt.Sprintf("%s/%s differs", name, f.Name))
+			}
+		}
+		// jitscope's verifier model on the program as written, against
+		// the kernel's xlated instructions.
+		pred := r.Predict(t.Set, name, snap)
+		fmt.Fprintf(env.Stdout, "%s: xlated from the object: %s\n", name, pred.Describe())
+		if pred.Err == nil && pred.FirstDiff >= 0 {
+			problems = append(problems, name+": jitscope's verifier rewrites differ from the kernel's")
+		}
+		if pred.Err == nil && pred.FirstDiff < 0 {
+			// The whole path from the object: rewrites, then the JIT at
+			// the kernel's addresses.
+			_, diff, err := r.ObjectImage(t.Set, pred, snap, p)
+			switch {
+			case err != nil:
+				fmt.Fprintf(env.Stdout, "%s: image from the object: not made: %v\n", name, err)
+				problems = append(problems, name+": no image from the object")
+			case diff != "":
+				fmt.Fprintf(env.Stdout, "%s: image from the object: %s\n", name, diff)
+				problems = append(problems, name+": the image from the object differs")
+			default:
+				fmt.Fprintf(env.Stdout, "%s: image from the object: identical\n", name)
+			}
+		}
+		// The kernel runs it; the emulator runs jitscope's image of the
+		// same program (as written, with jitscope's own verifier model).
+		kret, kerr := uint32(0), l.ResetData(spec)
+		if kerr == nil {
+			kret, kerr = l.Run(name, pkt)
+		}
+		res, eerr := runTarget(t, r.Host.Arch, p, name, 1_000_000, nil, pkt)
+		switch {
+		case kerr != nil:
+			fmt.Fprintf(env.Stdout, "%s: run: BPF_PROG_TEST_RUN failed: %v\n", name, kerr)
+			problems = append(problems, name+" did not run in the kernel")
+		case eerr != nil || res.Error != "":
+			msg := ""
+			if eerr != nil {
+				msg = eerr.Error()
+			} else {
+				msg = res.Error
+			}
+			// The emulator runs the program as written (uapi context,
+			// 32-bit data pointers): what it cannot run is reported, not
+			// counted against the kernel's image.
+			fmt.Fprintf(env.Stdout, "%s: run: kernel returned %d; not compared, the emulator cannot run it: %s\n", name, kret, msg)
+		case uint32(res.Retval) != kret:
+			fmt.Fprintf(env.Stdout, "%s: run: kernel returned %d, the emulator %d\n", name, kret, uint32(res.Retval))
+			problems = append(problems, fmt.Sprintf("%s returned %d in the kernel, %d on the emulator", name, kret, uint32(res.Retval)))
+		default:
+			fmt.Fprintf(env.Stdout, "%s: run: kernel and emulator both returned %d (%d tail calls on the emulator)\n", name, kret, res.TailCalls)
+		}
+	}
+	n := len(l.Order)
+	if cerr := unload(); cerr != nil {
+		return fmt.Errorf("%s: unloading: %w", target, cerr)
+	}
+	fmt.Fprintf(env.Stdout, "unloaded %d programs\n", n)
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %d problems (first: %s)", target, len(problems), problems[0])
+	}
+	fmt.Fprintf(env.Stdout, "identical: %d functions in %d programs\n", nfuncs, n)
+	return nil
+}

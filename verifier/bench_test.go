@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package verifier
+
+import (
+	"testing"
+
+	"github.com/jitscope/jitscope/scenarios"
+)
+
+// BenchmarkRewrite rewrites the largest test program (classes.bpf.o's
+// jumps, 161 instructions; maps.bpf.o's helpers with calls and inlined
+// lookups).
+func BenchmarkRewrite(b *testing.B) {
+	for _, c := range []struct{ obj, prog string }{{"classes.bpf.o", "jumps"}, {"maps.bpf.o", "helpers"}, {"ctx.bpf.o", "skb_fields"}} {
+		b.Run(c.prog, func(b *testing.B) {
+			var fx *fixture
+			for _, f := range loadFixtures(b) {
+				if f.Program == c.prog {
+					fx = f
+				}
+			}
+			set, err := scenarios.LoadELF("../live/testdata/" + c.obj)
+			if err != nil {
+				b.Fatal(err)
+			}
+			f := fx.facts()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Rewrite(set, c.prog, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
