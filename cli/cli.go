@@ -88,6 +88,12 @@ func run(args []string, env Env) error {
 		return cmdOpen(args[1:], env)
 	case "gen":
 		return cmdGen(args[1:], env)
+	case "tour":
+		return cmdTour(args[1:], env)
+	case "record":
+		return cmdRecord(args[1:], env)
+	case "export":
+		return cmdExport(args[1:], env)
 	case "kernel":
 		return cmdKernel(args[1:], env)
 	case "help", "-h", "--help":
@@ -104,6 +110,7 @@ usage:
   jitscope open [TARGET] [flags] the terminal UI on TARGET (default: the default scenario)
       --theme auto|dark|light|high-contrast|mono
       --arm64-profile P, --x86_64-profile P, --syntax att|att-legacy|intel
+      --autoplay                play the scenario's guided tour (jitscope tour TARGET)
   jitscope list                 built-in scenarios and JIT profiles per architecture
   jitscope dump TARGET [flags]  the JIT's machine code for TARGET
       --arch arm64|x86_64       architecture (default arm64)
@@ -137,7 +144,7 @@ usage:
       --format text|json        output format of --tour and --compat (default text)
     NAME may also be a scenario file for --packets, --tour and --compat.
 
-` + genUsage + kernelUsage + `
+` + genUsage + kernelUsage + tourUsage + recordUsage + exportUsage + `
 TARGET is a built-in scenario name, a scenario file (.scn), a BPF ELF object
 (clang -target bpf), or a kernel capture directory (jitscope-capture/1).
 `

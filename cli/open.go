@@ -19,6 +19,7 @@ func cmdOpen(args []string, env Env) error {
 	arm := fs.String("arm64-profile", "", "")
 	x86 := fs.String("x86_64-profile", "", "")
 	syntax := fs.String("syntax", "", "")
+	autoplay := fs.Bool("autoplay", false, "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagError("open", err)
@@ -34,6 +35,9 @@ func cmdOpen(args []string, env Env) error {
 	target := DefaultScenario
 	if len(pos) == 1 {
 		target = pos[0]
+	}
+	if *autoplay {
+		return cmdTour([]string{target, "--theme", *theme}, env) // the scenario's tour, playing
 	}
 	// Check the target before taking over the terminal, so a bad one is
 	// one line on stderr like everywhere else.

@@ -25,7 +25,10 @@ type KeyMap struct {
 	Restart, Lock, State           key.Binding
 
 	// Guided tour and the run's input.
-	TourNext, TourPrev, Packet key.Binding
+	TourNext, TourPrev, TourClose, Packet key.Binding
+	// Tour playback (jitscope tour, open --autoplay): these keys act on
+	// the tour while its player runs, before the bindings above.
+	TourPlay, TourStops, TourSpeed key.Binding
 }
 
 // DefaultKeyMap follows common TUI habits: arrows and hjkl, PgUp/PgDn,
@@ -78,9 +81,14 @@ func DefaultKeyMap() *KeyMap {
 		Lock:     b([]string{"L"}, "L", "lock both panes' steps"),
 		State:    b([]string{"r"}, "r", "registers and run state"),
 
-		TourNext: b([]string{"t"}, "t", "next tour stop"),
-		TourPrev: b([]string{"ctrl+t"}, "ctrl+t", "previous tour stop (esc closes)"),
-		Packet:   b([]string{"w"}, "w", "packet / context of the run"),
+		TourNext:  b([]string{"t"}, "t", "next tour stop"),
+		TourPrev:  b([]string{"ctrl+t"}, "ctrl+t", "previous tour stop"),
+		TourClose: b([]string{"esc"}, "esc", "close the tour"),
+		Packet:    b([]string{"w"}, "w", "packet / context of the run"),
+		// Matched by the player itself (autoplay.go); here for the help.
+		TourPlay:  b([]string{"space"}, "space", "tour playing: pause/play"),
+		TourStops: b([]string{"left", "right"}, "←/→", "tour playing: prev/next stop"),
+		TourSpeed: b([]string{"+", "=", "-"}, "+/-", "tour playing: speed"),
 	}
 }
 
@@ -103,6 +111,6 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Pane, k.Zoom, k.Layout, k.Profile, k.OtherProfile, k.Scenario},
 		{k.Bytes, k.Syntax, k.Source, k.NextDiff, k.Theme, k.Help, k.Quit},
 		{k.Step, k.StepBack, k.Over, k.OverBack, k.NextTCC, k.NextTail, k.NextCall, k.Restart, k.Lock, k.State},
-		{k.TourNext, k.TourPrev, k.Packet},
+		{k.TourNext, k.TourPrev, k.TourClose, k.TourPlay, k.TourStops, k.TourSpeed, k.Packet},
 	}
 }

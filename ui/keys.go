@@ -134,7 +134,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Packet):
 		m.packetPicker()
 		return nil
-	case msg.String() == "esc":
+	case key.Matches(msg, k.TourClose):
 		m.closeTour()
 		return nil
 	default:

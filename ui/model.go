@@ -101,8 +101,11 @@ type Model struct {
 	// unless they show one architecture under two profiles.
 	diff   *session.Diff
 	diffOf [2]*session.Listing
-	// tour is the scenario's guided tour (t, ctrl+t).
+	// tour is the scenario's guided tour (t, ctrl+t), placed by
+	// session.ResolveTour; tp plays it (autoplay.go), nil when no
+	// player runs.
 	tour tourState
+	tp   *tourPlayer
 }
 
 // New loads opt.Target and builds the model. dark is the initial guess
@@ -163,6 +166,20 @@ func (m *Model) Init() tea.Cmd {
 // Update routes a message: resize, background colour, mouse, modal input,
 // then the keys.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd, handled := m.tourUpdate(msg)
+	if handled {
+		return m, cmd
+	}
+	if cmd != nil {
+		// A key the tour player showed in its overlay, then handled below.
+		_, next := m.route(msg)
+		return m, tea.Batch(cmd, next)
+	}
+	return m.route(msg)
+}
+
+// route is Update without the tour player.
+func (m *Model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height
@@ -176,8 +193,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case tourMsg:
-		m.tourReady(msg)
-		return m, nil
+		return m, m.tourReady(msg)
 	case tea.MouseWheelMsg:
 		m.wheel(msg.Mouse())
 		return m, nil
@@ -366,7 +382,7 @@ func (m *Model) loadScenario(name string) {
 	}
 	m.sess = session.FromTarget(t, session.Options{Arches: arches, Syntax: m.syntax, HideSource: !m.sess.ShowSource()})
 	m.prof = [2]string{}
-	m.tour = tourState{}
+	m.tour, m.tp = tourState{}, nil
 	defer m.resize()
 	m.msg = ""
 	for i, l := range m.sess.Listings {

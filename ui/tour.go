@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/session"
 )
 
@@ -16,31 +17,22 @@ import (
 // back to the previous one, esc closes the caption. A stop chooses the
 // architecture and profile of a pane, the run (entry, packet, slots), the
 // cursor or run step, and which panes show; its text is the caption under
-// the listings. The stops come resolved from session.ResolveTour, as
-// `jitscope show NAME --tour` prints them.
+// the listings (caption.go). The stops come resolved from
+// session.ResolveTour, as `jitscope show NAME --tour` prints them; this
+// file only puts the model where a resolved stop says. Autoplay
+// (autoplay.go) and recordings (package record) walk the same stops.
 
 // tourState is the model's tour: resolved once per scenario.
 type tourState struct {
 	tour *session.Tour
 	idx  int // the stop shown, -1 before the first
 	open bool
-	// caption is the caption's text lines (unstyled), made for width w.
-	caption []string
-	w       int
+	// err says why the stop shown could not be shown, "file:line: reason".
+	err string
+	// The caption's layout: made for a w×h terminal, height lines.
+	w, h, height int
 	// loading names the target whose tour is being resolved.
 	loading string
-}
-
-// maxCaption bounds the caption's height: the listings keep the rest.
-func (m *Model) maxCaption() int { return max(3, m.c.Height/3) }
-
-// captionLines is the number of lines the caption takes.
-func (m *Model) captionLines() int {
-	if !m.tour.open {
-		return 0
-	}
-	m.layoutCaption()
-	return len(m.tour.caption)
 }
 
 // Tour returns the scenario's guided tour, resolved on first use (the
@@ -57,29 +49,62 @@ func (m *Model) Tour() (*session.Tour, error) {
 }
 
 // GoToTourStop shows stop i (0-based) of the tour as t would: what
-// autoplay and recordings drive.
-func (m *Model) GoToTourStop(i int) error {
+// autoplay, walkthrough scripts and recordings drive. When the tour is
+// playing, the command schedules the next stop. An error says the stop
+// does not exist or could not be shown (TourErr keeps the latter for
+// the caption).
+func (m *Model) GoToTourStop(i int) (tea.Cmd, error) {
 	t, err := m.Tour()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if i < 0 || i >= len(t.Stops) {
-		return fmt.Errorf("%s: no tour stop %d (the tour has %d)", t.Target, i+1, len(t.Stops))
+		return nil, fmt.Errorf("%s: no tour stop %d (the tour has %d)", t.Target, i+1, len(t.Stops))
 	}
-	m.tour.idx, m.tour.open = i, true
-	m.applyStop(&t.Stops[i])
-	if t.Stops[i].Err != nil {
-		return fmt.Errorf("%s: tour stop %d does not resolve: %w", t.Stops[i].Where, i+1, t.Stops[i].Err)
+	cmd := m.showStop(i)
+	if m.tour.err != "" {
+		return cmd, fmt.Errorf("tour stop %d does not resolve: %s", i+1, m.tour.err)
 	}
-	return nil
+	return cmd, nil
 }
 
-// tourMsg brings a tour resolved in the background (tourKey).
+// TourStop is the stop shown (from 0), -1 when the caption is closed or
+// before the first stop.
+func (m *Model) TourStop() int {
+	if !m.tour.open {
+		return -1
+	}
+	return m.tour.idx
+}
+
+// InTour reports whether the tour's caption is shown.
+func (m *Model) InTour() bool { return m.tour.open }
+
+// TourErr says why the stop shown could not be shown ("" when it was),
+// as "file:line: reason".
+func (m *Model) TourErr() string {
+	if !m.tour.open {
+		return ""
+	}
+	return m.tour.err
+}
+
+// tourMsg brings a tour resolved in the background (tourKey, RunTour).
 type tourMsg struct {
 	target string
 	tour   *session.Tour
 	err    error
 	dir    int
+	// play starts autoplay with these options once the tour is ready.
+	play *TourOptions
+}
+
+// resolveTour resolves target's tour off the event loop.
+func resolveTour(target string, dir int, play *TourOptions) tea.Cmd {
+	return func() tea.Msg {
+		t, err := session.ResolveTour(target)
+		return tourMsg{target: target, tour: t, err: err, dir: dir, play: play}
+	}
 }
 
 // tourKey handles t and ctrl+t. The first press resolves the tour in the
@@ -88,8 +113,7 @@ type tourMsg struct {
 // limit — and goes to the stop when it is ready.
 func (m *Model) tourKey(dir int) tea.Cmd {
 	if m.tour.tour != nil && m.tour.tour.Target == m.sess.Target.Name {
-		m.tourStep(dir)
-		return nil
+		return m.tourStep(dir)
 	}
 	target := m.sess.Target.Name
 	if m.tour.loading == target {
@@ -98,68 +122,83 @@ func (m *Model) tourKey(dir int) tea.Cmd {
 	}
 	m.tour.loading = target
 	m.say("resolving the guided tour of %s…", target)
-	return func() tea.Msg {
-		t, err := session.ResolveTour(target)
-		return tourMsg{target: target, tour: t, err: err, dir: dir}
-	}
+	return resolveTour(target, dir, nil)
 }
 
-// tourReady takes a resolved tour and goes to its first (or last) stop.
-func (m *Model) tourReady(msg tourMsg) {
+// tourReady takes a resolved tour and goes to its first (or last) stop,
+// or starts playing it.
+func (m *Model) tourReady(msg tourMsg) tea.Cmd {
 	if msg.target != m.sess.Target.Name {
-		return // another scenario was opened meanwhile
+		return nil // another scenario was opened meanwhile
 	}
 	m.tour.loading = ""
 	if msg.err != nil {
 		m.fail("tour: %s", oneLine(msg.err.Error()))
-		return
+		return nil
 	}
 	m.tour = tourState{tour: msg.tour, idx: -1}
+	if msg.play != nil {
+		cmd, _ := m.StartTour(*msg.play)
+		return cmd
+	}
 	if msg.dir < 0 {
 		m.tour.idx = len(msg.tour.Stops)
 	}
-	m.tourStep(msg.dir)
+	return m.tourStep(msg.dir)
 }
 
 // tourStep goes to the next (dir > 0) or previous stop.
-func (m *Model) tourStep(dir int) {
+func (m *Model) tourStep(dir int) tea.Cmd {
 	if _, err := m.Tour(); err != nil {
 		m.fail("tour: %s", oneLine(err.Error()))
-		return
+		return nil
 	}
 	stops := m.tour.tour.Stops
 	if len(stops) == 0 {
 		m.say("%s has no guided tour", m.sess.Target.Name)
-		return
+		return nil
 	}
 	i := m.tour.idx + dir
 	switch {
 	case i >= len(stops):
+		if m.tp != nil {
+			m.tourEnded()
+		}
 		m.say("end of the tour (%d stops): ctrl+t goes back, esc closes it", len(stops))
-		return
+		return nil
 	case i < 0:
 		m.say("first stop of the tour: t goes on")
-		return
+		return nil
 	}
-	m.tour.idx, m.tour.open = i, true
-	m.applyStop(&stops[i])
+	return m.showStop(i)
+}
+
+// showStop shows stop i with its caption open and, when the tour is
+// playing, schedules the next stop.
+func (m *Model) showStop(i int) tea.Cmd {
+	m.tour.idx, m.tour.open, m.tour.err = i, true, ""
+	if tp := m.tp; tp != nil {
+		tp.done, tp.caption = false, ""
+		tp.gen++
+	}
+	st := &m.tour.tour.Stops[i]
+	if err := m.applyStop(st); err != nil {
+		m.tour.err = fmt.Sprintf("%s: %s", st.Where, oneLine(err.Error()))
+		m.fail("tour stop %d/%d: %s", st.N, len(m.tour.tour.Stops), m.tour.err)
+	}
+	m.relayoutCaption()
+	return m.scheduleNext()
 }
 
 // applyStop shows stop st: its run configuration, its architecture and
 // profile in a pane, the panes it asks for, and the cursor or run step.
-func (m *Model) applyStop(st *session.TourStop) {
-	n := len(m.tour.tour.Stops)
-	defer func() {
-		m.tour.w = -1 // lay the caption out again
-		m.resize()
-	}()
+// An error says why it could not (the model stays usable).
+func (m *Model) applyStop(st *session.TourStop) error {
 	if st.Err != nil {
-		m.fail("tour stop %d/%d does not resolve: %s", st.N, n, oneLine(st.Err.Error()))
-		return
+		return fmt.Errorf("does not resolve: %w", st.Err)
 	}
 	if err := m.setRunConfig(st.Config); err != nil {
-		m.fail("tour stop %d/%d: %s", st.N, n, oneLine(err.Error()))
-		return
+		return err
 	}
 	// The pane: one showing the stop's architecture (the focused one
 	// first), else the focused pane switches to it.
@@ -171,6 +210,10 @@ func (m *Model) applyStop(st *session.TourStop) {
 	if p.l.Arch != st.Arch || p.l.Profile == nil || p.l.Profile.Name != st.Profile {
 		m.prof[i] = st.Profile
 		m.recompile(i, st.Arch)
+		p = m.panes[i]
+	}
+	if p.l.Err != nil {
+		return fmt.Errorf("%s: %s", st.Arch, oneLine(p.l.Err.Error()))
 	}
 	if m.focus != i {
 		m.setFocus(i)
@@ -179,25 +222,29 @@ func (m *Model) applyStop(st *session.TourStop) {
 		m.zoom = !st.Has("other")
 		m.stateOn = st.Has("registers") || st.Has("stack") || st.Has("trace")
 	}
-	m.resize()
+	m.tour.open = true
+	m.relayoutCaption()
 	if st.IsStep() {
 		r := m.ensureRun(p)
 		if !r.Ran {
-			m.fail("tour stop %d/%d: no run: %s", st.N, n, oneLine(r.Err.Error()))
-			return
+			return fmt.Errorf("no run: %s", oneLine(r.Err.Error()))
 		}
 		m.moveTo(p, st.Step)
+		m.say("%s", m.stepText(p))
 	} else {
 		if p.run != nil {
 			p.pos = 0
 		}
-		if r := p.l.RowOfAddr(st.Address); r >= 0 {
-			p.SetCursor(r)
-			p.top = max(0, min(r-p.h/3, len(p.l.Rows)-p.h))
-		}
+		m.say("tour stop %d/%d", st.N, len(m.tour.tour.Stops))
+	}
+	// The stop's instruction a third of the way down, where the eye
+	// starts.
+	if r := p.l.RowOfAddr(st.Address); r >= 0 {
+		p.SetCursor(r)
+		p.top = max(0, min(r-p.h/3, len(p.l.Rows)-p.h))
 	}
 	m.sync()
-	m.say("tour stop %d/%d · t: next · ctrl+t: back · esc: close", st.N, n)
+	return nil
 }
 
 // setRunConfig changes what the runs execute and brings the panes' runs
@@ -217,84 +264,27 @@ func (m *Model) setRunConfig(cfg session.RunConfig) error {
 	return nil
 }
 
-// closeTour hides the caption (the position in the tour is kept).
+// closeTour hides the caption (the position in the tour is kept) and
+// stops the player.
 func (m *Model) closeTour() bool {
 	if !m.tour.open {
 		return false
 	}
-	m.tour.open = false
+	m.tour.open, m.tp = false, nil
 	m.resize()
 	m.say("tour closed (t reopens it at the next stop)")
 	return true
 }
 
-// layoutCaption wraps the current stop's caption to the terminal width.
-func (m *Model) layoutCaption() {
-	w := m.c.Width
-	if m.tour.w == w || m.tour.tour == nil || m.tour.idx < 0 {
-		return
+// CursorAddr is the architecture of the focused pane and the address of
+// the instruction under its cursor (ok false on a header or blank row).
+func (m *Model) CursorAddr() (kernel.Arch, uint64, bool) {
+	p := m.focused()
+	ln := p.l.Line(p.cursor)
+	if ln == nil {
+		return p.l.Arch, 0, false
 	}
-	m.tour.w = w
-	st := &m.tour.tour.Stops[m.tour.idx]
-	head := fmt.Sprintf(" tour %d/%d · %s %s", st.N, len(m.tour.tour.Stops), st.Arch, st.Profile)
-	if st.CompatOnly != "" {
-		head += " (compatibility model only)"
-	}
-	if st.Config.Entry != "" {
-		head += " · entry " + st.Config.Entry
-	}
-	if st.Config.Packet != "" {
-		head += " · packet " + st.Config.Packet
-	}
-	if len(st.Config.Slots) > 0 {
-		head += " · slots " + strings.Join(st.Config.Slots, " ")
-	}
-	if st.IsStep() {
-		head += fmt.Sprintf(" · step %d", st.Step)
-	}
-	lines := []string{head}
-	text := st.Text
-	if st.Err != nil {
-		text = "this stop does not resolve: " + st.Err.Error()
-	}
-	for _, l := range wrap(text, max(w-2, 10)) {
-		lines = append(lines, " "+l)
-	}
-	var extra []string
-	t := m.sess.Target
-	if st.Has("maps") {
-		extra = append(extra, "maps: "+slotsText(t))
-	}
-	if st.Has("packet") {
-		extra = append(extra, packetText(t, st.Config.Packet))
-	}
-	if st.Has("compat") {
-		extra = append(extra, t.CompatSummary()...)
-	}
-	for _, e := range extra {
-		for _, l := range wrap(e, max(w-4, 10)) {
-			lines = append(lines, "   "+l)
-		}
-	}
-	if max := m.maxCaption(); len(lines) > max {
-		lines = append(lines[:max-1], " … (the rest: jitscope show "+t.Name+" --tour)")
-	}
-	m.tour.caption = lines
-}
-
-// captionView renders the caption.
-func (m *Model) captionView() []string {
-	m.layoutCaption()
-	th := m.c.Styles.Theme
-	var out []string
-	for i, l := range m.tour.caption {
-		st := th.Text
-		if i == 0 {
-			st = th.OverlayTitle
-		}
-		out = append(out, st.Render(pad(l, m.c.Width)))
-	}
-	return out
+	return p.l.Arch, ln.Addr, true
 }
 
 // slotsText lists the filled prog array slots: "jmp_table: [0]=target".
@@ -388,7 +378,7 @@ func (m *Model) choosePacket(v string) {
 		}
 		res = append(res, fmt.Sprintf("%s: %s", p.l.Arch, runOutcome(r)))
 	}
-	m.tour.w = -1
+	m.relayoutCaption()
 	m.say("packet %s · %s", v, strings.Join(res, " · "))
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -170,11 +171,11 @@ func TestPacketChooser(t *testing.T) {
 		t.Fatalf("tour %v %v", tour, err)
 	}
 	last := len(tour.Stops) - 1
-	if err := m3.GoToTourStop(last); err != nil {
+	if _, err := m3.GoToTourStop(last); err != nil {
 		t.Fatal(err)
 	}
 	checkAtStop(t, m3, "syscall-dispatch", &tour.Stops[last])
-	if err := m3.GoToTourStop(last + 1); err == nil {
+	if _, err := m3.GoToTourStop(last + 1); err == nil {
 		t.Error("a stop past the end")
 	}
 	// A scenario without packets says so.
@@ -239,5 +240,233 @@ func TestTourCaptionShapes(t *testing.T) {
 		if !strings.Contains(ansi.Strip(m.Render()), " tour 4/") {
 			t.Errorf("%dx%d: no caption header", sz[0], sz[1])
 		}
+	}
+}
+
+// fakeClock records what the player schedules.
+type fakeClock struct {
+	d   []time.Duration
+	msg []tea.Msg
+}
+
+func (c *fakeClock) sched(d time.Duration, msg tea.Msg) tea.Cmd {
+	c.d, c.msg = append(c.d, d), append(c.msg, msg)
+	return nil
+}
+
+// last returns the last scheduled tour tick.
+func (c *fakeClock) lastTick(t *testing.T) (time.Duration, tea.Msg) {
+	t.Helper()
+	for i := len(c.msg) - 1; i >= 0; i-- {
+		if _, ok := c.msg[i].(tourTickMsg); ok {
+			return c.d[i], c.msg[i]
+		}
+	}
+	t.Fatal("no tick scheduled")
+	return 0, nil
+}
+
+// tourModel plays bpf2bpf-tailcall's tour on a fake clock.
+func tourModel(t *testing.T, autoplay bool) (*Model, *fakeClock, []session.TourStop) {
+	t.Helper()
+	sess, err := session.Load("bpf2bpf-tailcall", session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewFromSession(Options{}, themes.Mono(), sess)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 36})
+	c := &fakeClock{}
+	if _, err := m.StartTour(TourOptions{Autoplay: autoplay, Sched: c.sched}); err != nil {
+		t.Fatal(err)
+	}
+	return m, c, m.tour.tour.Stops
+}
+
+func tpress(m *Model, k string) {
+	msg := tea.KeyPressMsg{Code: rune(k[0]), Text: k}
+	switch k {
+	case "space":
+		msg = tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "left":
+		msg = tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "right":
+		msg = tea.KeyPressMsg{Code: tea.KeyRight}
+	case "esc":
+		msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+	}
+	m.Update(msg)
+}
+
+func TestAutoplay(t *testing.T) {
+	m, c, stops := tourModel(t, true)
+	d, tick := c.lastTick(t)
+	if d != Dwell(stops[0].Text) {
+		t.Errorf("first dwell %v, want %v", d, Dwell(stops[0].Text))
+	}
+	if m.TourStop() != 0 || !strings.Contains(m.Render(), "tour 1/9 · playing") {
+		t.Fatalf("stop %d, screen:\n%s", m.TourStop(), m.Render())
+	}
+	m.Update(tick)
+	if m.TourStop() != 1 {
+		t.Fatalf("after the tick: stop %d, want 1", m.TourStop())
+	}
+	// Pausing makes the pending tick stale.
+	_, tick = c.lastTick(t)
+	tpress(m, "space")
+	m.Update(tick)
+	if m.TourStop() != 1 || !strings.Contains(m.Render(), "tour 2/9 · paused") {
+		t.Errorf("a tick after pausing moved the tour to stop %d", m.TourStop())
+	}
+	tpress(m, "right")
+	tpress(m, "right")
+	tpress(m, "left")
+	if m.TourStop() != 2 {
+		t.Errorf("right right left from stop 1: stop %d, want 2", m.TourStop())
+	}
+	// Faster: the next dwell is shorter.
+	tpress(m, "space")
+	d1, _ := c.lastTick(t)
+	tpress(m, "+")
+	d2, _ := c.lastTick(t)
+	if !(d2 < d1) || !strings.Contains(m.Render(), "1.5×") {
+		t.Errorf("+ changed the dwell from %v to %v", d1, d2)
+	}
+	tpress(m, "-")
+	tpress(m, "-")
+	if d3, _ := c.lastTick(t); d3 <= d1 {
+		t.Errorf("- - gave a dwell of %v, want more than %v", d3, d1)
+	}
+}
+
+// A key that is not the player's acts as usual, pauses the playback and
+// shows in the key overlay until it fades.
+func TestKeyOverlay(t *testing.T) {
+	m, c, _ := tourModel(t, true)
+	before := m.focused().cursor
+	tpress(m, "j")
+	if m.focused().cursor != before+1 {
+		t.Errorf("j did not move the cursor")
+	}
+	if s := m.Render(); !strings.Contains(s, "⌨ j") || !strings.Contains(s, "paused") {
+		t.Errorf("after j: no key overlay or still playing:\n%s", s)
+	}
+	var fade tea.Msg
+	for i, msg := range c.msg {
+		if _, ok := msg.(keyFadeMsg); ok {
+			fade = msg
+			if c.d[i] != KeyOverlayTime {
+				t.Errorf("fade after %v, want %v", c.d[i], KeyOverlayTime)
+			}
+		}
+	}
+	m.Update(fade)
+	if strings.Contains(m.Render(), "⌨") {
+		t.Error("the key overlay did not fade")
+	}
+}
+
+func TestTourEndAndLeave(t *testing.T) {
+	m, c, stops := tourModel(t, true)
+	for range stops {
+		_, tick := c.lastTick(t)
+		m.Update(tick)
+	}
+	if s := m.Render(); m.TourStop() != len(stops)-1 || !strings.Contains(s, "end of the tour") {
+		t.Fatalf("after every tick: stop %d\n%s", m.TourStop(), s)
+	}
+	tpress(m, "space") // again, from the start
+	if m.TourStop() != 0 || !m.TourPlaying() {
+		t.Errorf("space at the end: stop %d playing %v, want 0 true", m.TourStop(), m.TourPlaying())
+	}
+	tpress(m, "esc")
+	if m.InTour() || strings.Contains(m.Render(), "tour 1/9") {
+		t.Error("esc did not leave the tour")
+	}
+}
+
+// The caption bar takes its lines from the listings: every frame is the
+// terminal's height, at any size.
+func TestCaptionFits(t *testing.T) {
+	m, _, stops := tourModel(t, false)
+	for _, sz := range [][2]int{{60, 15}, {80, 24}, {120, 36}, {200, 60}} {
+		m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		for i := range stops {
+			m.GoToTourStop(i)
+			lines := strings.Split(m.Render(), "\n")
+			if len(lines) != sz[1] {
+				t.Errorf("%dx%d stop %d: %d lines", sz[0], sz[1], i+1, len(lines))
+			}
+		}
+	}
+}
+
+// Keys typed into the search line show in the overlay too.
+func TestKeyOverlaySearch(t *testing.T) {
+	m, _, _ := tourModel(t, false)
+	for _, k := range []string{"/", "x", "2"} {
+		tpress(m, k)
+	}
+	if s := m.Render(); !strings.Contains(s, "⌨ / x 2") || m.mode != modeSearch {
+		t.Errorf("after / x 2: mode %v, screen:\n%s", m.mode, s)
+	}
+}
+
+// One tour, two ways to walk it: the player's keys only act while it
+// runs (t/ctrl+t there too), and after esc the same stops are walked by
+// hand with t, while space, ←/→ and - are the listing's keys again.
+func TestTourKeysPlayerAndManual(t *testing.T) {
+	m, c, stops := tourModel(t, true)
+	tpress(m, "t")
+	if m.TourStop() != 1 || !m.TourPlaying() {
+		t.Fatalf("t while playing: stop %d playing %v, want 1 true", m.TourStop(), m.TourPlaying())
+	}
+	d, _ := c.lastTick(t)
+	if d != Dwell(stops[1].Text) {
+		t.Errorf("t while playing scheduled %v, want stop 2's dwell %v", d, Dwell(stops[1].Text))
+	}
+	ctrlT(m)
+	if m.TourStop() != 0 {
+		t.Errorf("ctrl+t while playing: stop %d, want 0", m.TourStop())
+	}
+	if s := ansi.Strip(m.Render()); !strings.Contains(s, "space pause · ←/→ stop · +/- speed · esc leave") {
+		t.Errorf("the playing caption does not show its keys:\n%s", s)
+	}
+	tpress(m, "esc")
+	if m.InTour() || m.tp != nil {
+		t.Fatal("esc did not leave the tour")
+	}
+	press(m, "t")
+	if m.TourStop() != 1 || m.TourPlaying() {
+		t.Errorf("t after esc: stop %d playing %v, want 1 by hand", m.TourStop(), m.TourPlaying())
+	}
+	if s := ansi.Strip(m.Render()); !strings.Contains(s, "t next · ctrl+t back · esc close") || strings.Contains(s, "playing") {
+		t.Errorf("the caption walked by hand:\n%s", s)
+	}
+	// Without the player, ←/→ move between functions and - goes back.
+	p := m.focused()
+	before := p.cursor
+	tpress(m, "right")
+	if m.TourStop() != 1 || p.cursor == before {
+		t.Errorf("→ by hand: stop %d cursor %d (was %d), want stop 1 and the next function", m.TourStop(), p.cursor, before)
+	}
+	// Help lists both.
+	press(m, "?")
+	help := ansi.Strip(m.Render())
+	for _, want := range []string{"ctrl+t", "close the tour", "tour playing: pause/play", "tour playing: prev/next stop", "tour playing: speed", "packet / context"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
+
+// jitscope tour: the tour resolved in the background starts playing
+// from its first stop when it arrives.
+func TestTourResolvedThenPlayed(t *testing.T) {
+	m := newScenarioTest(t, "bpf2bpf-tailcall", 120, 36)
+	c := &fakeClock{}
+	msg := resolveTour("bpf2bpf-tailcall", 1, &TourOptions{Autoplay: true, Sched: c.sched})()
+	m.Update(msg)
+	if m.TourStop() != 0 || !m.TourPlaying() || len(c.msg) == 0 {
+		t.Errorf("after the tour arrived: stop %d playing %v, %d timers", m.TourStop(), m.TourPlaying(), len(c.msg))
 	}
 }

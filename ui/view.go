@@ -42,15 +42,16 @@ func (m *Model) Render() string {
 	lines = append(lines, m.titleLine())
 	lines = append(lines, m.panesView()...)
 	lines = append(lines, m.describeLine())
-	if m.tour.open {
-		lines = append(lines, m.captionView()...)
-	}
 	if m.stateShown() {
 		lines = append(lines, m.statePane()...)
 	} else {
 		lines = append(lines, m.c.Styles.Theme.Dim.Render(pad(m.runLine(), m.c.Width)))
 	}
+	if m.tour.open {
+		lines = append(lines, m.captionView()...)
+	}
 	lines = append(lines, m.statusLine())
+	m.keyOverlay(lines)
 	switch m.mode {
 	case modeHelp:
 		m.overlay(lines, m.helpBox())
@@ -192,7 +193,8 @@ func (m *Model) helpBox() []string {
 	legend("Version diff (a: one architecture, two profiles): ~ instruction changed, + only on this side; d/D go to the next/previous change")
 	lines = append(lines, th.Overlay.Render(spaces(inner)))
 	legend("Stepping runs the entry program on the emulator with the scenario's packet (w chooses another); each pane has its own run, step keys act on the focused one.")
-	legend("t walks the scenario's guided tour (ctrl+t back, esc closes the caption). Profiles marked ≈ are compatibility models only: their JIT output is not modelled instruction-exactly.")
+	legend("t walks the scenario's guided tour (ctrl+t back, esc closes the caption). jitscope tour NAME and open --autoplay play it: while it plays, space pauses, ←/→ go to the previous/next stop and +/- change the speed instead of following arrows, moving between functions and going back; any other key pauses it and shows in a key overlay.")
+	legend("Profiles marked ≈ are compatibility models only: their JIT output is not modelled instruction-exactly.")
 	legend("▶ next instruction to run · × prologue the tail call just skipped · ╔═╚ edge just taken · * register the last step changed")
 	legend("any key closes this help")
 	return box(th.Overlay, lines, inner)
