@@ -5,8 +5,6 @@ package cli
 import (
 	"fmt"
 
-	"github.com/jitscope/jitscope/bpfasm"
-	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/live"
@@ -26,9 +24,9 @@ func verifiedSet(t *session.Target, arch kernel.Arch, p *jit.Profile, from strin
 	var f verifier.Facts
 	switch from {
 	case "profile":
-		var ok bool
-		if f, ok = verifier.FactsFor(arch, p.Name); !ok {
-			return nil, nil, fmt.Errorf("%s: --verifier profile: jitscope has no verifier facts for %s %s (it has them for x86_64 v6.18; or use --verifier host)", t.Name, arch, p.Name)
+		var err error
+		if f, err = t.ProfileFacts(arch, p); err != nil {
+			return nil, nil, fmt.Errorf("%s: --verifier profile: %w; or use --verifier host", t.Name, err)
 		}
 	case "host":
 		if err := kernelChecks(); err != nil {
@@ -45,20 +43,11 @@ func verifiedSet(t *session.Target, arch kernel.Arch, p *jit.Profile, from strin
 		f.CallBase, _ = r.Kallsyms.Addr("__bpf_call_base")
 		// &cpu_number is in no kallsyms without CONFIG_KALLSYMS_ALL.
 		f.CPUNumber = verifier.V618().CPUNumber
+		f = verifier.Offline(f)
 	default:
 		return nil, nil, usagef("dump: --verifier must be profile or host, not %q", from)
 	}
-	f = verifier.Offline(f)
-	var progs []*verifier.Program
-	for _, prog := range t.Set.Programs {
-		vp, err := verifier.Rewrite(t.Set, prog.Name, f)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: --verifier: %w", t.Name, err)
-		}
-		progs = append(progs, vp)
-	}
-	set, err := verifier.ToSet(t.Set, arch, progs, f)
-	return set, progs, err
+	return t.VerifiedSet(arch, f)
 }
 
 // writeRewrites prints, per program, the BPF as written (left) beside the
@@ -71,35 +60,19 @@ func writeRewrites(env Env, orig, xl *kernel.Set, arch kernel.Arch, p *jit.Profi
 		if err != nil {
 			return err
 		}
-		bySlot := map[int]kernel.Insn{}
-		for _, f := range l.Funcs {
-			for _, in := range f.Insns {
-				bySlot[in.Index] = in
-			}
-		}
-		after := map[int][]string{}
-		for s := 0; s < len(vp.Origin); s++ {
-			in, ok := bySlot[s]
-			if !ok {
-				continue // second slot of an ld_imm64
-			}
-			o := vp.Origin[s]
-			after[o] = append(after[o], disasm.BPFText(in))
-		}
+		rw := session.TraceRewrite(op, vp, l)
 		if i > 0 {
 			fmt.Fprintln(env.Stdout)
 		}
 		fmt.Fprintf(env.Stdout, "%s: BPF as written | BPF as the JIT sees it (%d rewrites)\n", vp.Name, len(vp.Rewrites))
 		width := 0
-		written := make([]string, len(op.Insns))
-		for k, in := range op.Insns {
-			written[k] = bpfasm.Format(in)
-			width = max(width, len(written[k]))
+		for _, w := range rw.Written {
+			width = max(width, len(w))
 		}
 		for k := range op.Insns {
-			rows := after[k]
+			rows := rw.After[k]
 			mark := " "
-			if len(rows) != 1 || rows[0] != written[k] {
+			if rw.Changed(k) {
 				mark = "*"
 			}
 			if len(rows) == 0 {
@@ -108,7 +81,7 @@ func writeRewrites(env Env, orig, xl *kernel.Set, arch kernel.Arch, p *jit.Profi
 			for j, r := range rows {
 				left := ""
 				if j == 0 {
-					left = written[k]
+					left = rw.Written[k]
 				}
 				fmt.Fprintf(env.Stdout, "%s %4d  %-*s | %s\n", mark, k, width, left, r)
 				mark = " "

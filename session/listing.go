@@ -55,6 +55,12 @@ type Listing struct {
 	Profiles []*jit.Profile // the architecture's profiles, for pickers
 	Syntax   Syntax
 	Err      error // why there is no listing (a refused program...)
+	// Rewrites is set when the programs were compiled as the verifier
+	// model rewrote them (Session.SetVerifier), by program name: what the
+	// JIT saw traced to the BPF as written (Written). NoRewrites says why
+	// a listing of a session in that mode was compiled as written.
+	Rewrites   map[string]*Rewrite
+	NoRewrites error
 
 	Programs []*disasm.Program
 	Funcs    []*disasm.Func // all functions, program order
@@ -231,6 +237,11 @@ func (l *Listing) layout() {
 				key := BPFKey{Prog: prog, Func: f.Image.Name, Index: -1}
 				if ln.BPF >= 0 {
 					key.Index = f.Image.Insns[ln.BPF].Index
+					if rw := l.Rewrites[prog]; rw != nil && key.Index < len(rw.Program.Origin) {
+						// The instruction as written: what the other
+						// pane (BPF as written) links to.
+						key.Index = rw.Program.Origin[key.Index]
+					}
 				} else {
 					key.Region = ln.Region
 				}

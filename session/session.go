@@ -14,6 +14,7 @@ package session
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -66,6 +67,9 @@ type Target struct {
 	// Scenario is what a scenario file says beyond the Set (packets,
 	// tour, extension targets); nil for captures.
 	Scenario *scenarios.Scenario
+	// Object is set for BPF ELF objects: programs as a compiler wrote
+	// them, which the verifier model can rewrite (SetVerifier).
+	Object bool
 	// slots0 is each prog array's slots as loaded, for SetRunConfig.
 	slots0 map[string]map[uint32]string
 }
@@ -87,7 +91,19 @@ func LoadTarget(name string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Target{Name: name, Set: sc.Set, Scenario: sc}, nil
+	return &Target{Name: name, Set: sc.Set, Scenario: sc, Object: isELF(name)}, nil
+}
+
+// isELF reports whether file name starts with the ELF magic.
+func isELF(name string) bool {
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [4]byte
+	n, _ := io.ReadFull(f, b[:])
+	return n == 4 && string(b[:]) == "\x7fELF"
 }
 
 // PickProfile chooses the profile for arch: name when given, else what the
@@ -177,6 +193,9 @@ type Session struct {
 	runs  map[runKey]*Run
 	// cfg is what runs execute: entry, packet, slots (SetRunConfig).
 	cfg RunConfig
+	// verifier: listings compile the verifier model's rewrites where the
+	// profile has facts (SetVerifier).
+	verifier bool
 }
 
 // RunConfig returns what the session's runs execute.
@@ -264,7 +283,21 @@ func (s *Session) Compile(arch kernel.Arch, profile string, syntax Syntax) *List
 		return l
 	}
 	l.Profile = p
-	imgs, loaded, err := s.Target.compileLoaded(arch, p)
+	var imgs []*jit.Image
+	var loaded []*kernel.Loaded
+	if s.verifier {
+		if _, ferr := s.Target.ProfileFacts(arch, p); ferr != nil || !s.Target.Object {
+			l.NoRewrites = ferr
+			if !s.Target.Object {
+				l.NoRewrites = fmt.Errorf("%s is not a BPF object", s.Target.Name)
+			}
+		} else {
+			imgs, loaded, l.Rewrites, err = s.Target.compileVerified(arch, p)
+		}
+	}
+	if l.Rewrites == nil && err == nil {
+		imgs, loaded, err = s.Target.compileLoaded(arch, p)
+	}
 	if err != nil {
 		l.Err = err
 		return l
@@ -304,7 +337,7 @@ func (s *Session) Relist(l *Listing, syntax Syntax) *Listing {
 		return &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Err: err}
 	}
 	n := &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Source: !s.hideSource,
-		loaded: l.loaded, loadOpts: l.loadOpts}
+		loaded: l.loaded, loadOpts: l.loadOpts, Rewrites: l.Rewrites, NoRewrites: l.NoRewrites}
 	for _, lp := range l.Programs {
 		q, err := disasm.ListOpts(lp.Image, opt)
 		if err != nil {
@@ -331,7 +364,8 @@ func (s *Session) Relayout(l *Listing) *Listing {
 		return l
 	}
 	n := &Listing{Arch: l.Arch, Syntax: l.Syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids,
-		Source: !s.hideSource, Programs: l.Programs, loaded: l.loaded, loadOpts: l.loadOpts}
+		Source: !s.hideSource, Programs: l.Programs, loaded: l.loaded, loadOpts: l.loadOpts,
+		Rewrites: l.Rewrites, NoRewrites: l.NoRewrites}
 	n.layout()
 	return n
 }

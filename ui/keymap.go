@@ -13,7 +13,7 @@ type KeyMap struct {
 	Search, Next, Prev, Goto                key.Binding
 	Bytes, Syntax, Profile, OtherProfile    key.Binding
 	Scenario, Theme                         key.Binding
-	NextDiff, PrevDiff, Source              key.Binding
+	NextDiff, PrevDiff, Source, Verifier    key.Binding
 	Help, Quit                              key.Binding
 
 	// Stepping through the run, gdb SingleKey style; the upper case runs
@@ -64,6 +64,7 @@ func DefaultKeyMap() *KeyMap {
 		NextDiff:     b([]string{"d"}, "d/D", "next/prev change (diff)"),
 		PrevDiff:     b([]string{"D"}, "D", "previous changed line"),
 		Source:       b([]string{"u"}, "u", "C source lines"),
+		Verifier:     b([]string{"v"}, "v", "verifier: BPF as written"),
 		Help:         b([]string{"?"}, "?", "help"),
 		Quit:         b([]string{"q", "ctrl+c"}, "q", "quit"),
 
@@ -109,7 +110,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.PrevFunc, k.NextFunc},
 		{k.Follow, k.Back, k.Search, k.Next, k.Prev, k.Goto},
 		{k.Pane, k.Zoom, k.Layout, k.Profile, k.OtherProfile, k.Scenario},
-		{k.Bytes, k.Syntax, k.Source, k.NextDiff, k.Theme, k.Help, k.Quit},
+		{k.Bytes, k.Syntax, k.Source, k.Verifier, k.NextDiff, k.Theme, k.Help, k.Quit},
 		{k.Step, k.StepBack, k.Over, k.OverBack, k.NextTCC, k.NextTail, k.NextCall, k.Restart, k.Lock, k.State},
 		{k.TourNext, k.TourPrev, k.TourClose, k.TourPlay, k.TourStops, k.TourSpeed, k.Packet},
 	}

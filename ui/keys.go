@@ -3,6 +3,7 @@
 package ui
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -88,6 +89,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.nextDiff(-1)
 	case key.Matches(msg, k.Source):
 		m.toggleSource()
+	case key.Matches(msg, k.Verifier):
+		m.toggleVerifier()
 	case key.Matches(msg, k.Step):
 		m.step(stepInto, 1)
 		return nil
@@ -377,4 +380,40 @@ func (m *Model) toggleSource() {
 	default:
 		m.say("C source lines: on")
 	}
+}
+
+// toggleVerifier compiles the panes from the verifier model's rewrites
+// (the BPF the JIT sees, beside the BPF as written) or from the programs
+// as written again; the status line says why the rewrites are not
+// available (not a BPF object, no verifier facts for the profiles shown).
+func (m *Model) toggleVerifier() {
+	on := !m.sess.Verifier()
+	if err := m.sess.SetVerifier(on, m.panes[0].l, m.panes[1].l); err != nil {
+		m.fail("%s", oneLine(err.Error()))
+		return
+	}
+	m.msg = ""
+	for i, p := range m.panes {
+		m.recompile(i, p.l.Arch)
+	}
+	if m.msgErr {
+		return
+	}
+	if !on {
+		m.say("verifier rewrites: off (BPF as written)")
+		return
+	}
+	var with, without []string
+	for _, p := range m.panes {
+		if p.l.Rewrites != nil {
+			with = append(with, string(p.l.Arch))
+		} else if p.l.NoRewrites != nil {
+			without = append(without, fmt.Sprintf("%s: %s", p.l.Arch, oneLine(p.l.NoRewrites.Error())))
+		}
+	}
+	msg := "verifier rewrites: on (" + strings.Join(with, ", ") + ": BPF as written → as the JIT sees it)"
+	if len(without) > 0 {
+		msg += "; as written in " + strings.Join(without, "; ")
+	}
+	m.say("%s", msg)
 }

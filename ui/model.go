@@ -347,6 +347,8 @@ func (m *Model) profilePicker(i int) {
 		if l := m.panes[i].l; l.Err == nil {
 			if note, ok := session.CompatOnly(l.Profile); ok {
 				m.say("%s", note)
+			} else if l.NoRewrites != nil {
+				m.say("%s: %s (BPF as written: %s)", arch, v, oneLine(l.NoRewrites.Error()))
 			} else {
 				m.say("%s: %s", arch, v)
 			}

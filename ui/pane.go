@@ -15,7 +15,12 @@ import (
 
 // Pane shows one listing: a title line, then rows of
 //
-//	marker │ BPF column │ address │ [bytes] │ arrow gutter │ instruction // notes
+//	marker │ [as written] │ BPF column │ address │ [bytes] │ arrow gutter │ instruction // notes
+//
+// The "as written" column is there when the listing was compiled from the
+// verifier's rewrites (session.Listing.Rewrites): the BPF column is then
+// the BPF as the JIT saw it, and "as written" the instruction of the
+// object each came from, '*' where the verifier changed it.
 //
 // It renders only the rows on screen; the per-row strings (tokens, BPF
 // text, address) are computed on first display and cached, so a frame
@@ -49,18 +54,22 @@ type Pane struct {
 }
 
 type paneLayout struct {
-	bpfW, addrDigits, bytesW, lanes, gutterW int
+	bpfW, origW, addrDigits, bytesW, lanes, gutterW int
 }
 
 type rowCache struct {
-	bpf    string // BPF column text ("" on continuation rows)
-	bpfW   int
-	band   int // band index, -1 for none
-	addr   string
-	bytes  string
-	tokens []segment
-	notes  string
-	notesW int
+	bpf   string // BPF column text ("" on continuation rows)
+	bpfW  int
+	orig  string // "as written" column text ("" on continuation rows)
+	origW int
+	// origChanged: the verifier changed the instruction as written.
+	origChanged bool
+	band        int // band index, -1 for none
+	addr        string
+	bytes       string
+	tokens      []segment
+	notes       string
+	notesW      int
 }
 
 // NewPane shows listing l.
@@ -134,6 +143,9 @@ func (p *Pane) relayout() {
 	}
 	if w < 90 {
 		lay.addrDigits = 8
+	}
+	if p.l.Rewrites != nil {
+		lay.origW = lay.bpfW
 	}
 	if p.bytes {
 		lay.bytesW = 8 // arm64: the instruction word
@@ -278,6 +290,9 @@ func (p *Pane) Title() string {
 			t += fmt.Sprintf("+%#x", ln.Offset)
 		}
 	}
+	if l.Rewrites != nil {
+		t += " · BPF as written → as the JIT sees it (verifier)"
+	}
 	if p.diff != nil {
 		t += fmt.Sprintf(" · %d changed", len(p.diff.Changed[p.side]))
 	}
@@ -420,6 +435,16 @@ func (p *Pane) row(ln *line, r int, f frame, hot []uint32) {
 		mark, ms = "×", sSkipped
 	}
 	ln.put(mark, 1, ms, bg)
+	if p.lay.origW > 0 {
+		s := sDim
+		if rc.origChanged {
+			s = sDiffChange
+		}
+		b0 := ln.width
+		ln.put(rc.orig, rc.origW, s, bg)
+		ln.pad(b0+p.lay.origW, bg)
+		ln.put(" ", 1, sText, bg)
+	}
 	if p.lay.bpfW > 0 {
 		bbg := bg
 		if bg == bgNone || bg == bgSibling {
@@ -486,6 +511,9 @@ func (p *Pane) gutterCol() int {
 	}
 	if p.lay.bpfW > 0 {
 		c += p.lay.bpfW + 1
+	}
+	if p.lay.origW > 0 {
+		c += p.lay.origW + 1
 	}
 	if p.lay.bytesW > 0 {
 		c += p.lay.bytesW + 1
@@ -643,6 +671,27 @@ func (p *Pane) rowCache(r int) *rowCache {
 	l := p.l.Line(r)
 	rc := &rowCache{band: -1}
 	first := r == 0 || p.l.Rows[r-1].BPF != p.l.Rows[r].BPF
+	if p.lay.origW > 0 {
+		// Rows link by the instruction as written, which the verifier may
+		// have made several: "as written" once, the BPF column per
+		// instruction the JIT saw.
+		if w, ok := p.l.Written(r); ok {
+			rc.origChanged = w.Changed
+			if first {
+				mark := " "
+				if w.Changed {
+					mark = "*"
+				}
+				rc.orig = fmt.Sprintf("%s%3d: %s", mark, w.Index, w.Text)
+			}
+		}
+		rc.orig, rc.origW = truncate(rc.orig, p.lay.origW)
+		if !first {
+			a, okA := p.l.BPFInsn(r - 1)
+			b, okB := p.l.BPFInsn(r)
+			first = okA && okB && a.Index != b.Index
+		}
+	}
 	if in, ok := p.l.BPFInsn(r); ok {
 		rc.band = in.Index
 		if first {

@@ -191,6 +191,7 @@ func (m *Model) helpBox() []string {
 	legend("Marker: ▌ prologue/epilogue/tail call, » tail call landing pad")
 	legend("; text  // file:line rows: the C source line starting at the BPF instruction below (BTF line info; u hides them)")
 	legend("Version diff (a: one architecture, two profiles): ~ instruction changed, + only on this side; d/D go to the next/previous change")
+	legend("Verifier (v, BPF objects, profiles with verifier facts: x86_64 v6.18): the BPF column is what the JIT sees after the verifier's rewrites, the column before it the BPF as written, * where the verifier changed it")
 	lines = append(lines, th.Overlay.Render(spaces(inner)))
 	legend("Stepping runs the entry program on the emulator with the scenario's packet (w chooses another); each pane has its own run, step keys act on the focused one.")
 	legend("t walks the scenario's guided tour (ctrl+t back, esc closes the caption). jitscope tour NAME and open --autoplay play it: while it plays, space pauses, ←/→ go to the previous/next stop and +/- change the speed instead of following arrows, moving between functions and going back; any other key pauses it and shows in a key overlay.")
