@@ -44,7 +44,7 @@ func Load(target string) (*kernel.Set, error) {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
 	if bytes.HasPrefix(data, []byte("\x7fELF")) {
-		return LoadELF(target)
+		return loadELF(target, data)
 	}
 	return Parse(target, data)
 }
