@@ -116,7 +116,8 @@ usage:
       --arch, --profile         as for dump
       --entry PROG              program to run (default: the first)
       --format text|json        output format (default text)
-      --steps N                 stop after N instructions (default 1000000)
+      --max-steps N             stop after N instructions (default 1000000; --steps is the same)
+      --max-mem SIZE            emulated memory limit, e.g. 64M, 1G (default 256M)
       --slot MAP[KEY]=PROG      fill/empty a prog array slot before loading (repeatable)
       --then MAP[KEY]=PROG      after the run, update the slot (text pokes) and run again (repeatable)
       --packet NAME|0xHEX       the scenario's packet NAME (default: its first), or these bytes

@@ -56,6 +56,10 @@ type Profile struct {
 // RunOptions bound a run.
 type RunOptions struct {
 	StepLimit int // default 1,000,000
+	// DiscardSteps keeps only the count of executed instructions (Run.N),
+	// not each Step: a run's memory then stays bounded by its events,
+	// whatever the step limit.
+	DiscardSteps bool
 	// Thunks maps addresses of x86 retpoline thunks to the register they
 	// jump through ("rcx") and return thunks to "ret".
 	Thunks map[uint64]string
@@ -65,6 +69,7 @@ type RunOptions struct {
 type Run struct {
 	Retval    uint64
 	Steps     []Step
+	N         int // instructions executed: len(Steps) unless discarded
 	Events    []trace.Event
 	TailCalls int
 	Err       error // set when the run stopped on a fault (the steps so far are kept)
@@ -226,7 +231,7 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		return run
 	}
 	emit := func(e trace.Event) {
-		e.Step = len(run.Steps)
+		e.Step = run.N
 		run.Events = append(run.Events, e)
 	}
 	var lastTCC int64 = -1
@@ -242,7 +247,7 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 			emit(trace.Event{Kind: trace.Return, From: from, To: "kernel", Value: trace.V(int64(run.Retval))})
 			return run
 		}
-		if len(run.Steps) >= limit {
+		if run.N >= limit {
 			run.Err = fmt.Errorf("%s: %w after %d instructions", prog, ErrStepLimit, limit)
 			return run
 		}
@@ -285,7 +290,10 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 			run.Err = fmt.Errorf("%s: %w", r.name(from), err)
 			return run
 		}
-		run.Steps = append(run.Steps, st)
+		run.N++
+		if !opt.DiscardSteps {
+			run.Steps = append(run.Steps, st)
+		}
 		to := r.funcAt(cpu.PC())
 		if from != nil {
 			if reason, ok := from.misses[st.PC]; ok && cpu.PC() != st.PC+uint64(st.Len) {
