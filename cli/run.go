@@ -55,7 +55,7 @@ func cmdRun(args []string, env Env) error {
 	if t.Capture != nil {
 		return fmt.Errorf("%s: kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model; run the scenario or object instead", t.Name)
 	}
-	if err := applySlots(t.Set, slots); err != nil {
+	if err := applySlots(t.Name, t.Set, slots); err != nil {
 		return err
 	}
 	pkt, err := scenarios.PacketFor(pos[0], *packet)

@@ -265,7 +265,7 @@ func compileForTour(target string, st *scenarios.Stop) *tourImage {
 		ti.err = err
 		return ti
 	}
-	if err := applySlots(t.Set, st.Slots); err != nil {
+	if err := applySlots(t.Name, t.Set, st.Slots); err != nil {
 		ti.err = err
 		return ti
 	}

@@ -172,7 +172,9 @@ func elfMap(name string, ms *ebpf.MapSpec) (*kernel.Map, error) {
 func elfProgram(name string, ps *ebpf.ProgramSpec, s *kernel.Set) (*kernel.Program, error) {
 	typ, ok := progTypes[ps.Type]
 	if !ok {
-		typ = "unspec"
+		// libbpf refuses such an object ("missing BPF prog type, check
+		// ELF section name"), and the kernel a program without a type.
+		return nil, fmt.Errorf("section %q names no BPF program type (libbpf's SEC() names: \"xdp\", \"tc\", \"kprobe/...\")", ps.SectionName)
 	}
 	prog := &kernel.Program{
 		Name:  name,

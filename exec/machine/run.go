@@ -254,7 +254,11 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		if h := k.HelperAt(pc); h != nil {
 			ret, err := h.Fn(k, cpu.Args())
 			if err != nil {
-				run.Err = fmt.Errorf("%s: %w", h.Name, err)
+				caller := prog
+				if lastFrom != nil {
+					caller = r.name(lastFrom)
+				}
+				run.Err = fmt.Errorf("%s: step %d: call of %s: %w", caller, run.N, h.Name, err)
 				return run
 			}
 			if err := cpu.ReturnFromHelper(k.Mem, ret); err != nil {
