@@ -144,6 +144,11 @@ exit
 		{"--max-mem not a size", []string{"run", "bpf2bpf-tailcall", "--max-mem", "lots"}, `-max-mem: want a size`},
 		{"--max-steps 0", []string{"run", "bpf2bpf-tailcall", "--max-steps", "0"}, `--max-steps must be between 1 and`},
 		{"missing file", []string{"dump", filepath.Join(dir, "nope.o")}, `nope\.o: not a built-in scenario .*no such file`},
+
+		// Writing files: only where asked, never over a file without --force.
+		{"gen over an existing file", []string{"gen", "--insns", "100", "-o", write("mine.scn", []byte("keep me"))}, `mine\.scn: exists \(use --force to overwrite it\)`},
+		{"gen onto a directory", []string{"gen", "--insns", "100", "-o", dir, "--force"}, `: is a directory`},
+		{"gen into a missing directory", []string{"gen", "--insns", "100", "-o", filepath.Join(dir, "no", "x.scn")}, `no/x\.scn: no such file or directory`},
 	}
 	if !testing.Short() {
 		// Over BPF_COMPLEXITY_LIMIT_INSNS: a generated scenario of
@@ -157,6 +162,12 @@ exit
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkBad(t, c) })
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "mine.scn")); string(got) != "keep me" {
+		t.Errorf("gen without --force changed an existing file: %q", got)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(tmps) > 0 {
+		t.Errorf("temporary files left behind: %v", tmps)
 	}
 	if len(cases) < 30 {
 		t.Errorf("%d cases: the catalogue has at least 30", len(cases))
