@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -144,6 +145,9 @@ exit
 		{"--max-mem not a size", []string{"run", "bpf2bpf-tailcall", "--max-mem", "lots"}, `-max-mem: want a size`},
 		{"--max-steps 0", []string{"run", "bpf2bpf-tailcall", "--max-steps", "0"}, `--max-steps must be between 1 and`},
 		{"missing file", []string{"dump", filepath.Join(dir, "nope.o")}, `nope\.o: not a built-in scenario .*no such file`},
+		{"a device instead of a file", []string{"run", "/dev/zero"}, `/dev/zero: not a regular file \(a character device\)`},
+		{"a named pipe instead of a file", []string{"dump", fifo(t, dir)}, `fifo: not a regular file \(a named pipe\)`},
+		{"a huge --packet", []string{"run", "packet-parser", "--packet", "0x" + strings.Repeat("00", 5000)}, `--packet 0x0{30}\.\.\. \(10002 characters\): want an even number of hex digits, at most \d+ bytes$`},
 
 		// Writing files: only where asked, never over a file without --force.
 		{"gen over an existing file", []string{"gen", "--insns", "100", "-o", write("mine.scn", []byte("keep me"))}, `mine\.scn: exists \(use --force to overwrite it\)`},
@@ -174,6 +178,15 @@ exit
 	}
 }
 
+// fifo makes a named pipe no one writes to: reading it would block for ever.
+func fifo(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	return p
+}
+
 func checkBad(t *testing.T, c badCase) {
 	t.Helper()
 	out, errOut, st := runCLI(t, c.args...)
@@ -186,7 +199,7 @@ func checkBad(t *testing.T, c badCase) {
 	if strings.Contains(errOut, "internal error") || strings.Contains(errOut, "goroutine") {
 		t.Errorf("a panic: %q", errOut)
 	}
-	if !regexp.MustCompile(c.want).MatchString(errOut) {
+	if !regexp.MustCompile(c.want).MatchString(strings.TrimSuffix(errOut, "\n")) {
 		t.Errorf("stderr %q does not match %q", errOut, c.want)
 	}
 }

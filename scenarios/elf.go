@@ -7,8 +7,6 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/jitscope/jitscope/internal/readfile"
 	"github.com/jitscope/jitscope/kernel"
 )
 
@@ -30,12 +29,8 @@ import (
 // in which the functions go to the kernel, so it is kept as is, and the
 // functions are found again by their symbols.
 func LoadELF(path string) (*kernel.Set, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, 0)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path == path {
-			err = pe.Err
-		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return loadELF(path, data)
