@@ -3,6 +3,8 @@
 package cli
 
 import (
+	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -47,6 +49,15 @@ func TestBadInput(t *testing.T) {
 		return write(name, b)
 	}
 	shoff := binary.LittleEndian.Uint64(ok[0x28:])
+	// The program's first instruction, to corrupt: "w0 = 2" (b4 00 ...).
+	ef, err := elf.NewFile(bytes.NewReader(ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	insn := int(ef.Section("xdp").Offset)
+	if ok[insn] != 0xb4 {
+		t.Fatalf("ok.o's first instruction is %#x, not w0 = imm (b4): rebuilt?", ok[insn])
+	}
 	// A tail-call scenario for the prog array cases.
 	tail := write("tail.scn", []byte(`name = "tail"
 description = "a prog array of two slots"
@@ -104,6 +115,8 @@ exit
 		{"ELF with a bad string table index", []string{"dump", corrupt("shstrndx.o", func(b []byte) { binary.LittleEndian.PutUint16(b[0x3e:], 0x7fff) })}, `shstrndx\.o: `},
 		{"ELF of class 32", []string{"dump", corrupt("class.o", func(b []byte) { b[4] = 1 })}, `class\.o: `},
 		{"big-endian ELF", []string{"dump", corrupt("endian.o", func(b []byte) { b[5] = 2 })}, `endian\.o: `},
+		{"ELF with an invalid opcode", []string{"dump", corrupt("opcode.o", func(b []byte) { b[insn] = 0xff })}, `opcode\.o: pass: insn 0: unknown opcode ff`},
+		{"ELF with an invalid register", []string{"dump", corrupt("register.o", func(b []byte) { b[insn+1] = 0x0c })}, `register\.o: pass: insn 0: invalid register r12`},
 		{"ELF for EM_X86_64", []string{"dump", obj("x86.o")}, `x86\.o: .*EM_X86_64`},
 		{"ELF without programs", []string{"dump", obj("noprogs.o")}, `noprogs\.o: no BPF programs in the object`},
 		{"ELF program in an unknown section", []string{"dump", obj("unknownsec.o")}, `unknownsec\.o: program prog: section "jitscope/unknown" names no BPF program type`},
