@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jitscope/jitscope/exec/machine"
 	"github.com/jitscope/jitscope/jit"
 	_ "github.com/jitscope/jitscope/jit/arm64" // the arm64 backend
 	_ "github.com/jitscope/jitscope/jit/x86"   // the x86-64 backend
@@ -55,6 +56,64 @@ func FuzzLoadELF(f *testing.F) {
 				if _, err := jit.Compile(l, p); err != nil && err.Error() == "" {
 					t.Fatalf("%s: empty JIT error", prog.Name)
 				}
+			}
+		}
+	})
+}
+
+// FuzzScenario drives scenario files the parser accepts through the rest of
+// the CLI's path: kernel.Load, the JIT of both architectures (newest
+// profile, or the scenario's pinned one), the machine and a short run.
+// Refusals are errors; nothing may panic, and a run stays within its step
+// limit.
+func FuzzScenario(f *testing.F) {
+	for _, n := range builtinNames() {
+		src, err := Show(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("f.scn", data)
+		if err != nil {
+			return
+		}
+		for _, arch := range []kernel.Arch{kernel.ARM64, kernel.X86_64} {
+			ps := jit.Profiles(arch)
+			p := ps[len(ps)-1]
+			if pl := s.Placements[arch]; pl != nil {
+				if pp, err := jit.LookupProfile(arch, pl.Profile); err == nil {
+					p = pp.WithConfig(pl.Config)
+				}
+			}
+			images := map[string]*jit.Image{}
+			for _, prog := range s.Programs {
+				l, err := kernel.Load(s, prog.Name, arch, p.LoadOptions())
+				if err != nil {
+					return
+				}
+				img, err := jit.Compile(l, p)
+				if err != nil {
+					return
+				}
+				images[prog.Name] = img
+			}
+			k, err := machine.New(s, arch, p.Layout, images, machine.Options{MemoryLimit: 32 << 20})
+			if err != nil {
+				continue
+			}
+			r, err := machine.NewRunner(k, p)
+			if err != nil {
+				continue
+			}
+			cpu, err := machine.NewCPU(k, p.BTI, p.PAC, false)
+			if err != nil {
+				continue
+			}
+			const limit = 3000
+			if run := r.Run(cpu, s.Programs[0].Name, machine.RunOptions{StepLimit: limit, DiscardSteps: true}); run.N > limit {
+				t.Fatalf("%s: %d steps, limit %d", arch, run.N, limit)
 			}
 		}
 	})
