@@ -219,10 +219,10 @@ func (k *Kernel) mapRange(name string, a, n uint64) error {
 			}
 			continue
 		}
-		gap := end
+		gap := end // up to the next region (which may share its first page)
 		for _, r := range k.Mem.Regions() {
 			if r.Start > p && r.Start < gap {
-				gap = r.Start &^ (mem.PageSize - 1)
+				gap = r.Start
 			}
 		}
 		if err := k.Mem.Map(name, p, gap-p, mem.Read|mem.Write); err != nil {
