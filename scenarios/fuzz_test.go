@@ -118,3 +118,36 @@ func FuzzScenario(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTour feeds sidecar tour files (the built-in scenarios' guided
+// tours, mutated) to ParseTour against their scenario: no panic, one-line
+// errors naming the file.
+func FuzzParseTour(f *testing.F) {
+	for _, n := range []string{"bpf2bpf-tailcall", "direct-tailcall-poke"} {
+		side, err := builtinFS.ReadFile(builtinTourFile(n))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(uint8(len(n)), side)
+	}
+	var scs []*Scenario
+	for _, n := range builtinNames() {
+		src, err := builtinFS.ReadFile(builtinFile(n))
+		if err != nil {
+			f.Fatal(err)
+		}
+		sc, err := ParseScenario("s.scn", src)
+		if err != nil {
+			f.Fatal(err)
+		}
+		scs = append(scs, sc)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		sc := scs[int(which)%len(scs)]
+		if _, err := ParseTour("t.tour.toml", data, sc); err != nil {
+			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "t.tour.toml") {
+				t.Fatalf("error %q is not one line naming the file", msg)
+			}
+		}
+	})
+}
