@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cilium/ebpf/asm"
+
 	"github.com/jitscope/jitscope/disasm"
 	"github.com/jitscope/jitscope/exec/machine"
 	"github.com/jitscope/jitscope/exec/mem"
@@ -24,6 +26,8 @@ import (
 //   - every BPF instruction maps to a byte range that starts on an
 //     instruction boundary: BPFOffsets has one entry per instruction plus
 //     the end of the body, never decreases and stays inside the code;
+//   - the code of every BPF jump holds a branch to the code of the jump's
+//     target instruction;
 //   - regions, relocations and poke sites lie inside the code.
 func CheckImage(arch kernel.Arch, f *jit.FuncImage) error {
 	lf, err := disasm.ListFunc(arch, f)
@@ -93,6 +97,37 @@ func CheckImage(arch kernel.Arch, f *jit.FuncImage) error {
 		}
 		if i > 0 && o < f.BPFOffsets[i-1] {
 			return fmt.Errorf("%s: BPF insn %d at +%#x before insn %d at +%#x", f.Name, i, o, i-1, f.BPFOffsets[i-1])
+		}
+	}
+	// Each BPF jump's machine code holds a branch to its target's code.
+	bySlot := map[int]int{}
+	for i, in := range f.Insns {
+		bySlot[in.Index] = i
+	}
+	for i, in := range f.Insns {
+		op := in.OpCode
+		if !op.Class().IsJump() || op.JumpOp() == asm.Call || op.JumpOp() == asm.Exit {
+			continue
+		}
+		off := int(in.Offset)
+		if op.Class() == asm.Jump32Class && op.JumpOp() == asm.Ja {
+			off = int(int32(in.Constant))
+		}
+		j, ok := bySlot[in.Index+1+off]
+		lo, hi := f.BPFOffsets[i], f.BPFOffsets[i+1]
+		if !ok || lo == hi {
+			continue // out of the function (the loader refuses it) or no code (goto +0)
+		}
+		want := f.Address + uint64(f.BPFOffsets[j])
+		found := false
+		for _, l := range lf.Lines {
+			if l.Offset >= lo && l.Offset < hi && l.HasTarget && (l.Kind == disasm.Jump || l.Kind == disasm.CondJump) && l.Target == want {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("%s: BPF insn %d (jump to insn %d at +%#x): no branch there in its code [+%#x, +%#x)", f.Name, i, j, f.BPFOffsets[j], lo, hi)
 		}
 	}
 	for _, r := range f.Regions {
