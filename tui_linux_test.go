@@ -24,20 +24,29 @@ import (
 
 var (
 	binOnce sync.Once
+	binDir  string
 	binPath string
 	binErr  error
 )
+
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // jitscopeBin builds the binary once for these tests.
 func jitscopeBin(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "jitscope-tui-test")
-		if err != nil {
-			binErr = err
+		binDir, binErr = os.MkdirTemp("", "jitscope-tui-test")
+		if binErr != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "jitscope")
+		binPath = filepath.Join(binDir, "jitscope")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
