@@ -3,9 +3,13 @@
 package fuzzgen
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cilium/ebpf/asm"
 
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -91,4 +95,93 @@ func Seeds() [][]byte {
 		seeds = append(seeds, []byte{byte(p), 1, 0xff, 0x01, 20, 3, 0xff, 0xff, 13, 0, 0x20, 0, 20, 1, 0xff, 0xff, 14, 2, 0, 0x10, 0, 15})
 	}
 	return seeds
+}
+
+// CheckJITRaw is the body of the raw-instruction JIT fuzz targets: data[0]
+// picks a profile, the rest is raw BPF instructions (8 bytes each, an exit
+// appended), decoded by cilium/ebpf as from an object file. The loader may
+// refuse the program and the JIT may refuse it (as the kernel would), but
+// neither may panic, and whatever the JIT accepts must pass CheckImage and
+// run within the limits.
+func CheckJITRaw(arch kernel.Arch, data []byte) error {
+	ps := jit.Profiles(arch)
+	if len(ps) == 0 {
+		return fmt.Errorf("no %s profiles registered", arch)
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	p := ps[int(data[0])%len(ps)]
+	raw := data[1:]
+	raw = raw[:len(raw)/8*8]
+	var insns asm.Instructions
+	r := bytes.NewReader(raw)
+	for r.Len() > 0 {
+		var in asm.Instruction
+		if err := in.Unmarshal(r, binary.LittleEndian, "linux"); err != nil {
+			return nil // a truncated ld_imm64
+		}
+		insns = append(insns, in)
+	}
+	for i := range insns {
+		// Symbolic references are what the loader resolves: raw map
+		// loads and calls refer to nothing, so name what exists.
+		if insns[i].IsLoadFromMap() {
+			insns[i] = insns[i].WithReference(".bss")
+		}
+	}
+	insns = append(insns, asm.Return())
+	insns[0] = insns[0].WithSymbol(Main)
+	set := &kernel.Set{
+		Name:     "fuzz",
+		Programs: []*kernel.Program{{Name: Main, Type: "sched_cls", Insns: insns}},
+		Maps:     []*kernel.Map{{Name: ".bss", Type: "array", KeySize: 4, ValueSize: 64, MaxEntries: 1}},
+	}
+	l, err := kernel.Load(set, Main, arch, p.LoadOptions())
+	if err != nil {
+		return nil
+	}
+	img, err := jit.Compile(l, p)
+	if err != nil {
+		if err.Error() == "" {
+			return fmt.Errorf("%s %s: an empty JIT error", arch, p.Name)
+		}
+		return nil
+	}
+	for _, f := range img.Funcs {
+		if err := CheckImage(arch, f); err != nil {
+			return fmt.Errorf("%s %s: %w", arch, p.Name, err)
+		}
+	}
+	if _, err := Run(set, arch, p, []*jit.Image{img}, Main); err != nil {
+		return fmt.Errorf("%s %s: run: %w", arch, p.Name, err)
+	}
+	return nil
+}
+
+// RawSeeds are starting inputs for CheckJITRaw: the programs of Seeds,
+// marshalled, for each profile index.
+func RawSeeds() [][]byte {
+	var out [][]byte
+	for i, s := range Seeds() {
+		if i%6 != 0 {
+			continue
+		}
+		set := Set(s[1:], Features{CPUv4: true, AtomicFetch: true}, MaxInsns)
+		var buf bytes.Buffer
+		prog := set.Programs[0].Insns
+		// Calls to labels and map references need the loader: keep the
+		// instructions without references.
+		var plain asm.Instructions
+		for _, in := range prog {
+			if in.Reference() == "" {
+				plain = append(plain, in)
+			}
+		}
+		if err := plain.Marshal(&buf, binary.LittleEndian); err != nil {
+			continue
+		}
+		out = append(out, append([]byte{s[0]}, buf.Bytes()...))
+	}
+	return out
 }

@@ -23,3 +23,16 @@ func FuzzJIT(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJITRaw compiles raw BPF instructions the loader accepts: the JIT may
+// refuse them, never panic, and what it compiles passes the same checks.
+func FuzzJITRaw(f *testing.F) {
+	for _, s := range fuzzgen.RawSeeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := fuzzgen.CheckJITRaw(kernel.ARM64, data); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
