@@ -159,15 +159,17 @@ func CheckJITRaw(arch kernel.Arch, data []byte) error {
 	return nil
 }
 
-// RawSeeds are starting inputs for CheckJITRaw: the programs of Seeds,
-// marshalled, for each profile index.
-func RawSeeds() [][]byte {
+// RawSeeds are starting inputs for CheckJITRaw: programs of Seeds for
+// arch's profiles, marshalled without the instructions that need the
+// loader's references.
+func RawSeeds(arch kernel.Arch) [][]byte {
+	ps := jit.Profiles(arch)
 	var out [][]byte
 	for i, s := range Seeds() {
-		if i%6 != 0 {
+		if i%6 != 0 || len(ps) == 0 {
 			continue
 		}
-		set := Set(s[1:], Features{CPUv4: true, AtomicFetch: true}, MaxInsns)
+		set := Set(s[1:], FeaturesOf(ps[int(s[0])%len(ps)]), MaxInsns)
 		var buf bytes.Buffer
 		prog := set.Programs[0].Insns
 		// Calls to labels and map references need the loader: keep the

@@ -27,7 +27,7 @@ func FuzzJIT(f *testing.F) {
 // FuzzJITRaw compiles raw BPF instructions the loader accepts: the JIT may
 // refuse them, never panic, and what it compiles passes the same checks.
 func FuzzJITRaw(f *testing.F) {
-	for _, s := range fuzzgen.RawSeeds() {
+	for _, s := range fuzzgen.RawSeeds(kernel.ARM64) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
