@@ -24,12 +24,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/jitscope/jitscope/internal/readfile"
 	"github.com/jitscope/jitscope/kernel"
 )
 
@@ -233,7 +233,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // IsCapture reports whether dir holds a capture.json of format
 // jitscope-capture/1.
 func IsCapture(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, FileCapture))
+	b, err := readfile.Read(filepath.Join(dir, FileCapture), 0)
 	if err != nil {
 		return false
 	}
@@ -328,10 +328,12 @@ func (c *Capture) Func(name string) *FuncBytes {
 // Load reads the capture in dir.
 func Load(dir string) (*Capture, error) {
 	return loadWith(dir, func(name string) ([]byte, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		var pe *fs.PathError
-		if errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist) {
-			err = pe.Err // the path is already in the message
+		// readfile refuses devices, FIFOs and huge files in a capture
+		// directory; a missing file keeps its path for the message.
+		p := filepath.Join(dir, name)
+		b, err := readfile.Read(p, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = &fs.PathError{Op: "open", Path: p, Err: err}
 		}
 		return b, err
 	})

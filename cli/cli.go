@@ -24,7 +24,21 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// IsTerminal reports whether Stdout is a terminal.
 	IsTerminal bool
+	// Getenv reads the environment (nil: os.Getenv).
+	Getenv func(string) string
 }
+
+func (e Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return e.Getenv(k)
+}
+
+// canDraw reports whether the terminal can show the UI: it must be a
+// terminal, and not TERM=dumb, which has no cursor addressing (Emacs shell
+// buffers, some CI consoles); there the listing is printed instead.
+func (e Env) canDraw() bool { return e.IsTerminal && e.getenv("TERM") != "dumb" }
 
 // Main runs jitscope with args (without the program name) and returns the
 // exit status. Every failure is one line on stderr.
@@ -69,10 +83,11 @@ func oneLine(s string) string {
 
 func run(args []string, env Env) error {
 	if len(args) == 0 {
-		if env.IsTerminal {
+		if env.canDraw() {
 			return ui.Run(ui.Options{Target: DefaultScenario}, os.Stdin, env.Stdout)
 		}
-		// Without a terminal the default scenario's listing is printed.
+		// Without a terminal (or with TERM=dumb) the default scenario's
+		// listing is printed.
 		return cmdDump([]string{DefaultScenario}, env)
 	}
 	switch args[0] {
@@ -129,7 +144,8 @@ usage:
       --arch, --profile         as for dump
       --entry PROG              program to run (default: the first)
       --format text|json        output format (default text)
-      --steps N                 stop after N instructions (default 1000000)
+      --max-steps N             stop after N instructions (default 1000000; --steps is the same)
+      --max-mem SIZE            emulated memory limit, e.g. 64M, 1G (default 256M)
       --slot MAP[KEY]=PROG      fill/empty a prog array slot before loading (repeatable)
       --then MAP[KEY]=PROG      after the run, update the slot (text pokes) and run again (repeatable)
       --packet NAME|0xHEX       the scenario's packet NAME (default: its first), or these bytes

@@ -51,7 +51,7 @@ func cmdDump(args []string, env Env) error {
 		if t.Capture != nil {
 			return fmt.Errorf("%s: --slot does not apply to a kernel capture (its slots are recorded)", t.Name)
 		}
-		if err := applySlots(t.Set, slots); err != nil {
+		if err := applySlots(t.Name, t.Set, slots); err != nil {
 			return err
 		}
 	}

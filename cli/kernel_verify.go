@@ -221,7 +221,7 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 		if kerr == nil {
 			kret, kerr = l.Run(name, pkt)
 		}
-		res, eerr := runTarget(t, r.Host.Arch, p, name, 1_000_000, nil, pkt)
+		res, eerr := runTarget(t, r.Host.Arch, p, name, runLimits{steps: DefaultMaxSteps, mem: DefaultMaxMem}, nil, pkt)
 		switch {
 		case kerr != nil:
 			fmt.Fprintf(env.Stdout, "%s: run: BPF_PROG_TEST_RUN failed: %v\n", name, kerr)

@@ -47,6 +47,9 @@ func cmdOpen(args []string, env Env) error {
 	if !env.IsTerminal {
 		return fmt.Errorf("open: standard output is not a terminal (use jitscope dump %s)", target)
 	}
+	if !env.canDraw() {
+		return fmt.Errorf("open: TERM=dumb cannot draw the UI (no cursor movement); use jitscope dump %s", target)
+	}
 	prof := map[kernel.Arch]string{}
 	if *arm != "" {
 		prof[kernel.ARM64] = *arm

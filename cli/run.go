@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/jitscope/jitscope/session"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/jitscope/jitscope/exec/machine"
+	"github.com/jitscope/jitscope/exec/mem"
 	"github.com/jitscope/jitscope/exec/trace"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -21,7 +23,10 @@ func cmdRun(args []string, env Env) error {
 	profFlag := fs.String("profile", "", "")
 	format := fs.String("format", "text", "")
 	entry := fs.String("entry", "", "")
-	limit := fs.Int("steps", 1_000_000, "")
+	limit := fs.Int("steps", DefaultMaxSteps, "")
+	fs.IntVar(limit, "max-steps", DefaultMaxSteps, "")
+	maxMem := sizeFlag(DefaultMaxMem)
+	fs.Var(&maxMem, "max-mem", "")
 	packet := fs.String("packet", "", "")
 	var slots, then slotFlags
 	fs.Var(&slots, "slot", "")
@@ -36,6 +41,9 @@ func cmdRun(args []string, env Env) error {
 	if *format != "text" && *format != "json" {
 		return usagef("run: --format must be text or json, not %q", *format)
 	}
+	if *limit < 1 || *limit > MaxMaxSteps {
+		return usagef("run: --max-steps must be between 1 and %d, not %d", MaxMaxSteps, *limit)
+	}
 	arch, err := kernel.ParseArch(*archFlag)
 	if err != nil {
 		return usagef("run: %v", err)
@@ -47,7 +55,7 @@ func cmdRun(args []string, env Env) error {
 	if t.Capture != nil {
 		return fmt.Errorf("%s: kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model; run the scenario or object instead", t.Name)
 	}
-	if err := applySlots(t.Set, slots); err != nil {
+	if err := applySlots(t.Name, t.Set, slots); err != nil {
 		return err
 	}
 	pkt, err := scenarios.PacketFor(pos[0], *packet)
@@ -61,7 +69,7 @@ func cmdRun(args []string, env Env) error {
 	if pl := t.Set.Placements[arch]; pl != nil {
 		p = p.WithConfig(pl.Config)
 	}
-	res, err := runTarget(t, arch, p, *entry, *limit, then, pkt)
+	res, err := runTarget(t, arch, p, *entry, runLimits{steps: *limit, mem: int(maxMem)}, then, pkt)
 	if err != nil {
 		return err
 	}
@@ -99,7 +107,21 @@ type runResult struct {
 	Compat string `json:"compat,omitempty"`
 }
 
-func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit int, then []string, packet []byte) (*runResult, error) {
+// Defaults and bounds of run's limits. A million instructions is far more
+// than any scenario needs (the longest built-in run takes a few thousand)
+// and takes about a second; the memory holds every built-in scenario and
+// generated programs of a million instructions.
+const (
+	DefaultMaxSteps = 1_000_000
+	MaxMaxSteps     = 1_000_000_000
+	DefaultMaxMem   = 256 << 20
+	MaxMaxMem       = 16 << 30
+)
+
+// runLimits bound one run: instructions executed, bytes of emulated memory.
+type runLimits struct{ steps, mem int }
+
+func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit runLimits, then []string, packet []byte) (*runResult, error) {
 	imgs, err := t.CompileAll(arch, p)
 	if err != nil {
 		return nil, err
@@ -114,8 +136,11 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 	if byName[entry] == nil {
 		return nil, fmt.Errorf("%s: no program %q (have %s)", t.Name, entry, programNames(t.Set))
 	}
-	su, err := t.NewMachine(arch, p, byName, machine.Options{Packet: packet})
+	su, err := t.NewMachine(arch, p, byName, machine.Options{Packet: packet, MemoryLimit: limit.mem})
 	if err != nil {
+		if errors.Is(err, mem.ErrLimit) {
+			return nil, fmt.Errorf("%s: %w; raise it with --max-mem", t.Name, err)
+		}
 		return nil, err
 	}
 	k := su.Kernel
@@ -129,14 +154,19 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 			return nil, err
 		}
 		k.Printk = nil
-		run := r.Run(cpu, entry, machine.RunOptions{StepLimit: limit, Thunks: thunks(imgs)})
-		res := &runResult{Arch: string(arch), Profile: p.Name, Entry: entry, Retval: run.Retval, Steps: len(run.Steps),
+		// Only the count of steps is printed: not keeping them bounds the
+		// memory a run takes by its events, whatever --max-steps says.
+		run := r.Run(cpu, entry, machine.RunOptions{StepLimit: limit.steps, Thunks: thunks(imgs), DiscardSteps: true})
+		res := &runResult{Arch: string(arch), Profile: p.Name, Entry: entry, Retval: run.Retval, Steps: run.N,
 			TailCalls: run.TailCalls, Events: run.Events, Printk: k.Printk}
 		if res.Events == nil {
 			res.Events = []trace.Event{}
 		}
 		if run.Err != nil {
 			res.Error = run.Err.Error()
+			if errors.Is(run.Err, machine.ErrStepLimit) {
+				res.Error += " (an endless loop? --max-steps raises the limit)"
+			}
 		}
 		return res, nil
 	}
@@ -250,4 +280,31 @@ func writeRunText(env Env, r *runResult) {
 		fmt.Fprintf(env.Stdout, "\nafter update %s:\n", t.Update)
 		writeRunText(env, t)
 	}
+}
+
+// sizeFlag is a byte count: 268435456, 256M, 64K, 1G (binary units).
+type sizeFlag int
+
+func (s *sizeFlag) String() string { return strconv.Itoa(int(*s)) }
+
+func (s *sizeFlag) Set(v string) error {
+	mult := 1
+	num := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(v), "B"), "I")
+	switch {
+	case strings.HasSuffix(num, "K"):
+		mult, num = 1<<10, num[:len(num)-1]
+	case strings.HasSuffix(num, "M"):
+		mult, num = 1<<20, num[:len(num)-1]
+	case strings.HasSuffix(num, "G"):
+		mult, num = 1<<30, num[:len(num)-1]
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n == 0 || n > MaxMaxMem/uint64(mult) {
+		return fmt.Errorf("want a size from 64K to %dG (bytes, or with K, M, G), not %q", MaxMaxMem>>30, v)
+	}
+	if int(n)*mult < 64<<10 {
+		return fmt.Errorf("want a size from 64K to %dG (bytes, or with K, M, G), not %q", MaxMaxMem>>30, v)
+	}
+	*s = sizeFlag(int(n) * mult)
+	return nil
 }

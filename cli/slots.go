@@ -19,7 +19,8 @@ var slotRE = regexp.MustCompile(`^([A-Za-z_.][A-Za-z0-9_.]*)\[(\d+)\]=([A-Za-z0-
 
 // applySlots fills or empties prog array slots of the set before it is
 // compiled, as a bpf_map_update_elem/delete_elem would before the load.
-func applySlots(set *kernel.Set, slots []string) error {
+// Errors name the target (name) the slots belong to.
+func applySlots(name string, set *kernel.Set, slots []string) error {
 	for _, s := range slots {
 		m := slotRE.FindStringSubmatch(s)
 		if m == nil {
@@ -27,18 +28,18 @@ func applySlots(set *kernel.Set, slots []string) error {
 		}
 		mp := set.Map(m[1])
 		if mp == nil || !mp.IsProgArray() {
-			return fmt.Errorf("--slot %s: %s is not a prog array of this scenario", s, m[1])
+			return fmt.Errorf("%s: --slot %s: %s is not a prog array of this scenario", name, s, m[1])
 		}
 		key, err := strconv.ParseUint(m[2], 10, 32)
 		if err != nil || key >= uint64(mp.MaxEntries) {
-			return fmt.Errorf("--slot %s: index %s out of range (max_entries %d)", s, m[2], mp.MaxEntries)
+			return fmt.Errorf("%s: --slot %s: index %s out of range (max_entries %d)", name, s, m[2], mp.MaxEntries)
 		}
 		if m[3] == "" {
 			delete(mp.Progs, uint32(key))
 			continue
 		}
 		if set.Program(m[3]) == nil {
-			return fmt.Errorf("--slot %s: no program %q in this scenario", s, m[3])
+			return fmt.Errorf("%s: --slot %s: no program %q in this scenario", name, s, m[3])
 		}
 		if mp.Progs == nil {
 			mp.Progs = map[uint32]string{}

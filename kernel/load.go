@@ -82,6 +82,9 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prog.Name, err)
 	}
+	if err := checkSize(prog); err != nil {
+		return nil, fmt.Errorf("%s: %w", prog.Name, err)
+	}
 	slot := 0
 	slots := make([]int, len(prog.Insns))
 	for i, ins := range prog.Insns {
@@ -127,7 +130,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 		}
 		l.Symbols[lf.Address] = sym
 	}
-	if err := checkJumps(l); err != nil {
+	if err := checkJumps(l, prog.Xlated); err != nil {
 		return nil, fmt.Errorf("%s: %w", prog.Name, err)
 	}
 	markTailCallReachable(l)
@@ -552,8 +555,42 @@ func stackDepth(insns []Insn, round bool) int {
 
 // checkJumps refuses jumps that leave their function or land inside an
 // ld_imm64, as the verifier does.
-func checkJumps(l *Loaded) error {
+// MaxInsns is BPF_COMPLEXITY_LIMIT_INSNS, the most instructions (8-byte
+// slots) bpf_prog_load accepts from a privileged user since 5.2
+// (kernel/bpf/syscall.c: insn_cnt > bpf_cap ? BPF_COMPLEXITY_LIMIT_INSNS :
+// BPF_MAXINSNS gives -E2BIG; include/linux/bpf.h). Every profile is newer.
+const MaxInsns = 1_000_000
+
+// checkSize refuses programs bpf_prog_load would refuse for their size.
+func checkSize(prog *Program) error {
+	n := 0
+	for _, ins := range prog.Insns {
+		n += int(ins.Size() / asm.InstructionSize)
+	}
+	if n > MaxInsns {
+		return fmt.Errorf("%d instructions: the kernel loads at most %d (BPF_COMPLEXITY_LIMIT_INSNS, -E2BIG)", n, MaxInsns)
+	}
+	return nil
+}
+
+// checkJumps is the verifier's check_subprogs (kernel/bpf/verifier.c) and
+// check_reg_arg's "frame pointer is read only": jumps stay inside their
+// function and land on an instruction, a function ends in exit or goto (no
+// falling into the next one), and nothing writes r10. Translated programs
+// (captures) were checked by their kernel.
+func checkJumps(l *Loaded, xlated bool) error {
 	for _, f := range l.Funcs {
+		if !xlated {
+			lastIns := f.Insns[len(f.Insns)-1]
+			if op := lastIns.OpCode; !op.Class().IsJump() || (op.JumpOp() != asm.Exit && op.JumpOp() != asm.Ja) {
+				return fmt.Errorf("insn %d: last insn of function %s is not an exit or jmp", lastIns.Index, f.Name)
+			}
+			for i := range f.Insns {
+				if in := f.Insns[i]; in.Dst == asm.R10 && writesDst(in) {
+					return fmt.Errorf("insn %d: frame pointer r10 is read only", in.Index)
+				}
+			}
+		}
 		first := f.Insns[0].Index
 		last := f.Insns[len(f.Insns)-1].Index + int(f.Insns[len(f.Insns)-1].Size()/asm.InstructionSize)
 		starts := make([]bool, last-first) // by slot - first

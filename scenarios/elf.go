@@ -3,10 +3,10 @@
 package scenarios
 
 import (
+	"bytes"
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/jitscope/jitscope/internal/readfile"
 	"github.com/jitscope/jitscope/kernel"
 )
 
@@ -28,12 +29,18 @@ import (
 // in which the functions go to the kernel, so it is kept as is, and the
 // functions are found again by their symbols.
 func LoadELF(path string) (*kernel.Set, error) {
-	spec, err := ebpf.LoadCollectionSpec(path)
+	data, err := readfile.Read(path, 0)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path == path {
-			err = pe.Err
-		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return loadELF(path, data)
+}
+
+// loadELF is LoadELF on the file's contents (path names it in errors):
+// the file is read once, so what is parsed is what was checked.
+func loadELF(path string, data []byte) (*kernel.Set, error) {
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(data))
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -51,7 +58,7 @@ func LoadELF(path string) (*kernel.Set, error) {
 		}
 		s.Maps = append(s.Maps, m)
 	}
-	for _, pn := range programOrder(path, spec) {
+	for _, pn := range programOrder(data, spec) {
 		prog, err := elfProgram(pn, spec.Programs[pn], s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: program %s: %w", path, pn, err)
@@ -82,14 +89,14 @@ func sortedMapNames(spec *ebpf.CollectionSpec) []string {
 
 // programOrder returns the program names in the order their functions
 // appear in the object (section, then offset), falling back to names.
-func programOrder(path string, spec *ebpf.CollectionSpec) []string {
+func programOrder(data []byte, spec *ebpf.CollectionSpec) []string {
 	type pos struct {
 		sec  elf.SectionIndex
 		off  uint64
 		seen bool
 	}
 	where := map[string]pos{}
-	if f, err := elf.Open(path); err == nil {
+	if f, err := elf.NewFile(bytes.NewReader(data)); err == nil {
 		if syms, err := f.Symbols(); err == nil {
 			for _, sym := range syms {
 				if elf.ST_TYPE(sym.Info) == elf.STT_FUNC {
@@ -160,7 +167,9 @@ func elfMap(name string, ms *ebpf.MapSpec) (*kernel.Map, error) {
 func elfProgram(name string, ps *ebpf.ProgramSpec, s *kernel.Set) (*kernel.Program, error) {
 	typ, ok := progTypes[ps.Type]
 	if !ok {
-		typ = "unspec"
+		// libbpf refuses such an object ("missing BPF prog type, check
+		// ELF section name"), and the kernel a program without a type.
+		return nil, fmt.Errorf("section %q names no BPF program type (libbpf's SEC() names: \"xdp\", \"tc\", \"kprobe/...\")", ps.SectionName)
 	}
 	prog := &kernel.Program{
 		Name:  name,

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/jitscope/jitscope/internal/readfile"
 	"github.com/jitscope/jitscope/kernel"
 )
 
@@ -35,16 +36,12 @@ func Load(target string) (*kernel.Set, error) {
 	if fi.IsDir() {
 		return nil, &NeedCapture{Dir: target}
 	}
-	data, err := os.ReadFile(target)
+	data, err := readfile.Read(target, 0)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
 	if bytes.HasPrefix(data, []byte("\x7fELF")) {
-		return LoadELF(target)
+		return loadELF(target, data)
 	}
 	return Parse(target, data)
 }

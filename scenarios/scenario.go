@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jitscope/jitscope/internal/readfile"
 	"github.com/jitscope/jitscope/kernel"
 )
 
@@ -279,7 +280,7 @@ func LoadScenario(target string) (*Scenario, error) {
 	if IsBuiltin(target) {
 		return BuiltinScenario(target)
 	}
-	data, err := os.ReadFile(target)
+	data, err := readfile.Read(target, 0)
 	if err != nil || bytes.HasPrefix(data, []byte("\x7fELF")) {
 		// Load says what is wrong with the target, or reads the object.
 		s, err := Load(target)
@@ -298,7 +299,11 @@ func PacketFor(target, name string) ([]byte, error) {
 	if h, ok := strings.CutPrefix(name, "0x"); ok {
 		h = strings.ReplaceAll(h, "_", "")
 		if len(h) == 0 || len(h)%2 != 0 || len(h)/2 > MaxPacket {
-			return nil, fmt.Errorf("--packet %s: want an even number of hex digits, at most %d bytes", name, MaxPacket)
+			shown := name
+			if len(shown) > 40 {
+				shown = fmt.Sprintf("%s... (%d characters)", shown[:32], len(name))
+			}
+			return nil, fmt.Errorf("--packet %s: want an even number of hex digits, at most %d bytes", shown, MaxPacket)
 		}
 		b := make([]byte, len(h)/2)
 		for i := range b {

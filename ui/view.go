@@ -63,10 +63,31 @@ func (m *Model) Render() string {
 
 func (m *Model) tooSmall() string {
 	w, h := m.c.Width, m.c.Height
-	msg := fmt.Sprintf("jitscope needs at least %dx%d (now %dx%d)", MinWidth, MinHeight, w, h)
+	// The longest message that fits: a 10x3 terminal still reads
+	// "jitscope / need 60x15 / (now 10x3)".
+	msgs := []string{
+		fmt.Sprintf("jitscope needs at least %dx%d (now %dx%d)", MinWidth, MinHeight, w, h),
+		fmt.Sprintf("jitscope need %dx%d (now %dx%d)", MinWidth, MinHeight, w, h),
+		fmt.Sprintf("need %dx%d", MinWidth, MinHeight),
+	}
 	var out []string
-	for _, s := range wrap(msg, max(w, 10)) {
-		out = append(out, s)
+	for _, msg := range msgs {
+		out = wrap(msg, max(w, 1))
+		fits := len(out) <= max(h, 1)
+		for _, l := range out {
+			fits = fits && len(l) <= max(w, 1)
+		}
+		if fits {
+			break
+		}
+	}
+	if h > 0 && len(out) > h {
+		out = out[:h]
+	}
+	for i, l := range out {
+		if w > 0 && len(l) > w {
+			out[i] = l[:w]
+		}
 	}
 	return m.c.Styles.Theme.Title.Render(strings.Join(out, "\n"))
 }

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
 package amd64
 
 import (
@@ -7,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/arch/x86/x86asm"
+
+	"github.com/jitscope/jitscope/exec/mem"
 )
 
 // FuzzStep executes random bytes: Step must not panic, and must either
@@ -103,4 +107,59 @@ func oddPrefixes(b []byte) bool {
 		break
 	}
 	return seen[0xf2] && seen[0xf3]
+}
+
+// FuzzRun executes random code for up to runLimit steps, registers
+// pointing into the data and stack regions: it must fault with a *Fault or
+// keep going, never panic; it must not map memory, write outside the
+// writable regions or change its own text (stores into text fault, as
+// into the kernel's read-only JITed code).
+func FuzzRun(f *testing.F) {
+	for _, s := range undoPool {
+		b, _ := hex.DecodeString(s)
+		f.Add(b, uint64(0x5))
+	}
+	f.Add([]byte{0x48, 0x83, 0xc0, 0x01, 0xeb, 0xfa}, uint64(0))                         // add $1,%rax; jmp back
+	f.Add([]byte{0x55, 0x48, 0x89, 0xe5, 0xe8, 0x00, 0x00, 0x00, 0x00, 0xc3}, uint64(2)) // push, call, ret
+	f.Add([]byte{0x48, 0x89, 0x05, 0x00, 0x00, 0x00, 0x00}, uint64(1))                   // store into text
+	const runLimit = 2000
+	f.Fuzz(func(t *testing.T, code []byte, seed uint64) {
+		if len(code) > 0x1000 {
+			code = code[:0x1000]
+		}
+		m := caseMemory(t)
+		if err := m.WriteBytes(caseText, code); err != nil {
+			t.Fatal(err)
+		}
+		c := &CPU{RIP: caseText, IBT: seed&1 != 0, Trace: seed&2 != 0}
+		for i := range c.R {
+			c.R[i] = caseData + (seed>>2+uint64(i)*8)%0x10000
+		}
+		c.R[4] = caseStack + 0x8000 // rsp
+		text, _ := m.ReadBytes(caseText, 0x2000)
+		regions := m.Regions()
+		m.Record(true)
+		for steps := 0; steps < runLimit; steps++ {
+			rip := c.RIP
+			if _, err := c.Step(m); err != nil {
+				var fault *Fault
+				if !errors.As(err, &fault) {
+					t.Fatalf("step %d at %#x: %v is not a *Fault", steps, rip, err)
+				}
+				break
+			}
+		}
+		if got := m.Regions(); len(got) != len(regions) {
+			t.Fatalf("the code mapped memory: %v", got)
+		}
+		for _, w := range m.Journal() {
+			r, ok := m.RegionAt(w.Addr)
+			if !ok || r.Perm&mem.Write == 0 {
+				t.Fatalf("a store at %#x outside the writable regions (%v)", w.Addr, r)
+			}
+		}
+		if now, _ := m.ReadBytes(caseText, 0x2000); string(now) != string(text) {
+			t.Fatal("the code changed its text")
+		}
+	})
 }

@@ -187,7 +187,12 @@ func (k *Kernel) layoutMaps(set *kernel.Set, objs uint64) error {
 			return err
 		}
 		if isArray(m) {
+			// At most 2^32 entries of 2^32 bytes: the product fits in
+			// 64 bits unless value_size rounds up past 2^32.
 			n := uint64(m.MaxEntries) * roundUp8(uint64(m.ValueSize))
+			if m.MaxEntries != 0 && n/uint64(m.MaxEntries) != roundUp8(uint64(m.ValueSize)) {
+				return fmt.Errorf("map %s: %d entries of %d bytes overflow the address space", m.Name, m.MaxEntries, m.ValueSize)
+			}
 			if err := k.mapRange("values of "+m.Name, rm.ValueAddr, max(n, 8)); err != nil {
 				return err
 			}
@@ -207,17 +212,33 @@ func (k *Kernel) layoutMaps(set *kernel.Set, objs uint64) error {
 }
 
 // mapRange maps [a, a+n) read-write unless already covered (objects of a
-// capture can share pages).
+// capture can share pages). Each gap between mapped regions becomes one
+// region, so a map of a million entries costs one mapping, and a range
+// beyond the memory limit is refused before anything is walked.
 func (k *Kernel) mapRange(name string, a, n uint64) error {
 	start := a &^ (mem.PageSize - 1)
 	end := (a + n + mem.PageSize - 1) &^ (mem.PageSize - 1)
-	for p := start; p < end; p += mem.PageSize {
-		if _, ok := k.Mem.RegionAt(p); ok {
+	if a+n < a || end < start {
+		return fmt.Errorf("map %s: %d bytes at %#x wrap around the address space", name, n, a)
+	}
+	for p := start; p < end; {
+		if r, ok := k.Mem.RegionAt(p); ok {
+			p = (r.End + mem.PageSize - 1) &^ (mem.PageSize - 1)
+			if p == 0 {
+				break // the region ends at the top of the address space
+			}
 			continue
 		}
-		if err := k.Mem.Map(name, p, mem.PageSize, mem.Read|mem.Write); err != nil {
+		gap := end // up to the next region (which may share its first page)
+		for _, r := range k.Mem.Regions() {
+			if r.Start > p && r.Start < gap {
+				gap = r.Start
+			}
+		}
+		if err := k.Mem.Map(name, p, gap-p, mem.Read|mem.Write); err != nil {
 			return err
 		}
+		p = gap
 	}
 	return nil
 }

@@ -56,6 +56,10 @@ type Profile struct {
 // RunOptions bound a run.
 type RunOptions struct {
 	StepLimit int // default 1,000,000
+	// DiscardSteps keeps only the count of executed instructions (Run.N),
+	// not each Step: a run's memory then stays bounded by its events,
+	// whatever the step limit.
+	DiscardSteps bool
 	// Thunks maps addresses of x86 retpoline thunks to the register they
 	// jump through ("rcx") and return thunks to "ret".
 	Thunks map[uint64]string
@@ -65,6 +69,7 @@ type RunOptions struct {
 type Run struct {
 	Retval    uint64
 	Steps     []Step
+	N         int // instructions executed: len(Steps) unless discarded
 	Events    []trace.Event
 	TailCalls int
 	Err       error // set when the run stopped on a fault (the steps so far are kept)
@@ -238,7 +243,7 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		return run
 	}
 	emit := func(e trace.Event) {
-		e.Step = len(run.Steps)
+		e.Step = run.N
 		run.Events = append(run.Events, e)
 	}
 	var lastTCC int64 = -1
@@ -254,14 +259,18 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 			emit(trace.Event{Kind: trace.Return, From: from, To: "kernel", Value: trace.V(int64(run.Retval))})
 			return run
 		}
-		if len(run.Steps) >= limit {
+		if run.N >= limit {
 			run.Err = fmt.Errorf("%s: %w after %d instructions", prog, ErrStepLimit, limit)
 			return run
 		}
 		if h := k.HelperAt(pc); h != nil {
 			ret, err := h.Fn(k, cpu.Args())
 			if err != nil {
-				run.Err = fmt.Errorf("%s: %w", h.Name, err)
+				caller := prog
+				if lastFrom != nil {
+					caller = r.name(lastFrom)
+				}
+				run.Err = fmt.Errorf("%s: step %d: call of %s: %w", caller, run.N, h.Name, err)
 				return run
 			}
 			if err := cpu.ReturnFromHelper(k.Mem, ret); err != nil {
@@ -297,7 +306,10 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 			run.Err = fmt.Errorf("%s: %w", r.name(from), err)
 			return run
 		}
-		run.Steps = append(run.Steps, st)
+		run.N++
+		if !opt.DiscardSteps {
+			run.Steps = append(run.Steps, st)
+		}
 		to := r.funcAt(cpu.PC())
 		if rp := k.Replaced[st.PC]; rp != nil && to != nil {
 			emit(trace.Event{Kind: trace.Freplace, From: r.name(from), To: r.name(to), Addr: st.PC,

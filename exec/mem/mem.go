@@ -85,6 +85,11 @@ func (m *Memory) Map(name string, start, size uint64, perm Perm) error {
 			return fmt.Errorf("map %s [%#x, %#x): overlaps %s [%#x, %#x)", name, start, end, r.Name, r.Start, r.End)
 		}
 	}
+	// More pages than the limit allows are refused before they are
+	// counted: a region of 2^40 bytes must not take 2^28 iterations.
+	if size/PageSize > uint64(m.limit) {
+		return fmt.Errorf("mapping %s (%d bytes): %w (%s)", name, size, ErrLimit, m.limitText())
+	}
 	need := 0
 	for p := start &^ (PageSize - 1); p < end; p += PageSize {
 		if m.pages[p] == nil {
@@ -95,7 +100,7 @@ func (m *Memory) Map(name string, start, size uint64, perm Perm) error {
 		}
 	}
 	if len(m.pages)+need > m.limit {
-		return fmt.Errorf("map %s (%d bytes): %w", name, size, ErrLimit)
+		return fmt.Errorf("mapping %s (%d bytes): %w (%s)", name, size, ErrLimit, m.limitText())
 	}
 	for p := start &^ (PageSize - 1); p < end; p += PageSize {
 		if m.pages[p] == nil {
@@ -109,6 +114,17 @@ func (m *Memory) Map(name string, start, size uint64, perm Perm) error {
 	sort.Slice(m.regions, func(i, j int) bool { return m.regions[i].Start < m.regions[j].Start })
 	return nil
 }
+
+// limitText says how much is mapped of how much is allowed.
+func (m *Memory) limitText() string {
+	return fmt.Sprintf("%d KiB mapped, %d KiB allowed", len(m.pages)*PageSize>>10, m.limit*PageSize>>10)
+}
+
+// Limit is the number of bytes the memory may map.
+func (m *Memory) Limit() int { return m.limit * PageSize }
+
+// Mapped is the number of bytes mapped.
+func (m *Memory) Mapped() int { return len(m.pages) * PageSize }
 
 // RegionAt returns the region containing addr.
 func (m *Memory) RegionAt(addr uint64) (Region, bool) {
