@@ -119,12 +119,12 @@ func x86Key(code []byte) x86Bytes {
 	return k
 }
 
-// x86 is DecodeX86Opts(code, pc, opts); opts must be the same on every
-// call. An instruction is determined by its own bytes, so any cached
-// instruction whose bytes start code is the one there.
-func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts) (X86Inst, error) {
+// x86 is decodeX86(code, pc, opts, want); opts and want must be the same
+// on every call. An instruction is determined by its own bytes, so any
+// cached instruction whose bytes start code is the one there.
+func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts, want x86Syntax) (X86Inst, error) {
 	if noDecodeCache {
-		return DecodeX86Opts(code, pc, opts)
+		return decodeX86(code, pc, opts, want)
 	}
 	if c.x86lens == nil {
 		c.x86lens = make([]uint16, 3<<16)
@@ -141,9 +141,9 @@ func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts) (X86Inst, error)
 					// distance, and the texts end with the target.
 					old, t := hexAddr(in.Target), in.Target-in.PC+pc
 					now := hexAddr(t)
-					in.Text = in.Text[:len(in.Text)-len(old)] + now
-					in.Intel = in.Intel[:len(in.Intel)-len(old)] + now
-					in.Legacy = in.Legacy[:len(in.Legacy)-len(old)] + now
+					in.Text = retarget(in.Text, old, now)
+					in.Intel = retarget(in.Intel, old, now)
+					in.Legacy = retarget(in.Legacy, old, now)
 					in.Target = t
 				}
 				in.PC = pc
@@ -152,11 +152,12 @@ func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts) (X86Inst, error)
 			}
 		}
 	}
-	in, err := DecodeX86Opts(code, pc, opts)
+	in, err := decodeX86(code, pc, opts, want)
 	branch := in.HasTarget && !in.RIPRelative && (in.Kind == Jump || in.Kind == CondJump || in.Kind == Call)
 	if branch {
 		t := hexAddr(in.Target)
-		branch = strings.HasSuffix(in.Text, t) && strings.HasSuffix(in.Intel, t) && strings.HasSuffix(in.Legacy, t)
+		ends := func(s string) bool { return s == "" || strings.HasSuffix(s, t) }
+		branch = in.Text+in.Intel+in.Legacy != "" && ends(in.Text) && ends(in.Intel) && ends(in.Legacy)
 	}
 	if err == nil && (!in.HasTarget && !in.RIPRelative || branch) && in.Len <= 15 {
 		// (A one-byte instruction is filed under the byte that follows
@@ -165,6 +166,15 @@ func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts) (X86Inst, error)
 		c.x86lens[p] |= 1 << in.Len
 	}
 	return in, err
+}
+
+// retarget replaces the address old that text ends with by now; texts
+// not rendered (empty) stay empty.
+func retarget(text, old, now string) string {
+	if text == "" {
+		return ""
+	}
+	return text[:len(text)-len(old)] + now
 }
 
 // bpfSweep is FuncImage.BPFAt for offsets that only grow.

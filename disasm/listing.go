@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
 package disasm
 
 import (
@@ -158,9 +160,15 @@ func listFuncCached(arch kernel.Arch, fi *jit.FuncImage, opt Options, cache *dec
 		// About 3.5 bytes per instruction in JITed code.
 		f.Lines = make([]Line, 0, len(fi.Code)*2/7+1)
 		xopt := X86Opts{Legacy: opt.Legacy}
+		// Only the syntax the listing shows is rendered (a listing in
+		// another syntax is listed again: session.Listing).
+		want := x86ATT
+		if opt.Intel {
+			want = x86Intel
+		}
 		for off := 0; off < len(fi.Code); {
 			pc := fi.Address + uint64(off)
-			in, err := cache.x86(fi.Code[off:], pc, xopt)
+			in, err := cache.x86(fi.Code[off:], pc, xopt, want)
 			if err != nil {
 				return nil, err
 			}

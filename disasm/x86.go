@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
 package disasm
 
 import (
@@ -62,6 +64,13 @@ func DecodeX86(code []byte, pc uint64) (X86Inst, error) {
 
 // DecodeX86Opts is DecodeX86 with a choice of dialect.
 func DecodeX86Opts(code []byte, pc uint64, opts X86Opts) (X86Inst, error) {
+	return decodeX86(code, pc, opts, x86All)
+}
+
+// decodeX86 is DecodeX86Opts rendering only the texts in want: Text (in
+// the dialect opts selects) for x86ATT or x86Legacy, Intel for x86Intel.
+// The other texts are left empty; the rest of the result is the same.
+func decodeX86(code []byte, pc uint64, opts X86Opts, want x86Syntax) (X86Inst, error) {
 	d := x86Decoder{code: code, pc: pc}
 	if err := d.decode(); err != nil {
 		n := min(len(code), 15)
@@ -70,7 +79,10 @@ func DecodeX86Opts(code []byte, pc uint64, opts X86Opts) (X86Inst, error) {
 		}
 		return X86Inst{PC: pc}, fmt.Errorf("disasm: x86 bytes % x at %#x: %v: %w", code[:n], pc, err, ErrX86Decode)
 	}
-	inst := d.render()
+	if opts.Legacy && want&x86ATT != 0 {
+		want = want&^x86ATT | x86Legacy // Text is the legacy spelling
+	}
+	inst := d.render(want)
 	if opts.Legacy {
 		inst.Text = inst.Legacy
 		inst.Op = d.legacyOp()

@@ -1602,8 +1602,19 @@ func (d *x86Decoder) argIntel(a x86Arg) string {
 	return ""
 }
 
-// render builds the instruction's texts once decoding succeeded.
-func (d *x86Decoder) render() X86Inst {
+// x86Syntax is a set of the texts render builds.
+type x86Syntax uint8
+
+const (
+	x86ATT x86Syntax = 1 << iota
+	x86Legacy
+	x86Intel
+	x86All = x86ATT | x86Legacy | x86Intel
+)
+
+// render builds the instruction's texts once decoding succeeded: those in
+// want (Text for x86ATT, Legacy, Intel); the others are left empty.
+func (d *x86Decoder) render(want x86Syntax) X86Inst {
 	inst := X86Inst{
 		PC:    d.pc,
 		Len:   d.pos,
@@ -1656,17 +1667,21 @@ func (d *x86Decoder) render() X86Inst {
 		return inst
 	}
 	var aargs, iargs []string
-	for i := range d.args {
-		a := d.args[len(d.args)-1-i]
-		if d.noReverse {
-			a = d.args[i]
-		}
-		if s := d.argATT(a); s != "" {
-			aargs = append(aargs, s)
+	if want&(x86ATT|x86Legacy) != 0 {
+		for i := range d.args {
+			a := d.args[len(d.args)-1-i]
+			if d.noReverse {
+				a = d.args[i]
+			}
+			if s := d.argATT(a); s != "" {
+				aargs = append(aargs, s)
+			}
 		}
 	}
-	for _, a := range d.args {
-		iargs = append(iargs, d.argIntel(a))
+	if want&x86Intel != 0 {
+		for _, a := range d.args {
+			iargs = append(iargs, d.argIntel(a))
+		}
 	}
 	join := func(pre, op string, args []string) string {
 		s := op
@@ -1678,8 +1693,14 @@ func (d *x86Decoder) render() X86Inst {
 		}
 		return s
 	}
-	inst.Text = join(pre, d.op+d.hint, aargs)
-	inst.Legacy = join(pre, d.legacyOp()+d.hint, aargs)
-	inst.Intel = join(ipre, d.iop, iargs)
+	if want&x86ATT != 0 {
+		inst.Text = join(pre, d.op+d.hint, aargs)
+	}
+	if want&x86Legacy != 0 {
+		inst.Legacy = join(pre, d.legacyOp()+d.hint, aargs)
+	}
+	if want&x86Intel != 0 {
+		inst.Intel = join(ipre, d.iop, iargs)
+	}
 	return inst
 }

@@ -26,6 +26,16 @@ type keyLoc struct {
 
 type locator struct {
 	keys map[string]keyLoc
+	// strs are the multi-line strings ("""...""" and '''...'''), in file
+	// order: decode keeps large ones away from the TOML decoder.
+	strs []strSpan
+}
+
+// strSpan is where one multi-line string's text is: src[start:end], between
+// the delimiters (a newline right after the opening one included).
+type strSpan struct {
+	start, end int
+	q          byte // the quote: '"' or '\''
 }
 
 // line returns the line of path, or of its nearest recorded ancestor, or 0.
@@ -245,6 +255,7 @@ func (s *scanner) value(path []string, line int) {
 			strLine++
 		}
 		s.record(path, line, strLine)
+		start := s.i
 		for s.i < len(s.src) {
 			c := s.src[s.i]
 			if c == '\\' && q == '"' {
@@ -259,6 +270,7 @@ func (s *scanner) value(path []string, line int) {
 				s.ln++
 			}
 			if c == q && s.peek(1) == q && s.peek(2) == q {
+				s.loc.strs = append(s.loc.strs, strSpan{start, s.i, q})
 				s.i += 3
 				for k := 0; k < 2 && s.peek(0) == q; k++ {
 					s.i++

@@ -57,11 +57,154 @@ func decode(file string, data []byte) (map[string]any, *parser, error) {
 		return nil, nil, notUTF8(file, data)
 	}
 	src := string(data)
+	loc := locate(src)
+	if raw, ok := decodeShort(src, loc); ok {
+		return raw, &parser{file: file, src: src, loc: loc}, nil
+	}
 	var raw map[string]any
 	if _, err := toml.Decode(src, &raw); err != nil {
 		return nil, nil, tomlError(file, data, err)
 	}
-	return raw, &parser{file: file, src: src, loc: locate(src)}, nil
+	return raw, &parser{file: file, src: src, loc: loc}, nil
+}
+
+// shortMin is the size from which decodeShort keeps a multi-line string
+// away from the TOML decoder (the tests set it to 0).
+var shortMin = 4096
+
+// blockMark starts the text that stands for a string decodeShort set aside.
+const blockMark = "jitscope-scn-block-"
+
+// decodeShort decodes src as toml.Decode would, faster when src has large
+// multi-line strings (a program's asm: 15 MB for a million instructions,
+// which the TOML lexer reads rune by rune). Each such string whose text
+// TOML takes as it is (no backslash in a """ string, no control character
+// but tab and newline) is replaced in the text given to the decoder by a
+// mark and as many newlines, and the mark's value in the result by the
+// text. ok is false when nothing was set aside or when the decoder did not
+// give back each mark exactly once as a whole string value, as it then may
+// not have read it as the string loc found (loc is the locator's reading);
+// the caller then decodes src itself, so that results and error messages
+// are those of the TOML decoder on the whole text. src must be UTF-8.
+//
+// When each mark comes back once, unchanged, the decoder read a string
+// from the opening delimiter loc found (the mark is written right after it
+// and nowhere else) to the closing one (the value ends where the mark's
+// newlines end): everything before the string is the same in both texts,
+// so the decoder reads the original string there too, and its value is
+// the text (minus a newline after the opening delimiter, which TOML
+// trims); everything after it is the same again, on the same lines.
+func decodeShort(src string, loc *locator) (map[string]any, bool) {
+	if strings.Contains(src, blockMark) {
+		return nil, false
+	}
+	var b strings.Builder
+	var texts []string // by mark number
+	last := 0
+	for _, sp := range loc.strs {
+		body := src[sp.start:sp.end]
+		if len(body) < shortMin || !plainString(body, sp.q) || sp.end+3 < len(src) && src[sp.end+3] == sp.q {
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(src) / 8)
+		}
+		lead := ""
+		if strings.HasPrefix(body, "\n") {
+			lead = "\n"
+		}
+		text := body[len(lead):]
+		b.WriteString(src[last:sp.start])
+		b.WriteString(lead)
+		b.WriteString(blockMark + strconv.Itoa(len(texts)) + "-")
+		b.WriteString(strings.Repeat("\n", strings.Count(text, "\n")))
+		last = sp.end
+		texts = append(texts, text)
+	}
+	if len(texts) == 0 {
+		return nil, false
+	}
+	b.WriteString(src[last:])
+	short := b.String()
+	// An escape could spell a mark elsewhere.
+	if strings.Contains(short, `\u`) || strings.Contains(short, `\U`) {
+		return nil, false
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(short, &raw); err != nil {
+		return nil, false
+	}
+	seen := make([]int, len(texts))
+	bad := false
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch v := v.(type) {
+		case string:
+			if !strings.Contains(v, blockMark) {
+				return v
+			}
+			k, ok := markNumber(v, texts)
+			if !ok {
+				bad = true
+				return v
+			}
+			seen[k]++
+			return texts[k]
+		case map[string]any:
+			for key, e := range v {
+				v[key] = walk(e)
+			}
+		case []map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		case []any:
+			for i, e := range v {
+				v[i] = walk(e)
+			}
+		}
+		return v
+	}
+	walk(raw)
+	if bad || slices.ContainsFunc(seen, func(n int) bool { return n != 1 }) {
+		return nil, false
+	}
+	return raw, true
+}
+
+// markNumber returns k when v is exactly the value of mark k: the mark and
+// one newline per line of texts[k].
+func markNumber(v string, texts []string) (int, bool) {
+	rest, ok := strings.CutPrefix(v, blockMark)
+	if !ok {
+		return 0, false
+	}
+	num, nl, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	k, err := strconv.Atoi(num)
+	if err != nil || k < 0 || k >= len(texts) || strconv.Itoa(k) != num {
+		return 0, false
+	}
+	if len(nl) != strings.Count(texts[k], "\n") || strings.Count(nl, "\n") != len(nl) {
+		return 0, false
+	}
+	return k, true
+}
+
+// plainString reports whether TOML takes the text of a multi-line string
+// quoted with q as it is: no escapes, no characters it refuses or changes.
+func plainString(body string, q byte) bool {
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c == '\\' && q == '"':
+			return false
+		case c < 0x20 && c != '\t' && c != '\n', c == 0x7f:
+			return false
+		}
+	}
+	return true
 }
 
 func notUTF8(file string, data []byte) error {
