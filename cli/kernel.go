@@ -17,6 +17,7 @@ import (
 	"github.com/jitscope/jitscope/ui"
 
 	"github.com/jitscope/jitscope/disasm"
+	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/live"
 )
@@ -175,12 +176,7 @@ func bootTime() time.Time {
 }
 
 func kernelDump(env Env, kf *kernelFlags, id uint32) error {
-	r, err := live.NewReader(kf.hostOptions())
-	if err != nil {
-		return err
-	}
-	r.ProfileName = kf.profile
-	p, err := r.Profile(kf.profile)
+	r, p, err := kf.readerProfile()
 	if err != nil {
 		return err
 	}
@@ -341,6 +337,21 @@ func writeComparisonJSON(env Env, cmp *live.Comparison) error {
 type kernelSource struct {
 	r  *live.Reader
 	kf *kernelFlags
+}
+
+// readerProfile opens the running kernel with the flags' host options and
+// resolves the flags' profile against it.
+func (kf *kernelFlags) readerProfile() (*live.Reader, *jit.Profile, error) {
+	r, err := live.NewReader(kf.hostOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	r.ProfileName = kf.profile
+	p, err := r.Profile(kf.profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, p, nil
 }
 
 func newKernelSource(kf *kernelFlags) (*kernelSource, error) {

@@ -66,12 +66,7 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 	if t.Capture != nil {
 		return fmt.Errorf("%s: a kernel capture is already the kernel's output; verify loads scenarios and BPF objects", target)
 	}
-	r, err := live.NewReader(kf.hostOptions())
-	if err != nil {
-		return err
-	}
-	r.ProfileName = kf.profile
-	p, err := r.Profile(kf.profile)
+	r, p, err := kf.readerProfile()
 	if err != nil {
 		return err
 	}
