@@ -17,7 +17,7 @@ import (
 // Capture.
 type builder struct {
 	dir       string
-	rc        *rawCapture
+	rc        *JSONCapture
 	insns     asm.Instructions
 	slotIndex []int // slot → instruction index, -1 inside an ld_imm64
 	xlated    []byte

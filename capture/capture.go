@@ -265,7 +265,7 @@ func Find(root string) ([]string, error) {
 func (c *Capture) ProfileName() string {
 	v := c.Kernel.Version
 	if v == "" {
-		v = majorMinor(c.Kernel.Release)
+		v = MajorMinor(c.Kernel.Release)
 	}
 	if v == "" {
 		return ""
@@ -273,8 +273,9 @@ func (c *Capture) ProfileName() string {
 	return "v" + v
 }
 
-// majorMinor extracts "6.1" from a release like "6.1.0-50-arm64".
-func majorMinor(release string) string {
+// MajorMinor extracts "6.1" from a release like "6.1.0-50-arm64" ("6.18"
+// from "6.18.44-fc-v669"); "" when the release does not start that way.
+func MajorMinor(release string) string {
 	parts := strings.SplitN(release, ".", 3)
 	if len(parts) < 2 || !allDigits(parts[0]) {
 		return ""

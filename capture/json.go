@@ -8,102 +8,121 @@ import (
 	"strconv"
 )
 
-// The JSON of capture.json. Fields the format marks optional are pointers
-// or nil-able; unknown fields are ignored (the format may grow).
+// The JSON of capture.json: what LoadFS reads and what live writes for a
+// program of the running kernel (EncodeJSON). Fields the format marks
+// optional are pointers or nil-able; unknown fields are ignored on reading
+// (the format may grow); fields a writer may leave out are omitempty.
 
-type rawCapture struct {
+// JSONCapture is capture.json.
+type JSONCapture struct {
 	Format     string            `json:"format"`
-	Kernel     *rawKernel        `json:"kernel"`
-	Program    *rawProgram       `json:"program"`
-	Functions  []rawFunc         `json:"functions"`
-	Maps       []rawMap          `json:"maps"`
-	ProgArrays *rawProgArrays    `json:"prog_arrays"`
+	Kernel     *JSONKernel       `json:"kernel"`
+	Program    *JSONProgram      `json:"program"`
+	Functions  []JSONFunc        `json:"functions"`
+	Maps       []JSONMap         `json:"maps"`
+	ProgArrays *JSONProgArrays   `json:"prog_arrays"`
 	Symbols    map[string]string `json:"symbols"`
-	References []rawRef          `json:"references"`
+	References []JSONRef         `json:"references"`
 	Layout     map[string]int    `json:"layout"`
-	Run        []rawRun          `json:"run"`
+	// Where the layout came from, how the capture was made, and what the
+	// writer could not find out.
+	LayoutSource string            `json:"layout_source"`
+	Origin       map[string]string `json:"origin"`
+	Warnings     []string          `json:"warnings,omitempty"`
+	Run          []JSONRun         `json:"run,omitempty"`
 }
 
-type rawKernel struct {
+// JSONKernel is capture.json's "kernel".
+type JSONKernel struct {
 	Name         string                     `json:"name"`
 	Arch         string                     `json:"arch"`
 	Release      string                     `json:"release"`
 	Version      string                     `json:"version"`
 	UnameVersion string                     `json:"uname_version"`
-	Package      string                     `json:"package"`
-	Boot         string                     `json:"boot"`
+	Package      string                     `json:"package,omitempty"`
+	Boot         string                     `json:"boot,omitempty"`
 	CPU          string                     `json:"cpu"`
-	Cmdline      string                     `json:"cmdline"`
+	Cmdline      string                     `json:"cmdline,omitempty"`
 	Config       map[string]json.RawMessage `json:"config"`
 	CPUFeatures  []string                   `json:"cpu_features"`
 	Mitigations  map[string]string          `json:"mitigations"`
 	Sysctl       map[string]json.RawMessage `json:"sysctl"`
-	Observed     *struct {
-		ReturnThunk    *string  `json:"return_thunk"`
-		IndirectThunks []string `json:"indirect_thunks"`
-	} `json:"observed"`
+	Observed     *JSONObserved              `json:"observed"`
 }
 
-type rawProgram struct {
+// JSONObserved is what the capture saw in the kernel's own code.
+type JSONObserved struct {
+	ReturnThunk    *string  `json:"return_thunk"`
+	IndirectThunks []string `json:"indirect_thunks"`
+}
+
+// JSONProgram is capture.json's "program".
+type JSONProgram struct {
 	Name        string `json:"name"`
 	Type        string `json:"type"`
 	TypeID      int    `json:"type_id"`
 	Tag         string `json:"tag"`
-	Source      string `json:"source"`
-	Section     string `json:"section"`
+	Source      string `json:"source,omitempty"`
+	Section     string `json:"section,omitempty"`
 	Scenario    string `json:"scenario"`
 	ID          int    `json:"id"`
 	XlatedInsns *int   `json:"xlated_insns"`
 	JitedLen    *int   `json:"jited_len"`
-	Build       string `json:"build"`
+	Build       string `json:"build,omitempty"`
 }
 
-type rawFunc struct {
-	Name        string    `json:"name"`
-	Ksym        string    `json:"ksym"`
-	InsnStart   *int      `json:"insn_start"`
-	InsnCount   *int      `json:"insn_count"`
-	Address     string    `json:"address"`
-	JitedLen    *int      `json:"jited_len"`
-	JitedOffset *int      `json:"jited_offset"`
-	FuncTag     string    `json:"func_tag"`
-	Prototype   string    `json:"prototype"`
-	StackDepth  *int      `json:"stack_depth"`
-	LineInfo    []rawLine `json:"line_info"`
+// JSONFunc is one of capture.json's "functions".
+type JSONFunc struct {
+	Name        string     `json:"name"`
+	Ksym        string     `json:"ksym"`
+	InsnStart   *int       `json:"insn_start"`
+	InsnCount   *int       `json:"insn_count"`
+	Address     string     `json:"address"`
+	JitedLen    *int       `json:"jited_len"`
+	JitedOffset *int       `json:"jited_offset"`
+	FuncTag     string     `json:"func_tag,omitempty"`
+	Prototype   string     `json:"prototype,omitempty"`
+	StackDepth  *int       `json:"stack_depth"`
+	LineInfo    []JSONLine `json:"line_info,omitempty"`
 }
 
-type rawLine struct {
+// JSONLine is one of a function's "line_info".
+type JSONLine struct {
 	Insn   int `json:"insn"`
 	Offset int `json:"offset"`
 	Line   int `json:"line"`
 	Col    int `json:"col"`
 }
 
-type rawMap struct {
-	ID           int                 `json:"id"`
-	Name         string              `json:"name"`
-	KernelName   *string             `json:"kernel_name"`
-	Type         string              `json:"type"`
-	MaxEntries   uint32              `json:"max_entries"`
-	KeySize      uint32              `json:"key_size"`
-	ValueSize    uint32              `json:"value_size"`
-	Flags        uint32              `json:"flags"`
-	Address      *string             `json:"address"`
-	ValueAddress *string             `json:"value_address"`
-	Entries      map[string]rawEntry `json:"entries"`
+// JSONMap is one of capture.json's "maps".
+type JSONMap struct {
+	ID           int                  `json:"id"`
+	Name         string               `json:"name"`
+	KernelName   *string              `json:"kernel_name"`
+	Type         string               `json:"type"`
+	MaxEntries   uint32               `json:"max_entries"`
+	KeySize      uint32               `json:"key_size"`
+	ValueSize    uint32               `json:"value_size"`
+	Flags        uint32               `json:"flags"`
+	Address      *string              `json:"address"`
+	ValueAddress *string              `json:"value_address"`
+	Entries      map[string]JSONEntry `json:"entries,omitempty"`
 }
 
-type rawEntry struct {
+// JSONEntry is a prog array map's entry.
+type JSONEntry struct {
 	Prog    string `json:"prog"`
 	Address string `json:"address"`
 	Tag     string `json:"tag"`
 }
 
-type rawProgArrays struct {
+// JSONProgArrays is capture.json's "prog_arrays".
+type JSONProgArrays struct {
 	EmptyImage string `json:"empty_image"`
 }
 
-type rawRef struct {
+// JSONRef is one of capture.json's "references".
+type JSONRef struct {
 	Function    string `json:"function"`
 	Offset      int    `json:"offset"`
 	Field       int    `json:"field"`
@@ -117,7 +136,8 @@ type rawRef struct {
 	Insn        *int   `json:"insn"`
 }
 
-type rawRun struct {
+// JSONRun is one of capture.json's "run" records.
+type JSONRun struct {
 	Note            string                                `json:"note"`
 	Input           string                                `json:"input"`
 	DataHex         string                                `json:"data_hex"`
@@ -129,9 +149,19 @@ type rawRun struct {
 	Notes           []string                              `json:"notes"`
 }
 
+// EncodeJSON writes c as capture.json: indented by one space, with a
+// final newline.
+func EncodeJSON(c *JSONCapture) ([]byte, error) {
+	b, err := json.MarshalIndent(c, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
 // parseJSON decodes capture.json and checks its format.
-func parseJSON(b []byte) (*rawCapture, error) {
-	var rc rawCapture
+func parseJSON(b []byte) (*JSONCapture, error) {
+	var rc JSONCapture
 	if err := json.Unmarshal(b, &rc); err != nil {
 		return nil, jsonError(b, err)
 	}

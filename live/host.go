@@ -16,6 +16,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/verifier"
 )
@@ -96,7 +97,7 @@ func DetectHost(o HostOptions) (*Host, error) {
 		return nil, fmt.Errorf("this machine: %w", err)
 	}
 	h.Arch = arch
-	h.Version = majorMinor(h.Release)
+	h.Version = capture.MajorMinor(h.Release)
 	if h.Version == "" {
 		return nil, fmt.Errorf("kernel release %q: no major.minor version", h.Release)
 	}
@@ -127,30 +128,6 @@ func DetectHost(o HostOptions) (*Host, error) {
 		h.readLayout(p("/sys/kernel/btf/vmlinux"))
 	}
 	return h, nil
-}
-
-// majorMinor extracts "6.18" from "6.18.44-fc-v669".
-func majorMinor(release string) string {
-	parts := strings.SplitN(release, ".", 3)
-	if len(parts) < 2 || parts[0] == "" {
-		return ""
-	}
-	for _, r := range parts[0] {
-		if r < '0' || r > '9' {
-			return ""
-		}
-	}
-	minor := parts[1]
-	for i, r := range minor {
-		if r < '0' || r > '9' {
-			minor = minor[:i]
-			break
-		}
-	}
-	if minor == "" {
-		return ""
-	}
-	return parts[0] + "." + minor
 }
 
 // readConfig reads the .config: the given file, else /proc/config.gz,

@@ -197,93 +197,15 @@ var jitSymbols = []string{
 	"its_return_thunk", "this_cpu_off", "__bpf_prog_enter", "__bpf_prog_exit",
 }
 
-// Capture-format JSON (groundtruth FORMAT.md), as written here.
-type cJSON struct {
-	Format     string            `json:"format"`
-	Kernel     cKernel           `json:"kernel"`
-	Program    cProgram          `json:"program"`
-	Functions  []cFunc           `json:"functions"`
-	Maps       []cMap            `json:"maps"`
-	ProgArrays cProgArrays       `json:"prog_arrays"`
-	Symbols    map[string]string `json:"symbols"`
-	References []struct{}        `json:"references"`
-	Layout     map[string]int    `json:"layout"`
-	LayoutSrc  string            `json:"layout_source"`
-	Origin     map[string]string `json:"origin"`
-	Warnings   []string          `json:"warnings,omitempty"`
-}
+// cJSON is capture.json as written for a program of the running kernel.
+type cJSON = capture.JSONCapture
 
-type cKernel struct {
-	Name         string            `json:"name"`
-	Arch         string            `json:"arch"`
-	Release      string            `json:"release"`
-	Version      string            `json:"version"`
-	UnameVersion string            `json:"uname_version"`
-	CPU          string            `json:"cpu"`
-	Config       map[string]any    `json:"config"`
-	CPUFeatures  []string          `json:"cpu_features"`
-	Mitigations  map[string]string `json:"mitigations"`
-	Sysctl       map[string]string `json:"sysctl"`
-	Observed     struct {
-		ReturnThunk    *string  `json:"return_thunk"`
-		IndirectThunks []string `json:"indirect_thunks"`
-	} `json:"observed"`
-}
+func ref[T any](v T) *T { return &v }
 
-type cProgram struct {
-	Name        string `json:"name"`
-	Type        string `json:"type"`
-	TypeID      int    `json:"type_id"`
-	Tag         string `json:"tag"`
-	Scenario    string `json:"scenario"`
-	ID          int    `json:"id"`
-	XlatedInsns int    `json:"xlated_insns"`
-	JitedLen    int    `json:"jited_len"`
-}
-
-type cFunc struct {
-	Name        string  `json:"name"`
-	Ksym        string  `json:"ksym"`
-	InsnStart   int     `json:"insn_start"`
-	InsnCount   int     `json:"insn_count"`
-	Address     string  `json:"address"`
-	JitedLen    int     `json:"jited_len"`
-	JitedOffset int     `json:"jited_offset"`
-	FuncTag     string  `json:"func_tag,omitempty"`
-	Prototype   string  `json:"prototype,omitempty"`
-	StackDepth  *int    `json:"stack_depth"`
-	LineInfo    []cLine `json:"line_info,omitempty"`
-}
-
-type cLine struct {
-	Insn   int `json:"insn"`
-	Offset int `json:"offset"`
-	Line   int `json:"line"`
-	Col    int `json:"col"`
-}
-
-type cMap struct {
-	ID           int               `json:"id"`
-	Name         string            `json:"name"`
-	KernelName   string            `json:"kernel_name"`
-	Type         string            `json:"type"`
-	MaxEntries   uint32            `json:"max_entries"`
-	KeySize      uint32            `json:"key_size"`
-	ValueSize    uint32            `json:"value_size"`
-	Flags        uint32            `json:"flags"`
-	Address      *string           `json:"address"`
-	ValueAddress *string           `json:"value_address"`
-	Entries      map[string]cEntry `json:"entries,omitempty"`
-}
-
-type cEntry struct {
-	Prog    string `json:"prog"`
-	Address string `json:"address"`
-	Tag     string `json:"tag"`
-}
-
-type cProgArrays struct {
-	EmptyImage string `json:"empty_image"`
+// jsonString is s as a JSON string (config and sysctl values).
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
 }
 
 func hexAddr(a uint64) string { return fmt.Sprintf("0x%016x", a) }
@@ -312,17 +234,17 @@ func (r *Reader) snapshot(info *RawInfo) (*Snapshot, error) {
 	}
 	h := r.Host
 	cj := &cJSON{
-		Format: capture.Format, Symbols: map[string]string{}, References: []struct{}{},
-		Layout: h.Layout, LayoutSrc: h.LayoutSource,
+		Format: capture.Format, Symbols: map[string]string{}, References: []capture.JSONRef{},
+		Layout: h.Layout, LayoutSource: h.LayoutSource, ProgArrays: &capture.JSONProgArrays{},
 		Origin: map[string]string{"style": "live", "converted_by": "jitscope kernel (live/)"},
 	}
 	if cj.Layout == nil {
 		cj.Layout = map[string]int{}
 	}
-	cj.Kernel = cKernel{
+	cj.Kernel = &capture.JSONKernel{
 		Name: "live-" + h.Release, Arch: string(h.Arch), Release: h.Release, Version: h.Version,
-		UnameVersion: h.Uname, CPU: h.CPU, Config: map[string]any{}, CPUFeatures: []string{},
-		Mitigations: h.Vulnerabilities, Sysctl: map[string]string{},
+		UnameVersion: h.Uname, CPU: h.CPU, Config: map[string]json.RawMessage{}, CPUFeatures: []string{},
+		Mitigations: h.Vulnerabilities, Sysctl: map[string]json.RawMessage{}, Observed: &capture.JSONObserved{},
 	}
 	// The placement configuration with the user's overrides: CPU flags
 	// and sysctls go where the capture format keeps them.
@@ -333,9 +255,9 @@ func (r *Reader) snapshot(info *RawInfo) (*Snapshot, error) {
 				cj.Kernel.CPUFeatures = append(cj.Kernel.CPUFeatures, strings.TrimPrefix(k, "cpu:"))
 			}
 		case strings.HasPrefix(k, "sysctl:"):
-			cj.Kernel.Sysctl[strings.TrimPrefix(k, "sysctl:")] = v
+			cj.Kernel.Sysctl[strings.TrimPrefix(k, "sysctl:")] = jsonString(v)
 		default:
-			cj.Kernel.Config[k] = v
+			cj.Kernel.Config[k] = jsonString(v)
 		}
 	}
 	sort.Strings(cj.Kernel.CPUFeatures)
@@ -348,9 +270,9 @@ func (r *Reader) snapshot(info *RawInfo) (*Snapshot, error) {
 			cj.Kernel.Observed.ReturnThunk = &rt
 		}
 	}
-	cj.Program = cProgram{
+	cj.Program = &capture.JSONProgram{
 		Name: info.Name, Type: progType(info.Type), TypeID: int(info.Type), Tag: info.Tag,
-		Scenario: "live", ID: int(info.ID), XlatedInsns: len(info.Xlated) / asm.InstructionSize, JitedLen: len(info.Jited),
+		Scenario: "live", ID: int(info.ID), XlatedInsns: ref(len(info.Xlated) / asm.InstructionSize), JitedLen: ref(len(info.Jited)),
 	}
 	if cj.Program.Name == "" {
 		cj.Program.Name = fmt.Sprintf("prog%d", info.ID)
@@ -408,9 +330,9 @@ func (r *Reader) snapshot(info *RawInfo) (*Snapshot, error) {
 			name += "_"
 		}
 		names[name] = true
-		f := cFunc{
-			Name: name, Ksym: ksym, InsnStart: starts[i], InsnCount: end - starts[i],
-			Address: hexAddr(addr), JitedLen: int(lens[i]), JitedOffset: off,
+		f := capture.JSONFunc{
+			Name: name, Ksym: ksym, InsnStart: ref(starts[i]), InsnCount: ref(end - starts[i]),
+			Address: hexAddr(addr), JitedLen: ref(int(lens[i])), JitedOffset: ref(off),
 		}
 		if i < len(info.ProgTags) {
 			f.FuncTag = fmt.Sprintf("%x", info.ProgTags[i][:])
@@ -572,7 +494,7 @@ func (r *Reader) lineInfo(info *RawInfo, spec *btf.Spec, cj *cJSON) map[int]line
 		slot := int(li.InsnOff)
 		fi := -1
 		for j, f := range cj.Functions {
-			if slot >= f.InsnStart && slot < f.InsnStart+f.InsnCount {
+			if slot >= *f.InsnStart && slot < *f.InsnStart+*f.InsnCount {
 				fi = j
 			}
 		}
@@ -583,10 +505,10 @@ func (r *Reader) lineInfo(info *RawInfo, spec *btf.Spec, cj *cJSON) map[int]line
 		var base uint64
 		fmt.Sscanf(f.Address, "0x%x", &base)
 		off := int(info.JitedLines[i] - base)
-		if off < 0 || off > f.JitedLen {
+		if off < 0 || off > *f.JitedLen {
 			continue
 		}
-		f.LineInfo = append(f.LineInfo, cLine{Insn: slot, Offset: off, Line: int(li.LineCol >> 10), Col: int(li.LineCol & 0x3ff)})
+		f.LineInfo = append(f.LineInfo, capture.JSONLine{Insn: slot, Offset: off, Line: int(li.LineCol >> 10), Col: int(li.LineCol & 0x3ff)})
 		if i < len(lo) && lo[i].Line != nil {
 			if x, ok := slotIdx[slot]; ok {
 				texts[x] = lineText{lo[i].Line.FileName(), strings.TrimSpace(lo[i].Line.Line())}
@@ -605,10 +527,10 @@ var mapTypeNames = map[ebpf.MapType]string{
 	ebpf.ArrayOfMaps: "array_of_maps", ebpf.HashOfMaps: "hash_of_maps", ebpf.RingBuf: "ringbuf",
 }
 
-func (r *Reader) mapInfo(m *ebpf.Map, id uint32, mapNames, progNames map[string]bool, cj *cJSON) (cMap, error) {
+func (r *Reader) mapInfo(m *ebpf.Map, id uint32, mapNames, progNames map[string]bool, cj *cJSON) (capture.JSONMap, error) {
 	mi, err := m.Info()
 	if err != nil {
-		return cMap{}, err
+		return capture.JSONMap{}, err
 	}
 	typ, ok := mapTypeNames[mi.Type]
 	if !ok {
@@ -629,7 +551,7 @@ func (r *Reader) mapInfo(m *ebpf.Map, id uint32, mapNames, progNames map[string]
 		name = fmt.Sprintf("%s#%d", name, id)
 	}
 	mapNames[name] = true
-	cm := cMap{ID: int(id), Name: name, KernelName: mi.Name, Type: typ, MaxEntries: mi.MaxEntries,
+	cm := capture.JSONMap{ID: int(id), Name: name, KernelName: &mi.Name, Type: typ, MaxEntries: mi.MaxEntries,
 		KeySize: mi.KeySize, ValueSize: mi.ValueSize, Flags: uint32(mi.Flags)}
 	if mi.Type != ebpf.ProgramArray {
 		return cm, nil
@@ -658,30 +580,27 @@ func (r *Reader) mapInfo(m *ebpf.Map, id uint32, mapNames, progNames map[string]
 		}
 		// Another program of the same name (or one of this program's
 		// functions) is a different placement: keep them apart.
-		if progNames[pname] && ti.ID != cj.Program.ID32() {
+		if progNames[pname] && ti.ID != uint32(cj.Program.ID) {
 			pname = fmt.Sprintf("%s#%d", pname, ti.ID)
 		}
 		if cm.Entries == nil {
-			cm.Entries = map[string]cEntry{}
+			cm.Entries = map[string]capture.JSONEntry{}
 		}
-		cm.Entries[fmt.Sprint(k)] = cEntry{Prog: pname, Address: hexAddr(ti.Ksyms[0]), Tag: ti.Tag}
+		cm.Entries[fmt.Sprint(k)] = capture.JSONEntry{Prog: pname, Address: hexAddr(ti.Ksyms[0]), Tag: ti.Tag}
 	}
 	return cm, nil
 }
-
-// ID32 is the program's kernel id.
-func (p cProgram) ID32() uint32 { return uint32(p.ID) }
 
 // loadCapture turns the JSON and the binaries into a Capture (through the
 // capture package's own reader, so a live program is checked exactly as a
 // capture directory is).
 func loadCapture(cj *cJSON, info *RawInfo) (*capture.Capture, map[string][]byte, error) {
-	js, err := json.MarshalIndent(cj, "", " ")
+	js, err := capture.EncodeJSON(cj)
 	if err != nil {
 		return nil, nil, err
 	}
 	files := map[string][]byte{
-		capture.FileCapture: append(js, '\n'),
+		capture.FileCapture: js,
 		capture.FileXlated:  info.Xlated,
 		capture.FileJited:   info.Jited,
 	}
