@@ -13,26 +13,8 @@ import (
 // image decodes completely, branches land on instruction boundaries inside
 // it, every BPF instruction maps to its bytes, and the emulator runs it
 // within its step and memory limits (internal/fuzzgen).
-func FuzzJIT(f *testing.F) {
-	for _, s := range fuzzgen.Seeds() {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := fuzzgen.CheckJIT(kernel.X86_64, data); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
+func FuzzJIT(f *testing.F) { fuzzgen.FuzzJIT(f, kernel.X86_64) }
 
 // FuzzJITRaw compiles raw BPF instructions the loader accepts: the JIT may
 // refuse them, never panic, and what it compiles passes the same checks.
-func FuzzJITRaw(f *testing.F) {
-	for _, s := range fuzzgen.RawSeeds(kernel.X86_64) {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := fuzzgen.CheckJITRaw(kernel.X86_64, data); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
+func FuzzJITRaw(f *testing.F) { fuzzgen.FuzzJITRaw(f, kernel.X86_64) }
