@@ -7,7 +7,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/jitscope/jitscope/exec/mem"
+	"github.com/jitscope/jitscope/exec/mem/memtest"
 )
 
 // runTemplates are encodings the JITs emit, with the register fields
@@ -78,9 +78,7 @@ func FuzzRun(f *testing.F) {
 			c.X[i] = dataBase + (seed>>2+uint64(i)*8)%dataSize
 		}
 		c.X[30] = textBase + 4*uint64(len(words))
-		text, _ := m.ReadBytes(textBase, 0x10000)
-		regions := m.Regions()
-		m.Record(true)
+		g := memtest.Watch(m, textBase, 0x10000)
 		steps := 0
 		for ; steps < runLimit; steps++ {
 			pc := c.PC
@@ -92,17 +90,6 @@ func FuzzRun(f *testing.F) {
 				break
 			}
 		}
-		if got := m.Regions(); len(got) != len(regions) {
-			t.Fatalf("the code mapped memory: %v", got)
-		}
-		for _, w := range m.Journal() {
-			r, ok := m.RegionAt(w.Addr)
-			if !ok || r.Perm&mem.Write == 0 {
-				t.Fatalf("a store at %#x outside the writable regions (%v)", w.Addr, r)
-			}
-		}
-		if now, _ := m.ReadBytes(textBase, 0x10000); string(now) != string(text) {
-			t.Fatal("the code changed its text")
-		}
+		g.Check(t)
 	})
 }

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/arch/x86/x86asm"
 
-	"github.com/jitscope/jitscope/exec/mem"
+	"github.com/jitscope/jitscope/exec/mem/memtest"
 )
 
 // FuzzStep executes random bytes: Step must not panic, and must either
@@ -136,9 +136,7 @@ func FuzzRun(f *testing.F) {
 			c.R[i] = caseData + (seed>>2+uint64(i)*8)%0x10000
 		}
 		c.R[4] = caseStack + 0x8000 // rsp
-		text, _ := m.ReadBytes(caseText, 0x2000)
-		regions := m.Regions()
-		m.Record(true)
+		g := memtest.Watch(m, caseText, 0x2000)
 		for steps := 0; steps < runLimit; steps++ {
 			rip := c.RIP
 			if _, err := c.Step(m); err != nil {
@@ -149,17 +147,6 @@ func FuzzRun(f *testing.F) {
 				break
 			}
 		}
-		if got := m.Regions(); len(got) != len(regions) {
-			t.Fatalf("the code mapped memory: %v", got)
-		}
-		for _, w := range m.Journal() {
-			r, ok := m.RegionAt(w.Addr)
-			if !ok || r.Perm&mem.Write == 0 {
-				t.Fatalf("a store at %#x outside the writable regions (%v)", w.Addr, r)
-			}
-		}
-		if now, _ := m.ReadBytes(caseText, 0x2000); string(now) != string(text) {
-			t.Fatal("the code changed its text")
-		}
+		g.Check(t)
 	})
 }
