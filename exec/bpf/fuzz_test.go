@@ -8,35 +8,20 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/jitscope/jitscope/exec/machine"
+	"github.com/jitscope/jitscope/internal/fuzzgen"
 	"github.com/jitscope/jitscope/kernel"
 )
 
-// byteSource hands out fuzz input, zeros once it runs out.
-type byteSource struct{ b []byte }
-
-func (s *byteSource) u8() uint8 {
-	if len(s.b) == 0 {
-		return 0
-	}
-	c := s.b[0]
-	s.b = s.b[1:]
-	return c
-}
-
-func (s *byteSource) u16() uint16 { return uint16(s.u8()) | uint16(s.u8())<<8 }
-func (s *byteSource) u32() uint32 { return uint32(s.u16()) | uint32(s.u16())<<16 }
-func (s *byteSource) u64() uint64 { return uint64(s.u32()) | uint64(s.u32())<<32 }
-
-// imm is a 32-bit immediate biased towards edge values.
-func (s *byteSource) imm() int32 {
+// fuzzImm is a 32-bit immediate biased towards edge values.
+func fuzzImm(s *fuzzgen.Source) int32 {
 	edges := []int32{0, 1, -1, 2, 31, 32, 63, 64, -0x8000_0000, 0x7fff_ffff, 0xff, 0x8000}
-	if c := s.u8(); c < 128 {
+	if c := s.U8(); c < 128 {
 		return edges[int(c)%len(edges)]
 	}
-	return int32(s.u32())
+	return int32(s.U32())
 }
 
-func (s *byteSource) reg() asm.Register { return asm.Register(s.u8() % 10) }
+func fuzzReg(s *fuzzgen.Source) asm.Register { return asm.Register(s.U8() % 10) }
 
 var (
 	fuzzALU     = []asm.ALUOp{asm.Add, asm.Sub, asm.Mul, asm.Div, asm.SDiv, asm.Or, asm.And, asm.LSh, asm.RSh, asm.Mod, asm.SMod, asm.Xor, asm.Mov, asm.ArSh}
@@ -50,90 +35,90 @@ var (
 // genFunc generates one function: mostly valid instructions (the loader
 // must accept the program for the interpreter to see it), jumps to
 // instruction starts inside the function, an exit at the end.
-func genFunc(s *byteSource, sym string, hasSub bool) asm.Instructions {
-	n := 1 + int(s.u8()%40)
+func genFunc(s *fuzzgen.Source, sym string, hasSub bool) asm.Instructions {
+	n := 1 + int(s.U8()%40)
 	var insns asm.Instructions
 	type jump struct{ at, to int }
 	var jumps []jump
-	stackOff := func() int16 { return -8 * int16(1+s.u8()%64) }
+	stackOff := func() int16 { return -8 * int16(1+s.U8()%64) }
 	for len(insns) < n {
-		switch s.u8() % 20 {
+		switch s.U8() % 20 {
 		case 0:
-			insns = append(insns, fuzzALU[int(s.u8())%len(fuzzALU)].Imm(s.reg(), s.imm()))
+			insns = append(insns, fuzzALU[int(s.U8())%len(fuzzALU)].Imm(fuzzReg(s), fuzzImm(s)))
 		case 1:
-			insns = append(insns, fuzzALU[int(s.u8())%len(fuzzALU)].Reg(s.reg(), s.reg()))
+			insns = append(insns, fuzzALU[int(s.U8())%len(fuzzALU)].Reg(fuzzReg(s), fuzzReg(s)))
 		case 2:
-			insns = append(insns, fuzzALU[int(s.u8())%len(fuzzALU)].Imm32(s.reg(), s.imm()))
+			insns = append(insns, fuzzALU[int(s.U8())%len(fuzzALU)].Imm32(fuzzReg(s), fuzzImm(s)))
 		case 3:
-			insns = append(insns, fuzzALU[int(s.u8())%len(fuzzALU)].Reg32(s.reg(), s.reg()))
+			insns = append(insns, fuzzALU[int(s.U8())%len(fuzzALU)].Reg32(fuzzReg(s), fuzzReg(s)))
 		case 4:
-			op := fuzzMovSX[int(s.u8())%len(fuzzMovSX)]
-			if s.u8()%2 == 0 && op != asm.MovSX32 {
-				insns = append(insns, op.Reg32(s.reg(), s.reg()))
+			op := fuzzMovSX[int(s.U8())%len(fuzzMovSX)]
+			if s.U8()%2 == 0 && op != asm.MovSX32 {
+				insns = append(insns, op.Reg32(fuzzReg(s), fuzzReg(s)))
 			} else {
-				insns = append(insns, op.Reg(s.reg(), s.reg()))
+				insns = append(insns, op.Reg(fuzzReg(s), fuzzReg(s)))
 			}
 		case 5:
-			size := fuzzSizes[1+int(s.u8())%3]
-			switch s.u8() % 3 {
+			size := fuzzSizes[1+int(s.U8())%3]
+			switch s.U8() % 3 {
 			case 0:
-				insns = append(insns, asm.HostTo(asm.LE, s.reg(), size))
+				insns = append(insns, asm.HostTo(asm.LE, fuzzReg(s), size))
 			case 1:
-				insns = append(insns, asm.HostTo(asm.BE, s.reg(), size))
+				insns = append(insns, asm.HostTo(asm.BE, fuzzReg(s), size))
 			default:
-				insns = append(insns, asm.BSwap(s.reg(), size))
+				insns = append(insns, asm.BSwap(fuzzReg(s), size))
 			}
 		case 6:
-			insns = append(insns, ld64(s.reg(), s.u64()))
+			insns = append(insns, ld64(fuzzReg(s), s.U64()))
 		case 7:
 			src := asm.R10
-			if s.u8()%4 == 0 {
-				src = s.reg()
+			if s.U8()%4 == 0 {
+				src = fuzzReg(s)
 			}
-			insns = append(insns, asm.LoadMem(s.reg(), src, stackOff(), fuzzSizes[int(s.u8())%4]))
+			insns = append(insns, asm.LoadMem(fuzzReg(s), src, stackOff(), fuzzSizes[int(s.U8())%4]))
 		case 8:
-			insns = append(insns, asm.LoadMemSX(s.reg(), asm.R10, stackOff(), fuzzSizes[int(s.u8())%3]))
+			insns = append(insns, asm.LoadMemSX(fuzzReg(s), asm.R10, stackOff(), fuzzSizes[int(s.U8())%3]))
 		case 9:
-			insns = append(insns, asm.StoreMem(asm.R10, stackOff(), s.reg(), fuzzSizes[int(s.u8())%4]))
+			insns = append(insns, asm.StoreMem(asm.R10, stackOff(), fuzzReg(s), fuzzSizes[int(s.U8())%4]))
 		case 10:
-			size := fuzzSizes[int(s.u8())%4]
+			size := fuzzSizes[int(s.U8())%4]
 			if size == asm.DWord {
-				insns = append(insns, stImm64(asm.R10, stackOff(), s.imm()))
+				insns = append(insns, stImm64(asm.R10, stackOff(), fuzzImm(s)))
 			} else {
-				insns = append(insns, asm.StoreImm(asm.R10, stackOff(), int64(s.imm()), size))
+				insns = append(insns, asm.StoreImm(asm.R10, stackOff(), int64(fuzzImm(s)), size))
 			}
 		case 11:
-			op := fuzzAtomics[int(s.u8())%len(fuzzAtomics)]
-			insns = append(insns, atomic(op.Mem(asm.R10, s.reg(), fuzzSizes[2+int(s.u8())%2], stackOff())))
+			op := fuzzAtomics[int(s.U8())%len(fuzzAtomics)]
+			insns = append(insns, atomic(op.Mem(asm.R10, fuzzReg(s), fuzzSizes[2+int(s.U8())%2], stackOff())))
 		case 12:
-			op := fuzzJump[int(s.u8())%len(fuzzJump)]
+			op := fuzzJump[int(s.U8())%len(fuzzJump)]
 			var j asm.Instruction
-			switch s.u8() % 4 {
+			switch s.U8() % 4 {
 			case 0:
-				j = jmpImm(op, s.reg(), s.imm(), 0)
+				j = jmpImm(op, fuzzReg(s), fuzzImm(s), 0)
 			case 1:
-				j = jmpReg(op, s.reg(), s.reg(), 0)
+				j = jmpReg(op, fuzzReg(s), fuzzReg(s), 0)
 			case 2:
-				j = jmp32Imm(op, s.reg(), s.imm(), 0)
+				j = jmp32Imm(op, fuzzReg(s), fuzzImm(s), 0)
 			default:
-				j = jmp32Reg(op, s.reg(), s.reg(), 0)
+				j = jmp32Reg(op, fuzzReg(s), fuzzReg(s), 0)
 			}
-			jumps = append(jumps, jump{len(insns), int(s.u8()) % (n + 1)})
+			jumps = append(jumps, jump{len(insns), int(s.U8()) % (n + 1)})
 			insns = append(insns, j)
 		case 13:
-			if s.u8()%2 == 0 {
-				jumps = append(jumps, jump{len(insns), int(s.u8()) % (n + 1)})
+			if s.U8()%2 == 0 {
+				jumps = append(jumps, jump{len(insns), int(s.U8()) % (n + 1)})
 				insns = append(insns, asm.Instruction{OpCode: asm.Ja.Op(asm.ImmSource)})
 			} else {
-				jumps = append(jumps, jump{len(insns), int(s.u8()) % (n + 1)})
+				jumps = append(jumps, jump{len(insns), int(s.U8()) % (n + 1)})
 				insns = append(insns, asm.Instruction{OpCode: asm.OpCode(asm.Jump32Class).SetJumpOp(asm.Ja)})
 			}
 		case 14:
-			insns = append(insns, fuzzHelpers[int(s.u8())%len(fuzzHelpers)].Call())
+			insns = append(insns, fuzzHelpers[int(s.U8())%len(fuzzHelpers)].Call())
 		case 15:
 			// bpf_map_lookup_elem(&arr or &h, r10 - 8)
 			m := "arr"
-			if s.u8()%2 == 0 {
+			if s.U8()%2 == 0 {
 				m = "h"
 			}
 			insns = append(insns,
@@ -144,15 +129,15 @@ func genFunc(s *byteSource, sym string, hasSub bool) asm.Instructions {
 		case 16:
 			insns = append(insns,
 				asm.LoadMapPtr(asm.R2, 0).WithReference("jmp_table"),
-				asm.Mov.Imm(asm.R3, int32(s.u8()%6)),
+				asm.Mov.Imm(asm.R3, int32(s.U8()%6)),
 				asm.FnTailCall.Call())
 		case 17:
-			insns = append(insns, asm.LoadMapValue(s.reg(), 0, uint32(s.u8()%8)).WithReference(".bss"))
+			insns = append(insns, asm.LoadMapValue(fuzzReg(s), 0, uint32(s.U8()%8)).WithReference(".bss"))
 		case 18:
 			if hasSub {
 				insns = append(insns, asm.Call.Label("sub"))
 			} else {
-				insns = append(insns, asm.Mov.Reg(s.reg(), asm.R10))
+				insns = append(insns, asm.Mov.Reg(fuzzReg(s), asm.R10))
 			}
 		default:
 			insns = append(insns, asm.Return())
@@ -179,8 +164,8 @@ func genFunc(s *byteSource, sym string, hasSub bool) asm.Instructions {
 
 // fuzzKernel builds a set from data and lays it out; nil when the loader
 // refuses the program (as the verifier would).
-func fuzzKernel(s *byteSource) *machine.Kernel {
-	hasSub := s.u8()%3 == 0
+func fuzzKernel(s *fuzzgen.Source) *machine.Kernel {
+	hasSub := s.U8()%3 == 0
 	insns := genFunc(s, "fz", hasSub)
 	if hasSub {
 		insns = append(insns, genFunc(s, "sub", true)...)
@@ -229,8 +214,8 @@ func FuzzRun(f *testing.F) {
 	raw := binary.LittleEndian.AppendUint64(nil, 0x0000_0000_0010_0a07)
 	f.Add(append([]byte{1, 5, 0, 0, 1, 6, 0}, raw...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := &byteSource{b: data}
-		mode := s.u8()
+		s := fuzzgen.NewSource(data)
+		mode := s.U8()
 		k := fuzzKernel(s)
 		if k == nil {
 			return
@@ -239,17 +224,17 @@ func FuzzRun(f *testing.F) {
 		// would refuse: the interpreter must still fail cleanly.
 		if mode&1 != 0 {
 			fs := k.Loaded["fz"].Funcs
-			for n := s.u8() % 4; n > 0; n-- {
-				f := fs[int(s.u8())%len(fs)]
-				in := &f.Insns[int(s.u8())%len(f.Insns)]
-				in.Raw = kernel.BPFInsn{Code: s.u8(), Dst: s.u8() & 0xf, Src: s.u8() & 0xf, Off: int16(s.u16()), Imm: int32(s.u32()), Imm64: s.u64()}
-				if s.u8()%2 == 0 {
-					in.Kind = kernel.InsnKind(s.u8() % 7)
-					in.Callee = int(int8(s.u8()))
+			for n := s.U8() % 4; n > 0; n-- {
+				f := fs[int(s.U8())%len(fs)]
+				in := &f.Insns[int(s.U8())%len(f.Insns)]
+				in.Raw = kernel.BPFInsn{Code: s.U8(), Dst: s.U8() & 0xf, Src: s.U8() & 0xf, Off: int16(s.U16()), Imm: int32(s.U32()), Imm64: s.U64()}
+				if s.U8()%2 == 0 {
+					in.Kind = kernel.InsnKind(s.U8() % 7)
+					in.Callee = int(int8(s.U8()))
 				}
 			}
 		}
-		cfg := Config{MaxTailCallCnt: 1 + int(s.u8()%40), CountGT: mode&2 != 0, TCCPtr: mode&4 != 0, StepLimit: 5000}
+		cfg := Config{MaxTailCallCnt: 1 + int(s.U8()%40), CountGT: mode&2 != 0, TCCPtr: mode&4 != 0, StepLimit: 5000}
 		res, err := Run(k, "fz", cfg)
 		if res == nil {
 			t.Fatal("Run returned no result")
