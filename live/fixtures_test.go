@@ -19,21 +19,6 @@ import (
 
 var writeFixtures = flag.Bool("verifier-fixtures", false, "load the test objects and write ../verifier/testdata from the kernel's xlated instructions")
 
-// VerifierFixture is what ../verifier's tests check the rewrites
-// against: one program's facts on a real kernel and that kernel's xlated
-// instructions (the oracle).
-type VerifierFixture struct {
-	Kernel    string            `json:"kernel"`
-	Object    string            `json:"object"`
-	Program   string            `json:"program"`
-	Layout    map[string]int    `json:"layout"`
-	CallBase  uint64            `json:"call_base"`
-	Funcs     map[string]uint64 `json:"funcs"`
-	CPUNumber uint32            `json:"cpu_number"`
-	MapIDs    map[string]int    `json:"map_ids"`
-	Xlated    string            `json:"xlated_hex"`
-}
-
 // TestWriteVerifierFixtures (with -verifier-fixtures, as root) loads every
 // test object and records, per program, the facts and the kernel's xlated
 // instructions.
@@ -102,7 +87,7 @@ func TestWriteVerifierFixtures(t *testing.T) {
 					lay[k] = v
 				}
 			}
-			fx := VerifierFixture{Kernel: r.Host.Release, Object: filepath.Base(obj), Program: name, Layout: lay,
+			fx := verifier.Fixture{Kernel: r.Host.Release, Object: filepath.Base(obj), Program: name, Layout: lay,
 				CallBase: f.CallBase, Funcs: used, CPUNumber: f.CPUNumber, MapIDs: ids, Xlated: hex.EncodeToString(snap.Info.Xlated)}
 			b, _ := json.MarshalIndent(fx, "", " ")
 			if err := os.WriteFile(filepath.Join("../verifier/testdata", name+".json"), append(b, '\n'), 0o644); err != nil {

@@ -14,7 +14,7 @@ import (
 func BenchmarkRewrite(b *testing.B) {
 	for _, c := range []struct{ obj, prog string }{{"classes.bpf.o", "jumps"}, {"maps.bpf.o", "helpers"}, {"ctx.bpf.o", "skb_fields"}} {
 		b.Run(c.prog, func(b *testing.B) {
-			var fx *fixture
+			var fx *Fixture
 			for _, f := range loadFixtures(b) {
 				if f.Program == c.prog {
 					fx = f
@@ -24,7 +24,7 @@ func BenchmarkRewrite(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			f := fx.facts()
+			f := fx.Facts()
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := Rewrite(set, c.prog, f); err != nil {

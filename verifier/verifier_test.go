@@ -15,36 +15,19 @@ import (
 	"github.com/jitscope/jitscope/scenarios"
 )
 
-type fixture struct {
-	Kernel    string            `json:"kernel"`
-	Object    string            `json:"object"`
-	Program   string            `json:"program"`
-	Layout    map[string]int    `json:"layout"`
-	CallBase  uint64            `json:"call_base"`
-	Funcs     map[string]uint64 `json:"funcs"`
-	CPUNumber uint32            `json:"cpu_number"`
-	MapIDs    map[string]int    `json:"map_ids"`
-	Xlated    string            `json:"xlated_hex"`
-}
-
-func (fx *fixture) facts() Facts {
-	return Facts{Layout: fx.Layout, CallBase: fx.CallBase, CPUNumber: fx.CPUNumber, MapIDs: fx.MapIDs,
-		Func: func(n string) (uint64, bool) { a, ok := fx.Funcs[n]; return a, ok }}
-}
-
-func loadFixtures(t testing.TB) []*fixture {
+func loadFixtures(t testing.TB) []*Fixture {
 	t.Helper()
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(files) < 10 {
 		t.Fatalf("fixtures: %v %v", files, err)
 	}
-	var out []*fixture
+	var out []*Fixture
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fx := &fixture{}
+		fx := &Fixture{}
 		if err := json.Unmarshal(b, fx); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -62,7 +45,7 @@ func TestRewriteMatchesKernel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := Rewrite(set, fx.Program, fx.facts())
+		p, err := Rewrite(set, fx.Program, fx.Facts())
 		if err != nil {
 			t.Errorf("%s: %v", fx.Program, err)
 			continue
@@ -86,7 +69,7 @@ func TestRewriteMatchesKernel(t *testing.T) {
 // The facts are used, not assumed: another kernel's offsets and an
 // unprivileged loader give other instructions.
 func TestRewriteFollowsFacts(t *testing.T) {
-	var skb, helpers *fixture
+	var skb, helpers *Fixture
 	for _, fx := range loadFixtures(t) {
 		switch fx.Program {
 		case "skb_fields":
@@ -99,7 +82,7 @@ func TestRewriteFollowsFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := skb.facts()
+	f := skb.Facts()
 	base, err := Rewrite(set, "skb_fields", f)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +117,7 @@ func TestRewriteFollowsFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hf := helpers.facts()
+	hf := helpers.Facts()
 	priv, err := Rewrite(mset, "helpers", hf)
 	if err != nil {
 		t.Fatal(err)
