@@ -38,8 +38,7 @@ var (
 func genFunc(s *fuzzgen.Source, sym string, hasSub bool) asm.Instructions {
 	n := 1 + int(s.U8()%40)
 	var insns asm.Instructions
-	type jump struct{ at, to int }
-	var jumps []jump
+	var jumps []fuzzgen.Jump
 	stackOff := func() int16 { return -8 * int16(1+s.U8()%64) }
 	for len(insns) < n {
 		switch s.U8() % 20 {
@@ -103,14 +102,14 @@ func genFunc(s *fuzzgen.Source, sym string, hasSub bool) asm.Instructions {
 			default:
 				j = jmp32Reg(op, fuzzReg(s), fuzzReg(s), 0)
 			}
-			jumps = append(jumps, jump{len(insns), int(s.U8()) % (n + 1)})
+			jumps = append(jumps, fuzzgen.Jump{At: len(insns), To: int(s.U8()) % (n + 1)})
 			insns = append(insns, j)
 		case 13:
 			if s.U8()%2 == 0 {
-				jumps = append(jumps, jump{len(insns), int(s.U8()) % (n + 1)})
+				jumps = append(jumps, fuzzgen.Jump{At: len(insns), To: int(s.U8()) % (n + 1)})
 				insns = append(insns, asm.Instruction{OpCode: asm.Ja.Op(asm.ImmSource)})
 			} else {
-				jumps = append(jumps, jump{len(insns), int(s.U8()) % (n + 1)})
+				jumps = append(jumps, fuzzgen.Jump{At: len(insns), To: int(s.U8()) % (n + 1)})
 				insns = append(insns, asm.Instruction{OpCode: asm.OpCode(asm.Jump32Class).SetJumpOp(asm.Ja)})
 			}
 		case 14:
@@ -144,20 +143,7 @@ func genFunc(s *fuzzgen.Source, sym string, hasSub bool) asm.Instructions {
 		}
 	}
 	insns = append(insns, asm.Return())
-	// Resolve jumps in slots.
-	slot := make([]int, len(insns)+1)
-	for i, ins := range insns {
-		slot[i+1] = slot[i] + int(ins.Size()/asm.InstructionSize)
-	}
-	for _, j := range jumps {
-		to := min(j.to, len(insns)-1)
-		off := slot[to] - slot[j.at] - 1
-		if insns[j.at].OpCode.Class() == asm.Jump32Class && insns[j.at].OpCode.JumpOp() == asm.Ja {
-			insns[j.at].Constant = int64(off)
-		} else {
-			insns[j.at].Offset = int16(off)
-		}
-	}
+	fuzzgen.ResolveJumps(insns, jumps)
 	insns[0] = insns[0].WithSymbol(sym)
 	return insns
 }

@@ -107,14 +107,15 @@ var (
 	helpers  = []asm.BuiltinFunc{asm.FnKtimeGetNs, asm.FnGetPrandomU32, asm.FnGetSmpProcessorId}
 )
 
-type jump struct{ at, to int }
+// Jump is a jump instruction's index in a function and its target's.
+type Jump struct{ At, To int }
 
 // function generates one function of at most max instructions: the body
 // the bytes describe, then "r0 = 0; exit".
 func function(s *Source, f Features, sym string, max int, callee string, tail bool) asm.Instructions {
 	n := 1 + int(s.U16())%max
 	var insns asm.Instructions
-	var jumps []jump
+	var jumps []Jump
 	// Each function uses at most 256 bytes of stack: two functions stay
 	// within the kernel's 512 combined.
 	stackOff := func() int16 { return -8 * int16(1+s.U8()%32) }
@@ -222,14 +223,14 @@ func function(s *Source, f Features, sym string, max int, callee string, tail bo
 				in.Src = s.src()
 				in.Constant = 0
 			}
-			jumps = append(jumps, jump{len(insns), target()})
+			jumps = append(jumps, Jump{At: len(insns), To: target()})
 			insns = append(insns, in)
 		case 16:
 			in := asm.Instruction{OpCode: asm.Ja.Op(asm.ImmSource)}
 			if f.CPUv4 && s.U8()%3 == 0 {
 				in.OpCode = asm.OpCode(asm.Jump32Class).SetJumpOp(asm.Ja) // gotol
 			}
-			jumps = append(jumps, jump{len(insns), target()})
+			jumps = append(jumps, Jump{At: len(insns), To: target()})
 			insns = append(insns, in)
 		case 17:
 			insns = append(insns, helpers[int(s.U8())%len(helpers)].Call())
@@ -262,22 +263,28 @@ func function(s *Source, f Features, sym string, max int, callee string, tail bo
 		}
 	}
 	insns = append(insns, asm.Mov.Imm(asm.R0, 0), asm.Return())
-	// Jump offsets count 8-byte slots: an ld_imm64 takes two.
+	ResolveJumps(insns, jumps)
+	insns[0] = insns[0].WithSymbol(sym)
+	return insns
+}
+
+// ResolveJumps sets the offsets of the jumps in insns: each jumps to the
+// instruction with index To (the last one if To is past it). Offsets count
+// 8-byte slots: an ld_imm64 takes two.
+func ResolveJumps(insns asm.Instructions, jumps []Jump) {
 	slot := make([]int, len(insns)+1)
 	for i, in := range insns {
 		slot[i+1] = slot[i] + int(in.Size()/asm.InstructionSize)
 	}
 	for _, j := range jumps {
-		to := min(j.to, len(insns)-1)
-		off := slot[to] - slot[j.at] - 1
-		if insns[j.at].OpCode.Class() == asm.Jump32Class && insns[j.at].OpCode.JumpOp() == asm.Ja {
-			insns[j.at].Constant = int64(off)
+		to := min(j.To, len(insns)-1)
+		off := slot[to] - slot[j.At] - 1
+		if insns[j.At].OpCode.Class() == asm.Jump32Class && insns[j.At].OpCode.JumpOp() == asm.Ja {
+			insns[j.At].Constant = int64(off)
 		} else {
-			insns[j.at].Offset = int16(off)
+			insns[j.At].Offset = int16(off)
 		}
 	}
-	insns[0] = insns[0].WithSymbol(sym)
-	return insns
 }
 
 // Set builds a program set from data: Main (with Sub when the bytes ask for
