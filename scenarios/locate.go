@@ -16,6 +16,10 @@ import (
 // keyPath components: table and key names, and array elements as idx(n).
 func idx(n int) string { return "\x00" + strconv.Itoa(n) }
 
+// maxLocateDepth bounds how deep the locator follows nested arrays and
+// inline tables for line numbers.
+const maxLocateDepth = 32
+
 func joinPath(p []string) string { return strings.Join(p, "\x1f") }
 
 // keyLoc is where one key is written.
@@ -26,6 +30,9 @@ type keyLoc struct {
 
 type locator struct {
 	keys map[string]keyLoc
+	// deepLine is the first line with a value nested deeper than
+	// maxLocateDepth (0: none).
+	deepLine int
 	// strs are the multi-line strings ("""...""" and '''...'''), in file
 	// order: decode keeps large ones away from the TOML decoder.
 	strs []strSpan
@@ -244,6 +251,17 @@ func (s *scanner) simpleKey() (string, bool) {
 // value skips one value, recording the keys of inline tables and the
 // elements of arrays.
 func (s *scanner) value(path []string, line int) {
+	if len(path) > maxLocateDepth {
+		if s.loc.deepLine == 0 {
+			s.loc.deepLine = line
+		}
+		// Deeper than any scenario goes, and decode refuses it: recording
+		// every prefix of ever longer paths made "0=[[[[..." cubic (1,000
+		// brackets took 8 s), and the TOML decoder needs seconds and a
+		// gigabyte for a megabyte of them. Stop scanning here.
+		s.i = len(s.src)
+		return
+	}
 	s.skipSpace(false)
 	switch {
 	case strings.HasPrefix(s.src[s.i:], `"""`), strings.HasPrefix(s.src[s.i:], `'''`):

@@ -58,6 +58,11 @@ func decode(file string, data []byte) (map[string]any, *parser, error) {
 	}
 	src := string(data)
 	loc := locate(src)
+	if loc.deepLine > 0 {
+		// No scenario nests so deep; the TOML decoder would take seconds
+		// and a gigabyte over a megabyte of "[[[[...".
+		return nil, nil, &Error{File: file, Line: loc.deepLine, Msg: fmt.Sprintf("arrays or inline tables nested more than %d deep", maxLocateDepth)}
+	}
 	if raw, ok := decodeShort(src, loc); ok {
 		return raw, &parser{file: file, src: src, loc: loc}, nil
 	}
