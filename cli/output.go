@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
+
+	"github.com/jitscope/jitscope/internal/atomicfile"
 )
 
 // writeOutput writes what write produces to path: "-" is standard output;
-// a file is written to a temporary file beside it and renamed into place,
-// so an interrupted write leaves nothing half-written, and an existing
-// file is replaced only with force.
+// a file is written atomically through internal/atomicfile, and an
+// existing file is replaced only with force.
 func writeOutput(env Env, path string, force bool, write func(io.Writer) error) error {
 	if path == "-" {
 		bw := bufio.NewWriter(env.Stdout)
@@ -24,52 +23,19 @@ func writeOutput(env Env, path string, force bool, write func(io.Writer) error) 
 		}
 		return bw.Flush()
 	}
-	if st, err := os.Lstat(path); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("%s: a directory, not a file to write", path)
-		}
-		if !force {
-			return fmt.Errorf("%s: exists; --force replaces it", path)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: %w", path, unwrapPath(err))
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	f, err := atomicfile.Create(path, atomicfile.Options{Force: force})
 	if err != nil {
-		return fmt.Errorf("%s: cannot write here: %w", path, unwrapPath(err))
+		return err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<16)
+	defer f.Abort()
+	bw := bufio.NewWriterSize(f, 1<<16)
 	if err := write(bw); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if !force {
-		// Lost a race with another writer: still do not replace.
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("%s: exists; --force replaces it", path)
-		}
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
-	ok = true
-	return nil
+	return f.Commit()
 }
 
 func unwrapPath(err error) error {

@@ -86,7 +86,7 @@ func TestRecordAndExportErrors(t *testing.T) {
 		{[]string{"record", plain, "-o", dir + "/a.cast"}, plain + ": no guided tour to record"},
 		{[]string{"record", "nope", "-o", dir + "/a.cast"}, "nope: not a built-in scenario"},
 		{[]string{"record", dir + "/missing.walk", "-o", dir + "/a.cast"}, dir + "/missing.walk: no such file"},
-		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/no/such/dir/a.cast"}, dir + "/no/such/dir/a.cast: cannot write here"},
+		{[]string{"record", "bpf2bpf-tailcall", "-o", dir + "/no/such/dir/a.cast"}, dir + "/no/such/dir/a.cast: no such file or directory"},
 		{[]string{"tour", plain}, plain + ": no guided tour (every built-in scenario has one"},
 		{[]string{"tour", "bpf2bpf-tailcall"}, "tour: standard output is not a terminal"},
 		{[]string{"open", plain, "--autoplay"}, plain + ": no guided tour"},
@@ -125,7 +125,7 @@ func TestRecordNoClobber(t *testing.T) {
 		t.Errorf("--timestamp 0: status %d %s, header %.100s", st, e, readFile(t, p0))
 	}
 	writeFile(t, path, "mine")
-	if st, e := run("record", "bpf2bpf-tailcall", "-o", path); st != 1 || !strings.Contains(e, "exists; --force replaces it") {
+	if st, e := run("record", "bpf2bpf-tailcall", "-o", path); st != 1 || !strings.Contains(e, "exists (use --force to overwrite it)") {
 		t.Errorf("record over a file: status %d, %q", st, e)
 	}
 	if got := readFile(t, path); got != "mine" {
