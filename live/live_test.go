@@ -4,7 +4,10 @@ package live
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -155,7 +158,7 @@ func TestParseStackDepths(t *testing.T) {
 
 func TestMovSequence(t *testing.T) {
 	// movz x1, #0xba00; movk x1, #0x4738, lsl #16; movk x1, #0x8882, lsl #32; movk x1, #0xffff, lsl #48
-	words := []uint32{0xd2974001, 0xf2a8e701, 0xf2d11041, 0xf2fffffe | 1}
+	words := []uint32{0xd2974001, 0xf2a8e701, 0xf2d11041, 0xf2ffffe1}
 	b := make([]byte, 4*len(words))
 	for i, w := range words {
 		binary.LittleEndian.PutUint32(b[4*i:], w)
@@ -197,4 +200,74 @@ func TestFuncStarts(t *testing.T) {
 	if _, err := funcStarts(&RawInfo{Xlated: x}, 3); err == nil {
 		t.Error("3 JITed functions for 2 starts accepted")
 	}
+}
+
+// TestPairFromImageArm64 takes real 6.1 arm64 captures, forgets the map
+// addresses and has them read back from the kernel's image. The addresses
+// take four instructions (0xffff0000_080f_f600: movz, movk, movk, movk)
+// where the JIT's stand-in may take fewer, so the fields after the first
+// move: the rounds of pairFromImage must find them all the same.
+func TestPairFromImageArm64(t *testing.T) {
+	dirs, _ := filepath.Glob("../testdata/captures/arm64-6.1*/*/*/capture.json")
+	n := 0
+	for _, cf := range dirs {
+		dir := filepath.Dir(cf)
+		js, err := os.ReadFile(cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cj cJSON
+		if err := json.Unmarshal(js, &cj); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for i := range cj.Maps {
+			m := &cj.Maps[i]
+			if m.Address != nil {
+				want["map "+m.Name] = *m.Address
+			}
+			if m.ValueAddress != nil {
+				want["value "+m.Name] = *m.ValueAddress
+			}
+			m.Address, m.ValueAddress = nil, nil
+		}
+		if len(want) == 0 {
+			continue
+		}
+		xl, err1 := os.ReadFile(filepath.Join(dir, "xlated.bin"))
+		ji, err2 := os.ReadFile(filepath.Join(dir, "jited.bin"))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		prof := "v6.1"
+		r := &Reader{Host: &Host{Arch: kernel.ARM64, Release: "6.1.0"}, ProfileName: prof}
+		snap := &Snapshot{Info: &RawInfo{Xlated: xl, Jited: ji}}
+		if err := r.pairFromImage(snap, &cj); err != nil {
+			t.Errorf("%s: %v", dir, err)
+			continue
+		}
+		for i := range cj.Maps {
+			m := &cj.Maps[i]
+			for key, got := range map[string]*string{"map " + m.Name: m.Address, "value " + m.Name: m.ValueAddress} {
+				w, ok := want[key]
+				if !ok {
+					continue
+				}
+				if got == nil || *got != w {
+					t.Errorf("%s: %s: read %v from the image, want %s (read: %q)", dir, key, deref(got), w, snap.FromImage)
+				}
+			}
+		}
+		n++
+	}
+	if n < 10 {
+		t.Fatalf("only %d arm64 captures with map addresses checked", n)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "nothing"
+	}
+	return *s
 }

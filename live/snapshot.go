@@ -620,83 +620,125 @@ func loadCapture(cj *cJSON, info *RawInfo) (*capture.Capture, map[string][]byte,
 // pairFromImage finds the facts the kernel does not report but the image
 // holds: the struct bpf_map * and value addresses of map loads, and
 // kernel symbols missing from kallsyms (this_cpu_off without
-// CONFIG_KALLSYMS_ALL). jitscope's JIT is run once with stand-in
-// addresses; each such field it emits is then read from the kernel's image
-// at the same place. Were the JIT's layout wrong, the values read would be
+// CONFIG_KALLSYMS_ALL). jitscope's JIT is run with stand-in addresses;
+// each such field it emits is then read from the kernel's image at the
+// same place. On arm64 a 64-bit constant is one to four instructions
+// depending on its value (emit_a64_mov_i64), so a field read there can
+// be longer than the stand-in's and every later instruction of the
+// function moves: the JIT is run again with the addresses read until they
+// no longer change (a few rounds: each round fixes at least the first
+// field that moved). Were the JIT's layout wrong, the values read would be
 // garbage, and the comparison that follows would show it.
 func (r *Reader) pairFromImage(snap *Snapshot, cj *cJSON) error {
 	hasMaps := len(cj.Maps) > 0
-	c, _, err := loadCapture(cj, snap.Info)
-	if err != nil {
-		return err
-	}
 	p, err := r.Profile("")
 	if err != nil {
 		return nil // no profile: nothing to pair with; Compare says why
 	}
-	pl := c.Placement()
-	if _, ok := pl.Symbols["this_cpu_off"]; !ok {
-		pl.Symbols["this_cpu_off"] = 0x1f000 // stand-in, replaced below
+	// What was read from the image, by fact, in the order first read.
+	var order []string
+	read := map[string]string{}
+	note := func(key, text string) {
+		if _, ok := read[key]; !ok {
+			order = append(order, key)
+		}
+		read[key] = text
 	}
-	if !hasMaps && pl.Symbols["this_cpu_off"] != 0x1f000 {
-		return nil
+	_, hadCPUOff := cj.Symbols["this_cpu_off"]
+	known := map[string]bool{}
+	for _, m := range cj.Maps {
+		if m.Address != nil {
+			known["map "+m.Name] = true
+		}
+		if m.ValueAddress != nil {
+			known["value "+m.Name] = true
+		}
 	}
-	l, err := kernel.Load(c.Set, c.Program, c.Kernel.Arch, p.LoadOptions())
-	if err != nil {
-		return nil
-	}
-	img, err := jit.Compile(l, p)
-	if err != nil {
-		return nil
-	}
-	for fi, f := range img.Funcs {
-		if fi >= len(c.Funcs) {
+	for round := 0; round < 8; round++ {
+		c, _, err := loadCapture(cj, snap.Info)
+		if err != nil {
+			return err
+		}
+		pl := c.Placement()
+		if _, ok := pl.Symbols["this_cpu_off"]; !ok {
+			pl.Symbols["this_cpu_off"] = 0x1f000 // stand-in, replaced below
+		}
+		if round == 0 && !hasMaps && hadCPUOff {
+			return nil
+		}
+		l, err := kernel.Load(c.Set, c.Program, c.Kernel.Arch, p.LoadOptions())
+		if err != nil {
+			return nil
+		}
+		img, err := jit.Compile(l, p)
+		if err != nil {
+			return nil
+		}
+		changed := false
+		set := func(dst **string, val uint64) {
+			s := hexAddr(val)
+			if *dst == nil || **dst != s {
+				*dst = &s
+				changed = true
+			}
+		}
+		for fi, f := range img.Funcs {
+			if fi >= len(c.Funcs) {
+				break
+			}
+			kb := c.Funcs[fi].Bytes
+			for _, rl := range f.Relocs {
+				if rl.Field < 0 || rl.Field+rl.Size > len(kb) {
+					continue
+				}
+				val, ok := readField(c.Kernel.Arch, rl, kb)
+				if !ok {
+					continue
+				}
+				switch rl.What {
+				case "map", "map_value":
+					for i := range cj.Maps {
+						m := &cj.Maps[i]
+						if m.Name != rl.Name {
+							continue
+						}
+						if rl.What == "map" && !known["map "+m.Name] {
+							set(&m.Address, val)
+							note("map "+m.Name, fmt.Sprintf("map %s at %s (struct bpf_map *, %s+%#x)", m.Name, *m.Address, f.Name, rl.Field))
+						}
+						if rl.What == "map_value" && !known["value "+m.Name] {
+							// The field holds value + offset; the offset is
+							// the JIT's distance from its value base.
+							delta := rl.Target - l.ValueAddrs[m.Name]
+							set(&m.ValueAddress, val-delta)
+							note("value "+m.Name, fmt.Sprintf("map %s values at %s (%s+%#x)", m.Name, *m.ValueAddress, f.Name, rl.Field))
+						}
+					}
+				case "kernel":
+					if rl.Name == "this_cpu_off" && !hadCPUOff {
+						s := hexAddr(val)
+						if cj.Symbols["this_cpu_off"] != s {
+							cj.Symbols["this_cpu_off"] = s
+							changed = true
+						}
+						note("this_cpu_off", fmt.Sprintf("this_cpu_off = %#x (not in kallsyms; %s+%#x)", val, f.Name, rl.Field))
+					}
+				}
+			}
+		}
+		if !changed {
 			break
 		}
-		kb := c.Funcs[fi].Bytes
-		for _, rl := range f.Relocs {
-			if rl.Field < 0 || rl.Field+rl.Size > len(kb) {
-				continue
-			}
-			val, ok := readField(c.Kernel.Arch, rl, kb)
-			if !ok {
-				continue
-			}
-			switch rl.What {
-			case "map", "map_value":
-				for i := range cj.Maps {
-					m := &cj.Maps[i]
-					if m.Name != rl.Name {
-						continue
-					}
-					if rl.What == "map" && m.Address == nil {
-						s := hexAddr(val)
-						m.Address = &s
-						snap.FromImage = append(snap.FromImage, fmt.Sprintf("map %s at %s (struct bpf_map *, %s+%#x)", m.Name, s, f.Name, rl.Field))
-					}
-					if rl.What == "map_value" && m.ValueAddress == nil {
-						// The field holds value + offset; the offset is the
-						// stand-in's distance from the stand-in value base.
-						delta := rl.Target - l.ValueAddrs[m.Name]
-						s := hexAddr(val - delta)
-						m.ValueAddress = &s
-						snap.FromImage = append(snap.FromImage, fmt.Sprintf("map %s values at %s (%s+%#x)", m.Name, s, f.Name, rl.Field))
-					}
-				}
-			case "kernel":
-				if rl.Name == "this_cpu_off" {
-					if _, ok := cj.Symbols["this_cpu_off"]; !ok {
-						cj.Symbols["this_cpu_off"] = hexAddr(val)
-						snap.FromImage = append(snap.FromImage, fmt.Sprintf("this_cpu_off = %#x (not in kallsyms; %s+%#x)", val, f.Name, rl.Field))
-					}
-				}
-			}
-		}
+	}
+	for _, k := range order {
+		snap.FromImage = append(snap.FromImage, read[k])
 	}
 	return nil
 }
 
 // readField reads the value a relocated field holds in the kernel's bytes.
+// On arm64 the kernel's move sequence is read to its end, which may be
+// past the JIT's field (see pairFromImage).
 func readField(arch kernel.Arch, rl jit.Reloc, b []byte) (uint64, bool) {
 	field := b[rl.Field : rl.Field+rl.Size]
 	switch {
@@ -705,29 +747,44 @@ func readField(arch kernel.Arch, rl jit.Reloc, b []byte) (uint64, bool) {
 	case arch == kernel.X86_64 && rl.Kind == "disp32" && rl.Size == 4:
 		return uint64(int64(int32(binary.LittleEndian.Uint32(field)))), true
 	case arch == kernel.ARM64 && rl.Kind == "imm64" && rl.Size%4 == 0:
-		return movSequence(field)
+		return movSequence(b[rl.Field:min(len(b), rl.Field+16)])
 	}
 	return 0, false
 }
 
-// movSequence decodes an arm64 movz/movn + movk sequence (emit_a64_mov_i64)
-// into the 64-bit value it builds.
+// movSequence decodes the arm64 movz/movn + movk sequence
+// (emit_a64_mov_i64) that starts b into the 64-bit value it builds: a
+// 64-bit movz or movn, then the movk instructions to the same register
+// that follow it.
 func movSequence(b []byte) (uint64, bool) {
 	var v uint64
+	rd := uint32(0xff)
 	for i := 0; i+4 <= len(b); i += 4 {
 		w := binary.LittleEndian.Uint32(b[i:])
 		if w>>23&0x3f != 0x25 || w>>31 != 1 { // 64-bit move wide
-			return 0, false
+			if i == 0 {
+				return 0, false
+			}
+			break
 		}
 		hw := (w >> 21) & 3
 		imm := uint64((w >> 5) & 0xffff)
 		sh := 16 * hw
-		switch (w >> 29) & 3 {
+		op := (w >> 29) & 3
+		if i == 0 {
+			rd = w & 0x1f
+		} else if op != 3 || w&0x1f != rd {
+			break // the next instruction is not part of this move
+		}
+		switch op {
 		case 2: // movz
 			v = imm << sh
 		case 0: // movn
 			v = ^(imm << sh)
 		case 3: // movk
+			if i == 0 {
+				return 0, false
+			}
 			v = v&^(0xffff<<sh) | imm<<sh
 		default:
 			return 0, false
