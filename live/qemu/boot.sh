@@ -56,10 +56,10 @@ if [ -n "$CMDS" ]; then
 	cp "$CMDS" "$R/cmds"
 else
 	{
-		(cd "$ROOT" && go run . list) | awk 'NR>1 && NF==0 {exit} NR>1 {print $1}' |
+		(cd "$ROOT" && go run . list) | awk 'NR>1 && NF==0 {done=1} NR>1 && !done {print $1}' |
 			while read -r s; do echo "kernel verify $s --config-file /boot/config"; done
 		for o in "$R"/obj/*.bpf.o; do echo "kernel verify /obj/$(basename "$o") --config-file /boot/config"; done
-		echo "kernel list --config-file /boot/config"
+		echo "kernel list"
 	} > "$R/cmds"
 fi
 (cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --owner=0:0 2>/dev/null | gzip -1) > "$R.cpio.gz"
