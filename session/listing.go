@@ -210,6 +210,23 @@ func sourceStarts(f *disasm.Func) map[int]int32 {
 
 // layout flattens the programs into rows and assigns arrow lanes.
 func (l *Listing) layout() {
+	// The rows are counted first (source rows at most one per entry of
+	// each function's sourceStarts) so that they are allocated once.
+	var srcs []map[int]int32
+	n := 0
+	for _, p := range l.Programs {
+		for _, f := range p.Funcs {
+			var src map[int]int32
+			if l.Source {
+				src = sourceStarts(f)
+			}
+			srcs = append(srcs, src)
+			n += 2 + len(f.Lines) + len(src)
+		}
+	}
+	l.Rows = make([]Row, 0, n)
+	l.Funcs = make([]*disasm.Func, 0, len(srcs))
+	l.lineRow = make([][]int32, 0, len(srcs))
 	for pi, p := range l.Programs {
 		for _, f := range p.Funcs {
 			fi := len(l.Funcs)
@@ -220,40 +237,7 @@ func (l *Listing) layout() {
 			}
 			l.FuncRow = append(l.FuncRow, len(l.Rows))
 			l.Rows = append(l.Rows, Row{Kind: RowHeader, Func: int32(fi), BPF: -1})
-			prog := p.Image.Program
-			var src map[int]int32
-			if l.Source {
-				src = sourceStarts(f)
-			}
-			rows := make([]int32, len(f.Lines))
-			l.lineRow = append(l.lineRow, rows)
-			for li := range f.Lines {
-				ln := &f.Lines[li]
-				if si, ok := src[ln.Offset]; ok {
-					l.Rows = append(l.Rows, Row{Kind: RowSource, Func: int32(fi), Line: int32(li), BPF: -1, Src: si})
-					l.SourceRows++
-				}
-				rows[li] = int32(len(l.Rows))
-				key := BPFKey{Prog: prog, Func: f.Image.Name, Index: -1}
-				if ln.BPF >= 0 {
-					key.Index = f.Image.Insns[ln.BPF].Index
-					if rw := l.Rewrites[prog]; rw != nil && key.Index < len(rw.Program.Origin) {
-						// The instruction as written: what the other
-						// pane (BPF as written) links to.
-						key.Index = rw.Program.Origin[key.Index]
-					}
-				} else {
-					key.Region = ln.Region
-				}
-				id := l.ids.ID(key)
-				if int(id) >= len(l.firstRow) {
-					l.firstRow = append(l.firstRow, make([]int32, int(id)+1-len(l.firstRow))...)
-				}
-				if l.firstRow[id] == 0 {
-					l.firstRow[id] = int32(len(l.Rows)) + 1
-				}
-				l.Rows = append(l.Rows, Row{Kind: RowInsn, Func: int32(fi), Line: int32(li), BPF: id})
-			}
+			l.layoutFunc(fi, p.Image.Program, f, srcs[fi])
 		}
 	}
 	rowOf := func(p disasm.Pos) int { return int(l.lineRow[p.Func][p.Line]) }
@@ -275,6 +259,54 @@ func (l *Listing) layout() {
 		g := &l.Groups[gi]
 		g.Lo, g.Hi = min(g.Lo, from), max(g.Hi, from)
 		g.Sources = append(g.Sources, from)
+	}
+}
+
+// layoutFunc appends the rows of function fi's lines, giving each its BPF
+// id: the function's id table is looked up and locked once, not per line.
+func (l *Listing) layoutFunc(fi int, prog string, f *disasm.Func, src map[int]int32) {
+	rows := make([]int32, len(f.Lines))
+	l.lineRow = append(l.lineRow, rows)
+	var origin []int
+	if rw := l.Rewrites[prog]; rw != nil {
+		origin = rw.Program.Origin
+	}
+	insns := f.Image.Insns
+	b := l.ids
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ft *funcIDs
+	for li := range f.Lines {
+		ln := &f.Lines[li]
+		if len(src) > 0 {
+			if si, ok := src[ln.Offset]; ok {
+				l.Rows = append(l.Rows, Row{Kind: RowSource, Func: int32(fi), Line: int32(li), BPF: -1, Src: si})
+				l.SourceRows++
+			}
+		}
+		rows[li] = int32(len(l.Rows))
+		index, region := -1, jit.RegionKind("")
+		if ln.BPF >= 0 {
+			index = insns[ln.BPF].Index
+			if index < len(origin) {
+				// The instruction as written: what the other
+				// pane (BPF as written) links to.
+				index = origin[index]
+			}
+		} else {
+			region = ln.Region
+		}
+		if ft == nil {
+			ft = b.funcTable(prog, f.Image.Name, index)
+		}
+		id := b.id(ft, index, region)
+		if int(id) >= len(l.firstRow) {
+			l.firstRow = append(l.firstRow, make([]int32, int(id)+1-len(l.firstRow))...)
+		}
+		if l.firstRow[id] == 0 {
+			l.firstRow[id] = int32(len(l.Rows)) + 1
+		}
+		l.Rows = append(l.Rows, Row{Kind: RowInsn, Func: int32(fi), Line: int32(li), BPF: id})
 	}
 }
 
@@ -578,13 +610,24 @@ func NewBPFIDs() *BPFIDs { return &BPFIDs{funcs: map[[2]string]*funcIDs{}} }
 func (b *BPFIDs) ID(k BPFKey) int32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	f := b.funcs[[2]string{k.Prog, k.Func}]
+	return b.id(b.funcTable(k.Prog, k.Func, k.Index), k.Index, k.Region)
+}
+
+// funcTable returns the table of (prog, fn), made with base index when
+// new; b.mu is held.
+func (b *BPFIDs) funcTable(prog, fn string, index int) *funcIDs {
+	f := b.funcs[[2]string{prog, fn}]
 	if f == nil {
-		f = &funcIDs{base: k.Index}
-		b.funcs[[2]string{k.Prog, k.Func}] = f
+		f = &funcIDs{base: index}
+		b.funcs[[2]string{prog, fn}] = f
 	}
-	if k.Index < 0 || k.Region != "" {
-		rk := bpfRegionKey{k.Index, k.Region}
+	return f
+}
+
+// id is ID for a key of f's function; b.mu is held.
+func (b *BPFIDs) id(f *funcIDs, index int, region jit.RegionKind) int32 {
+	if index < 0 || region != "" {
+		rk := bpfRegionKey{index, region}
 		id, ok := f.byRegion[rk]
 		if !ok {
 			if f.byRegion == nil {
@@ -595,16 +638,16 @@ func (b *BPFIDs) ID(k BPFKey) int32 {
 		}
 		return id
 	}
-	if len(f.byIndex) == 0 || k.Index < f.base {
+	if len(f.byIndex) == 0 || index < f.base {
 		// The first instruction, or one before those seen: move the base.
 		shift := 0
 		if len(f.byIndex) > 0 {
-			shift = f.base - k.Index
+			shift = f.base - index
 		}
 		f.byIndex = append(make([]int32, shift, shift+len(f.byIndex)), f.byIndex...)
-		f.base = k.Index
+		f.base = index
 	}
-	i := k.Index - f.base
+	i := index - f.base
 	if i >= len(f.byIndex) {
 		f.byIndex = append(f.byIndex, make([]int32, i+1-len(f.byIndex))...)
 	}
