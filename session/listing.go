@@ -29,22 +29,20 @@ const (
 	RowBlank
 	// RowSource is a C source line (BTF line info) shown above the first
 	// machine instruction of the BPF instruction where it starts; Line is
-	// that instruction's line, Src the index into the function image's
-	// Lines.
+	// that instruction's line (SourceLine says which source line).
 	RowSource
 )
 
-// Row is one displayed line of a listing.
+// Row is one displayed line of a listing: 16 bytes, as a listing of a
+// million BPF instructions has 1.3 million rows per architecture.
 type Row struct {
 	Kind RowKind
 	Func int32 // index into Listing.Funcs
-	Line int32 // index into the function's lines (RowInsn)
+	Line int32 // index into the function's lines (RowInsn, RowSource)
 	// BPF is the id (see BPFIDs) of the BPF instruction or code region the
 	// line belongs to, the same id for the same instruction in every
 	// listing of the session; -1 for none.
 	BPF int32
-	// Src is the index into the function image's Lines (RowSource).
-	Src int32
 }
 
 // Listing is one architecture's compiled target, laid out in rows with the
@@ -71,7 +69,10 @@ type Listing struct {
 	// carry line info); SourceRows counts them.
 	Source     bool
 	SourceRows int
-	lineRow    [][]int32 // row of each function's each line
+	// The RowSource rows in order and, for each, the index of its line
+	// in the function image's Lines.
+	sourceAt, sourceIdx []int32
+	lineRow             [][]int32 // row of each function's each line
 
 	// Arrows are the static control-flow edges (disasm.Flow) with lanes
 	// assigned over rows; Groups merges those drawn as one line.
@@ -166,8 +167,11 @@ func (l *Listing) SourceLine(r int) (kernel.LineInfo, bool) {
 	if r < 0 || r >= len(l.Rows) || l.Rows[r].Kind != RowSource {
 		return kernel.LineInfo{}, false
 	}
-	row := l.Rows[r]
-	return l.Funcs[row.Func].Image.Lines[row.Src], true
+	i, found := slices.BinarySearch(l.sourceAt, int32(r))
+	if !found {
+		return kernel.LineInfo{}, false
+	}
+	return l.Funcs[l.Rows[r].Func].Image.Lines[l.sourceIdx[i]], true
 }
 
 // SourceText is how a note and a source row name a line: "file:line: text"
@@ -280,7 +284,9 @@ func (l *Listing) layoutFunc(fi int, prog string, f *disasm.Func, src map[int]in
 		ln := &f.Lines[li]
 		if len(src) > 0 {
 			if si, ok := src[ln.Offset]; ok {
-				l.Rows = append(l.Rows, Row{Kind: RowSource, Func: int32(fi), Line: int32(li), BPF: -1, Src: si})
+				l.sourceAt = append(l.sourceAt, int32(len(l.Rows)))
+				l.sourceIdx = append(l.sourceIdx, si)
+				l.Rows = append(l.Rows, Row{Kind: RowSource, Func: int32(fi), Line: int32(li), BPF: -1})
 				l.SourceRows++
 			}
 		}
