@@ -214,6 +214,13 @@ func sourceStarts(f *disasm.Func) map[int]int32 {
 
 // layout flattens the programs into rows and assigns arrow lanes.
 func (l *Listing) layout() {
+	l.layoutRows()
+	l.layoutArrows()
+}
+
+// layoutRows flattens the programs into rows, giving BPF ids from the
+// session's table: listings sharing the table are laid out one at a time.
+func (l *Listing) layoutRows() {
 	// The rows are counted first (source rows at most one per entry of
 	// each function's sourceStarts) so that they are allocated once.
 	var srcs []map[int]int32
@@ -244,6 +251,11 @@ func (l *Listing) layout() {
 			l.layoutFunc(fi, p.Image.Program, f, srcs[fi])
 		}
 	}
+}
+
+// layoutArrows finds the arrows of the laid out rows and assigns their
+// lanes; it reads only the listing, so listings are done at the same time.
+func (l *Listing) layoutArrows() {
 	rowOf := func(p disasm.Pos) int { return int(l.lineRow[p.Func][p.Line]) }
 	l.Arrows = disasm.Flow(l.Funcs)
 	l.Lanes = disasm.AssignLanes(l.Arrows, rowOf)

@@ -262,8 +262,9 @@ func FromTarget(t *Target, opt Options) *Session {
 		arches = DefaultArches
 	}
 	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource}
-	// The architectures are compiled and listed at the same time; they
-	// are laid out in order, as BPF ids are given in order of first sight.
+	// The architectures are compiled and listed at the same time; their
+	// rows are laid out in order, as BPF ids are given in order of first
+	// sight, then their arrows at the same time again.
 	s.Listings = make([]*Listing, len(arches))
 	par.ForEach(len(arches), func(i int) error {
 		s.Listings[i] = s.compileListed(arches[i], opt.Profiles[arches[i]], opt.Syntax)
@@ -271,9 +272,15 @@ func FromTarget(t *Target, opt Options) *Session {
 	})
 	for _, l := range s.Listings {
 		if l.Err == nil {
-			l.layout()
+			l.layoutRows()
 		}
 	}
+	par.ForEach(len(arches), func(i int) error {
+		if l := s.Listings[i]; l.Err == nil {
+			l.layoutArrows()
+		}
+		return nil
+	})
 	return s
 }
 
