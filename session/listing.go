@@ -498,28 +498,42 @@ func (l *Listing) Matches(r int, q string) bool {
 	if q == "" || r < 0 || r >= len(l.Rows) {
 		return false
 	}
-	fold := strings.ToLower(q) == q
-	has := func(s string) bool {
-		if fold {
-			return containsLower(s, q)
-		}
-		return strings.Contains(s, q)
+	return l.matches(r, newQuery(q))
+}
+
+// query is a search's text and whether it folds case, decided once per
+// search rather than once per row.
+type query struct {
+	q    string
+	fold bool
+}
+
+func newQuery(q string) query { return query{q: q, fold: strings.ToLower(q) == q} }
+
+func (m query) in(s string) bool {
+	if m.fold {
+		return containsLower(s, m.q)
 	}
+	return strings.Contains(s, m.q)
+}
+
+// matches is Matches for a row in range and a non-empty query.
+func (l *Listing) matches(r int, m query) bool {
 	row := l.Rows[r]
 	switch row.Kind {
 	case RowHeader:
 		f := l.Funcs[row.Func]
-		return has(f.Image.Name) || has(f.Image.Ksym) || has(f.Header())
+		return m.in(f.Image.Name) || m.in(f.Image.Ksym) || m.in(f.Header())
 	case RowSource:
 		li, _ := l.SourceLine(r)
-		return has(SourceText(li))
+		return m.in(SourceText(li))
 	case RowInsn:
-		ln := l.Line(r)
-		if has(ln.Text) {
+		ln := &l.Funcs[row.Func].Lines[row.Line]
+		if m.in(ln.Text) {
 			return true
 		}
 		for _, n := range ln.Notes {
-			if has(n) {
+			if m.in(n) {
 				return true
 			}
 		}
@@ -553,9 +567,17 @@ func (l *Listing) Search(q string, from, dir int) int {
 	if dir < 0 {
 		step = -1
 	}
-	for i := 1; i <= n; i++ {
-		r := ((from+step*i)%n + n) % n
-		if l.Matches(r, q) {
+	m := newQuery(q)
+	r := (from%n + n) % n
+	for range n {
+		// (from + step*i) mod n, without two divisions a row.
+		r += step
+		if r == n {
+			r = 0
+		} else if r < 0 {
+			r = n - 1
+		}
+		if l.matches(r, m) {
 			return r
 		}
 	}
