@@ -5,6 +5,7 @@ package session
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/jitscope/jitscope/jit"
 )
@@ -33,5 +34,13 @@ func TestBPFIDs(t *testing.T) {
 		if got := b.ID(k); got != id {
 			t.Fatalf("ID(%+v) = %d, want %d", k, got, id)
 		}
+	}
+}
+
+// TestRowSize holds a Row to 16 bytes: a million-instruction program has
+// 1.3 million rows per architecture.
+func TestRowSize(t *testing.T) {
+	if got := unsafe.Sizeof(Row{}); got != 16 {
+		t.Errorf("session.Row is %d bytes, want 16", got)
 	}
 }

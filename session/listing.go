@@ -29,22 +29,20 @@ const (
 	RowBlank
 	// RowSource is a C source line (BTF line info) shown above the first
 	// machine instruction of the BPF instruction where it starts; Line is
-	// that instruction's line, Src the index into the function image's
-	// Lines.
+	// that instruction's line (SourceLine says which source line).
 	RowSource
 )
 
-// Row is one displayed line of a listing.
+// Row is one displayed line of a listing: 16 bytes, as a listing of a
+// million BPF instructions has 1.3 million rows per architecture.
 type Row struct {
 	Kind RowKind
 	Func int32 // index into Listing.Funcs
-	Line int32 // index into the function's lines (RowInsn)
+	Line int32 // index into the function's lines (RowInsn, RowSource)
 	// BPF is the id (see BPFIDs) of the BPF instruction or code region the
 	// line belongs to, the same id for the same instruction in every
 	// listing of the session; -1 for none.
 	BPF int32
-	// Src is the index into the function image's Lines (RowSource).
-	Src int32
 }
 
 // Listing is one architecture's compiled target, laid out in rows with the
@@ -71,7 +69,10 @@ type Listing struct {
 	// carry line info); SourceRows counts them.
 	Source     bool
 	SourceRows int
-	lineRow    [][]int32 // row of each function's each line
+	// The RowSource rows in order and, for each, the index of its line
+	// in the function image's Lines.
+	sourceAt, sourceIdx []int32
+	lineRow             [][]int32 // row of each function's each line
 
 	// Arrows are the static control-flow edges (disasm.Flow) with lanes
 	// assigned over rows; Groups merges those drawn as one line.
@@ -166,8 +167,11 @@ func (l *Listing) SourceLine(r int) (kernel.LineInfo, bool) {
 	if r < 0 || r >= len(l.Rows) || l.Rows[r].Kind != RowSource {
 		return kernel.LineInfo{}, false
 	}
-	row := l.Rows[r]
-	return l.Funcs[row.Func].Image.Lines[row.Src], true
+	i, found := slices.BinarySearch(l.sourceAt, int32(r))
+	if !found {
+		return kernel.LineInfo{}, false
+	}
+	return l.Funcs[l.Rows[r].Func].Image.Lines[l.sourceIdx[i]], true
 }
 
 // SourceText is how a note and a source row name a line: "file:line: text"
@@ -210,6 +214,30 @@ func sourceStarts(f *disasm.Func) map[int]int32 {
 
 // layout flattens the programs into rows and assigns arrow lanes.
 func (l *Listing) layout() {
+	l.layoutRows()
+	l.layoutArrows()
+}
+
+// layoutRows flattens the programs into rows, giving BPF ids from the
+// session's table: listings sharing the table are laid out one at a time.
+func (l *Listing) layoutRows() {
+	// The rows are counted first (source rows at most one per entry of
+	// each function's sourceStarts) so that they are allocated once.
+	var srcs []map[int]int32
+	n := 0
+	for _, p := range l.Programs {
+		for _, f := range p.Funcs {
+			var src map[int]int32
+			if l.Source {
+				src = sourceStarts(f)
+			}
+			srcs = append(srcs, src)
+			n += 2 + len(f.Lines) + len(src)
+		}
+	}
+	l.Rows = make([]Row, 0, n)
+	l.Funcs = make([]*disasm.Func, 0, len(srcs))
+	l.lineRow = make([][]int32, 0, len(srcs))
 	for pi, p := range l.Programs {
 		for _, f := range p.Funcs {
 			fi := len(l.Funcs)
@@ -220,42 +248,14 @@ func (l *Listing) layout() {
 			}
 			l.FuncRow = append(l.FuncRow, len(l.Rows))
 			l.Rows = append(l.Rows, Row{Kind: RowHeader, Func: int32(fi), BPF: -1})
-			prog := p.Image.Program
-			var src map[int]int32
-			if l.Source {
-				src = sourceStarts(f)
-			}
-			rows := make([]int32, len(f.Lines))
-			l.lineRow = append(l.lineRow, rows)
-			for li := range f.Lines {
-				ln := &f.Lines[li]
-				if si, ok := src[ln.Offset]; ok {
-					l.Rows = append(l.Rows, Row{Kind: RowSource, Func: int32(fi), Line: int32(li), BPF: -1, Src: si})
-					l.SourceRows++
-				}
-				rows[li] = int32(len(l.Rows))
-				key := BPFKey{Prog: prog, Func: f.Image.Name, Index: -1}
-				if ln.BPF >= 0 {
-					key.Index = f.Image.Insns[ln.BPF].Index
-					if rw := l.Rewrites[prog]; rw != nil && key.Index < len(rw.Program.Origin) {
-						// The instruction as written: what the other
-						// pane (BPF as written) links to.
-						key.Index = rw.Program.Origin[key.Index]
-					}
-				} else {
-					key.Region = ln.Region
-				}
-				id := l.ids.ID(key)
-				if int(id) >= len(l.firstRow) {
-					l.firstRow = append(l.firstRow, make([]int32, int(id)+1-len(l.firstRow))...)
-				}
-				if l.firstRow[id] == 0 {
-					l.firstRow[id] = int32(len(l.Rows)) + 1
-				}
-				l.Rows = append(l.Rows, Row{Kind: RowInsn, Func: int32(fi), Line: int32(li), BPF: id})
-			}
+			l.layoutFunc(fi, p.Image.Program, f, srcs[fi])
 		}
 	}
+}
+
+// layoutArrows finds the arrows of the laid out rows and assigns their
+// lanes; it reads only the listing, so listings are done at the same time.
+func (l *Listing) layoutArrows() {
 	rowOf := func(p disasm.Pos) int { return int(l.lineRow[p.Func][p.Line]) }
 	l.Arrows = disasm.Flow(l.Funcs)
 	l.Lanes = disasm.AssignLanes(l.Arrows, rowOf)
@@ -275,6 +275,56 @@ func (l *Listing) layout() {
 		g := &l.Groups[gi]
 		g.Lo, g.Hi = min(g.Lo, from), max(g.Hi, from)
 		g.Sources = append(g.Sources, from)
+	}
+}
+
+// layoutFunc appends the rows of function fi's lines, giving each its BPF
+// id: the function's id table is looked up and locked once, not per line.
+func (l *Listing) layoutFunc(fi int, prog string, f *disasm.Func, src map[int]int32) {
+	rows := make([]int32, len(f.Lines))
+	l.lineRow = append(l.lineRow, rows)
+	var origin []int
+	if rw := l.Rewrites[prog]; rw != nil {
+		origin = rw.Program.Origin
+	}
+	insns := f.Image.Insns
+	b := l.ids
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ft *funcIDs
+	for li := range f.Lines {
+		ln := &f.Lines[li]
+		if len(src) > 0 {
+			if si, ok := src[ln.Offset]; ok {
+				l.sourceAt = append(l.sourceAt, int32(len(l.Rows)))
+				l.sourceIdx = append(l.sourceIdx, si)
+				l.Rows = append(l.Rows, Row{Kind: RowSource, Func: int32(fi), Line: int32(li), BPF: -1})
+				l.SourceRows++
+			}
+		}
+		rows[li] = int32(len(l.Rows))
+		index, region := -1, jit.RegionKind("")
+		if ln.BPF >= 0 {
+			index = insns[ln.BPF].Index
+			if index < len(origin) {
+				// The instruction as written: what the other
+				// pane (BPF as written) links to.
+				index = origin[index]
+			}
+		} else {
+			region = ln.Region
+		}
+		if ft == nil {
+			ft = b.funcTable(prog, f.Image.Name, index)
+		}
+		id := b.id(ft, index, region)
+		if int(id) >= len(l.firstRow) {
+			l.firstRow = append(l.firstRow, make([]int32, int(id)+1-len(l.firstRow))...)
+		}
+		if l.firstRow[id] == 0 {
+			l.firstRow[id] = int32(len(l.Rows)) + 1
+		}
+		l.Rows = append(l.Rows, Row{Kind: RowInsn, Func: int32(fi), Line: int32(li), BPF: id})
 	}
 }
 
@@ -448,28 +498,42 @@ func (l *Listing) Matches(r int, q string) bool {
 	if q == "" || r < 0 || r >= len(l.Rows) {
 		return false
 	}
-	fold := strings.ToLower(q) == q
-	has := func(s string) bool {
-		if fold {
-			return containsLower(s, q)
-		}
-		return strings.Contains(s, q)
+	return l.matches(r, newQuery(q))
+}
+
+// query is a search's text and whether it folds case, decided once per
+// search rather than once per row.
+type query struct {
+	q    string
+	fold bool
+}
+
+func newQuery(q string) query { return query{q: q, fold: strings.ToLower(q) == q} }
+
+func (m query) in(s string) bool {
+	if m.fold {
+		return containsLower(s, m.q)
 	}
+	return strings.Contains(s, m.q)
+}
+
+// matches is Matches for a row in range and a non-empty query.
+func (l *Listing) matches(r int, m query) bool {
 	row := l.Rows[r]
 	switch row.Kind {
 	case RowHeader:
 		f := l.Funcs[row.Func]
-		return has(f.Image.Name) || has(f.Image.Ksym) || has(f.Header())
+		return m.in(f.Image.Name) || m.in(f.Image.Ksym) || m.in(f.Header())
 	case RowSource:
 		li, _ := l.SourceLine(r)
-		return has(SourceText(li))
+		return m.in(SourceText(li))
 	case RowInsn:
-		ln := l.Line(r)
-		if has(ln.Text) {
+		ln := &l.Funcs[row.Func].Lines[row.Line]
+		if m.in(ln.Text) {
 			return true
 		}
 		for _, n := range ln.Notes {
-			if has(n) {
+			if m.in(n) {
 				return true
 			}
 		}
@@ -503,9 +567,17 @@ func (l *Listing) Search(q string, from, dir int) int {
 	if dir < 0 {
 		step = -1
 	}
-	for i := 1; i <= n; i++ {
-		r := ((from+step*i)%n + n) % n
-		if l.Matches(r, q) {
+	m := newQuery(q)
+	r := (from%n + n) % n
+	for range n {
+		// (from + step*i) mod n, without two divisions a row.
+		r += step
+		if r == n {
+			r = 0
+		} else if r < 0 {
+			r = n - 1
+		}
+		if l.matches(r, m) {
 			return r
 		}
 	}
@@ -578,13 +650,24 @@ func NewBPFIDs() *BPFIDs { return &BPFIDs{funcs: map[[2]string]*funcIDs{}} }
 func (b *BPFIDs) ID(k BPFKey) int32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	f := b.funcs[[2]string{k.Prog, k.Func}]
+	return b.id(b.funcTable(k.Prog, k.Func, k.Index), k.Index, k.Region)
+}
+
+// funcTable returns the table of (prog, fn), made with base index when
+// new; b.mu is held.
+func (b *BPFIDs) funcTable(prog, fn string, index int) *funcIDs {
+	f := b.funcs[[2]string{prog, fn}]
 	if f == nil {
-		f = &funcIDs{base: k.Index}
-		b.funcs[[2]string{k.Prog, k.Func}] = f
+		f = &funcIDs{base: index}
+		b.funcs[[2]string{prog, fn}] = f
 	}
-	if k.Index < 0 || k.Region != "" {
-		rk := bpfRegionKey{k.Index, k.Region}
+	return f
+}
+
+// id is ID for a key of f's function; b.mu is held.
+func (b *BPFIDs) id(f *funcIDs, index int, region jit.RegionKind) int32 {
+	if index < 0 || region != "" {
+		rk := bpfRegionKey{index, region}
 		id, ok := f.byRegion[rk]
 		if !ok {
 			if f.byRegion == nil {
@@ -595,16 +678,16 @@ func (b *BPFIDs) ID(k BPFKey) int32 {
 		}
 		return id
 	}
-	if len(f.byIndex) == 0 || k.Index < f.base {
+	if len(f.byIndex) == 0 || index < f.base {
 		// The first instruction, or one before those seen: move the base.
 		shift := 0
 		if len(f.byIndex) > 0 {
-			shift = f.base - k.Index
+			shift = f.base - index
 		}
 		f.byIndex = append(make([]int32, shift, shift+len(f.byIndex)), f.byIndex...)
-		f.base = k.Index
+		f.base = index
 	}
-	i := k.Index - f.base
+	i := index - f.base
 	if i >= len(f.byIndex) {
 		f.byIndex = append(f.byIndex, make([]int32, i+1-len(f.byIndex))...)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/disasm"
+	"github.com/jitscope/jitscope/internal/par"
 	"github.com/jitscope/jitscope/jit"
 	_ "github.com/jitscope/jitscope/jit/arm64" // register the arm64 backend
 	_ "github.com/jitscope/jitscope/jit/x86"   // register the x86-64 backend
@@ -261,9 +262,25 @@ func FromTarget(t *Target, opt Options) *Session {
 		arches = DefaultArches
 	}
 	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource}
-	for _, a := range arches {
-		s.Listings = append(s.Listings, s.Compile(a, opt.Profiles[a], opt.Syntax))
+	// The architectures are compiled and listed at the same time; their
+	// rows are laid out in order, as BPF ids are given in order of first
+	// sight, then their arrows at the same time again.
+	s.Listings = make([]*Listing, len(arches))
+	par.ForEach(len(arches), func(i int) error {
+		s.Listings[i] = s.compileListed(arches[i], opt.Profiles[arches[i]], opt.Syntax)
+		return nil
+	})
+	for _, l := range s.Listings {
+		if l.Err == nil {
+			l.layoutRows()
+		}
 	}
+	par.ForEach(len(arches), func(i int) error {
+		if l := s.Listings[i]; l.Err == nil {
+			l.layoutArrows()
+		}
+		return nil
+	})
 	return s
 }
 
@@ -273,6 +290,17 @@ func FromTarget(t *Target, opt Options) *Session {
 // The syntax applies to x86 only; other architectures print their one
 // syntax whatever it says, so one setting can serve every pane.
 func (s *Session) Compile(arch kernel.Arch, profile string, syntax Syntax) *Listing {
+	l := s.compileListed(arch, profile, syntax)
+	if l.Err == nil {
+		l.layout()
+	}
+	return l
+}
+
+// compileListed is Compile without the layout: the programs compiled and
+// listed, or the error. It does not touch the session's BPF ids, so
+// several run at once.
+func (s *Session) compileListed(arch kernel.Arch, profile string, syntax Syntax) *Listing {
 	if arch != kernel.X86_64 {
 		syntax = SyntaxDefault
 	}
@@ -319,7 +347,6 @@ func (s *Session) Compile(arch kernel.Arch, profile string, syntax Syntax) *List
 		}
 		l.Programs = append(l.Programs, lp)
 	}
-	l.layout()
 	return l
 }
 

@@ -47,7 +47,7 @@ type Pane struct {
 	side int
 
 	lay      paneLayout
-	cache    []*rowCache
+	cache    map[int]*rowCache       // rows drawn lately (rowCacheMax at most)
 	srcNotes map[int]map[string]bool // see sourceNotes
 	textW    int                     // widest instruction text, capped
 	folded   int                     // the listing's Folded(), counted once
@@ -94,7 +94,7 @@ func (p *Pane) SetListing(l *session.Listing) {
 	}
 	p.l = l
 	p.folded = l.Folded()
-	p.cache = make([]*rowCache, len(l.Rows))
+	p.cache = map[int]*rowCache{}
 	p.srcNotes = nil
 	p.textW = 0
 	for fi := range l.Funcs {
@@ -528,6 +528,7 @@ func (p *Pane) gutterCol() int {
 func (p *Pane) sourceRow(ln *line, r int, bg bgid, hot []uint32) {
 	rc := p.cache[r]
 	if rc == nil {
+		p.trimCache()
 		li, _ := p.l.SourceLine(r)
 		rc = &rowCache{band: -1}
 		text := strings.TrimSpace(strings.Join(strings.Fields(li.Text), " "))
@@ -668,6 +669,7 @@ func (p *Pane) rowCache(r int) *rowCache {
 	if rc := p.cache[r]; rc != nil {
 		return rc
 	}
+	p.trimCache()
 	l := p.l.Line(r)
 	rc := &rowCache{band: -1}
 	first := r == 0 || p.l.Rows[r-1].BPF != p.l.Rows[r].BPF
@@ -719,6 +721,18 @@ func (p *Pane) rowCache(r int) *rowCache {
 	}
 	p.cache[r] = rc
 	return rc
+}
+
+// rowCacheMax bounds the rows a pane keeps drawn: a table of every row
+// took 8 bytes a row (20 MB a pane at a million instructions) and kept
+// every row ever drawn.
+const rowCacheMax = 4096
+
+// trimCache empties the row cache when it is full, before a row is added.
+func (p *Pane) trimCache() {
+	if len(p.cache) >= rowCacheMax {
+		clear(p.cache)
+	}
 }
 
 // sourceNotes is the set of notes function fi's line info makes (the

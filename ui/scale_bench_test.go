@@ -4,6 +4,11 @@ package ui
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -118,4 +123,55 @@ func BenchmarkSearch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkOpenMemory is the memory of the viewer opened on the generated
+// 1M-instruction program to its first frame at 200x50 (as BenchmarkOpen):
+// the live heap after a GC (live-MB) and the peak resident size of the
+// process while opening (peak-RSS-MB: the kernel's high-water mark, reset
+// after the program is generated and the heap returned to the system;
+// Linux only, 0 elsewhere). Run it alone: other benchmarks' heaps would
+// count.
+func BenchmarkOpenMemory(b *testing.B) {
+	t := genTarget(b, 1_000_000)
+	for b.Loop() {
+		runtime.GC()
+		debug.FreeOSMemory()
+		resetPeakRSS()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := session.FromTarget(t, session.Options{})
+		m := NewFromSession(Options{}, themes.Dark(), s)
+		m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+		_ = m.View()
+		peak := peakRSS()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1e6, "live-MB")
+		b.ReportMetric(float64(peak)/1e6, "peak-RSS-MB")
+		runtime.KeepAlive(m)
+	}
+}
+
+// resetPeakRSS resets the process's peak resident size (VmHWM), where
+// Linux lets it be (clear_refs, "5").
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS is the process's peak resident size in bytes (VmHWM), 0 where
+// /proc does not say.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, ln := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(ln, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
