@@ -33,8 +33,8 @@ func CheckFastLine(line string) (accepted bool, err error) {
 	if !sameFields(it.ins, want) || it.ins.Reference() != want.Reference() || it.ins.Symbol() != want.Symbol() {
 		return true, fmt.Errorf("fastInsn(%q) = %v (ref %q), general path %v (ref %q)", line, it.ins, it.ins.Reference(), want, want.Reference())
 	}
-	if it.col != p.last.col {
-		return true, fmt.Errorf("fastInsn(%q): column %d, general path %d", line, it.col, p.last.col)
+	if it.col != p.lastCol {
+		return true, fmt.Errorf("fastInsn(%q): column %d, general path %d", line, it.col, p.lastCol)
 	}
 	var target string
 	kind := targetNone

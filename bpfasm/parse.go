@@ -59,13 +59,14 @@ type labelDef struct {
 }
 
 type parser struct {
-	file     string
-	insns    asm.Instructions // one per item, in order
-	fixups   []fixup          // by increasing index
-	last     item             // the last item added, without its instruction
-	labels   map[string]labelDef
-	pending  []pendingLabel
-	sections map[string]int // llvm-objdump section name -> first instruction index
+	file   string
+	insns  asm.Instructions // one per item, in order
+	fixups []fixup          // by increasing index
+	// The line, column and raw src_reg of the last instruction added.
+	lastLine, lastCol, lastRawSrc int
+	labels                        map[string]labelDef
+	pending                       []pendingLabel
+	sections                      map[string]int // llvm-objdump section name -> first instruction index
 
 	// Reused by parseLine for every line.
 	toks   []token
@@ -108,7 +109,8 @@ func Parse(file string, firstLine int, src string) (asm.Instructions, error) {
 func parse(file string, firstLine int, src string, fast bool) (asm.Instructions, error) {
 	p := &parser{file: file, labels: map[string]labelDef{}, sections: map[string]int{}}
 	// One instruction per line, most of the time: size the slice once.
-	p.insns = make(asm.Instructions, 0, strings.Count(src, "\n")+1)
+	n := strings.Count(src, "\n") + 1
+	p.insns = make(asm.Instructions, 0, n)
 	for i := 0; ; i++ {
 		line, rest, more := strings.Cut(src, "\n")
 		line = strings.TrimSuffix(line, "\r")
@@ -133,13 +135,30 @@ func (p *parser) errf(line, col int, format string, args ...any) *Error {
 
 // line parses one line, through fastInsn first when fast is set.
 func (p *parser) line(line string, lineNo int, fast bool) error {
-	if fast {
-		if it, ok := fastInsn(line); ok {
-			it.line, it.rawSrc = lineNo, -1
-			return p.add(it)
-		}
+	if !fast {
+		return p.parseLine(line, lineNo)
 	}
-	return p.parseLine(line, lineNo)
+	it, ok := fastInsn(line)
+	if !ok {
+		return p.parseLine(line, lineNo)
+	}
+	if it.kind != targetNone {
+		it.line, it.rawSrc = lineNo, -1
+		return p.add(it)
+	}
+	p.addPlain(it.ins, lineNo, it.col)
+	return nil
+}
+
+// addPlain is add for an instruction from a line without a label target
+// or raw bytes.
+func (p *parser) addPlain(ins asm.Instruction, lineNo, col int) {
+	if len(p.pending) > 0 {
+		ins = ins.WithSymbol(p.pending[0].name)
+		p.pending = p.pending[:0]
+	}
+	p.insns = append(p.insns, ins)
+	p.lastLine, p.lastCol, p.lastRawSrc = lineNo, col, -1
 }
 
 func (p *parser) parseLine(full string, lineNo int) error {
@@ -343,8 +362,7 @@ func (p *parser) add(it item) error {
 	if it.kind != targetNone || it.section != "" {
 		p.fixups = append(p.fixups, fixup{len(p.insns) - 1, it.line, it.col, it.target, it.kind, it.section, it.secSlot})
 	}
-	it.ins = asm.Instruction{}
-	p.last = it
+	p.lastLine, p.lastCol, p.lastRawSrc = it.line, it.col, it.rawSrc
 	return nil
 }
 
@@ -352,7 +370,7 @@ func (p *parser) add(it item) error {
 func (p *parser) lastFixup() *fixup {
 	i := len(p.insns) - 1
 	if n := len(p.fixups); n == 0 || p.fixups[n-1].index != i {
-		p.fixups = append(p.fixups, fixup{index: i, line: p.last.line, col: p.last.col})
+		p.fixups = append(p.fixups, fixup{index: i, line: p.lastLine, col: p.lastCol})
 	}
 	return &p.fixups[len(p.fixups)-1]
 }
@@ -381,7 +399,7 @@ func (p *parser) relocation(typ, sym string, lineNo, col int) error {
 	case typ == "R_BPF_64_32" && ins.OpCode.JumpOp() == asm.Call && ins.Src == asm.PseudoKfuncCall:
 		*ins = ins.WithReference(sym)
 	case typ == "R_BPF_64_32" && ins.OpCode.JumpOp() == asm.Call &&
-		(ins.Src == asm.PseudoCall || ins.Src == asm.R0 && p.last.rawSrc < 0):
+		(ins.Src == asm.PseudoCall || ins.Src == asm.R0 && p.lastRawSrc < 0):
 		ins.Src = asm.PseudoCall
 		f := p.lastFixup()
 		if _, ok := p.sections[sym]; ok {
