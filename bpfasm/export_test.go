@@ -18,7 +18,14 @@ func ParseGeneral(file string, firstLine int, src string) (asm.Instructions, err
 // path does not read it as the same instruction, column and label target.
 // accepted says whether fastInsn took the line.
 func CheckFastLine(line string) (accepted bool, err error) {
+	ins, col, canon := canonInsn(line)
 	it, ok := fastInsn(line)
+	if canon {
+		// canonInsn reads a subset of fastInsn's lines.
+		if !ok || !sameFields(ins, it.ins) || ins.Metadata != it.ins.Metadata || col != it.col || it.kind != targetNone {
+			return true, fmt.Errorf("canonInsn(%q) = %v at column %d, fastInsn %v at column %d (accepted: %v)", line, ins, col, it.ins, it.col, ok)
+		}
+	}
 	if !ok {
 		return false, nil
 	}

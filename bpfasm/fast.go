@@ -71,9 +71,17 @@ type scan struct {
 
 // blank skips the white space lex skips.
 func (c *scan) blank() {
-	for c.i < len(c.s) && (c.s[c.i] == ' ' || c.s[c.i] == '\t') {
-		c.i++
+	c.i = skipBlank(c.s, c.i)
+}
+
+// skipBlank returns the offset of the first byte at or after i in s that
+// is not a blank. (The scanner's methods work on local copies of the
+// offset: a loop on c.i reads and writes memory on every byte.)
+func skipBlank(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
 	}
+	return i
 }
 
 func (c *scan) end() bool {
@@ -90,17 +98,18 @@ func (c *scan) at(b byte) bool {
 // ident returns the name token at i (lex's tIdent: a maximal run of
 // isIdentChar from an isIdentStart byte), or "".
 func (c *scan) ident() string {
-	c.blank()
-	if c.i >= len(c.s) || !isIdentStart(c.s[c.i]) {
+	s := c.s
+	i := skipBlank(s, c.i)
+	if i >= len(s) || !isIdentStart(s[i]) {
+		c.i = i
 		return ""
 	}
-	j := c.i + 1
-	for j < len(c.s) && isIdentChar(c.s[j]) {
+	j := i + 1
+	for j < len(s) && isIdentChar(s[j]) {
 		j++
 	}
-	w := c.s[c.i:j]
 	c.i = j
-	return w
+	return s[i:j]
 }
 
 // punct returns the operator token at i, as lex splits it, or "".
@@ -135,18 +144,42 @@ func (c *scan) expect(op string) bool {
 	return false
 }
 
+// expectByte consumes the one-byte token b, one of ( ) [ ] (which opLen
+// never makes part of a longer operator).
+func (c *scan) expectByte(b byte) bool {
+	c.blank()
+	if c.i < len(c.s) && c.s[c.i] == b {
+		c.i++
+		return true
+	}
+	return false
+}
+
+// expectOp1 consumes the one-byte operator b, one of = * + - (which opLen
+// reads as b= when an '=' follows).
+func (c *scan) expectOp1(b byte) bool {
+	c.blank()
+	if c.i < len(c.s) && c.s[c.i] == b && (c.i+1 == len(c.s) || c.s[c.i+1] != '=') {
+		c.i++
+		return true
+	}
+	return false
+}
+
+// atSign reports whether a "+" or "-" token is next.
+func (c *scan) atSign() bool {
+	c.blank()
+	return c.i < len(c.s) && (c.s[c.i] == '-' || c.s[c.i] == '+') && (c.i+1 == len(c.s) || c.s[c.i+1] != '=')
+}
+
 // sign consumes a "-" or "+" token, as lineParser.number accepts before a
 // number; it reports whether there was a minus.
 func (c *scan) sign() (neg bool) {
-	save := c.i
-	switch c.punct() {
-	case "-":
-		return true
-	case "+":
-		return false
+	if c.atSign() {
+		neg = c.s[c.i] == '-'
+		c.i++
 	}
-	c.i = save
-	return false
+	return neg
 }
 
 // number reads an optionally signed number as lineParser.number does, for
@@ -154,15 +187,17 @@ func (c *scan) sign() (neg bool) {
 // (longer ones go the general way).
 func (c *scan) number() (mag uint64, neg, hex, ok bool) {
 	neg = c.sign()
-	c.blank()
-	if c.i >= len(c.s) || !isDigit(c.s[c.i]) {
+	s := c.s
+	i := skipBlank(s, c.i)
+	if i >= len(s) || !isDigit(s[i]) {
+		c.i = i
 		return 0, false, false, false
 	}
-	j := c.i + 1
-	for j < len(c.s) && isIdentChar(c.s[j]) {
+	j := i + 1
+	for j < len(s) && isIdentChar(s[j]) {
 		j++
 	}
-	t := c.s[c.i:j]
+	t := s[i:j]
 	c.i = j
 	if len(t) > 2 && (t[:2] == "0x" || t[:2] == "0X") {
 		t = t[2:]
@@ -257,9 +292,29 @@ func regOf(w string) (reg, bool) {
 	return reg{r: asm.Register(n), w: w[0] == 'w'}, true
 }
 
-// reg reads a register token of any width.
+// reg reads a register token of any width: regOf(c.ident()) without
+// taking the name apart twice.
 func (c *scan) reg() (reg, bool) {
-	return regOf(c.ident())
+	c.blank()
+	s, i := c.s, c.i
+	if i+1 >= len(s) || (s[i] != 'r' && s[i] != 'w') || !isDigit(s[i+1]) {
+		return reg{}, false
+	}
+	n := int(s[i+1] - '0')
+	j := i + 2
+	if j < len(s) && isDigit(s[j]) {
+		// Two digits: only r10 (no leading zero, at most 10).
+		if n != 1 || s[j] != '0' {
+			return reg{}, false
+		}
+		n = 10
+		j++
+	}
+	if j < len(s) && isIdentChar(s[j]) {
+		return reg{}, false
+	}
+	c.i = j
+	return reg{r: asm.Register(n), w: s[i] == 'w'}, true
 }
 
 // regWidth reads a register token of width w.
@@ -308,7 +363,7 @@ func (c *scan) jumpOffset() (int16, bool) {
 
 // size reads a "(u32 *)" cast; signed allows s8, s16 and s32.
 func (c *scan) size(signed bool) (size asm.Size, sx, ok bool) {
-	if !c.expect("(") {
+	if !c.expectByte('(') {
 		return 0, false, false
 	}
 	switch c.ident() {
@@ -332,12 +387,12 @@ func (c *scan) size(signed bool) (size asm.Size, sx, ok bool) {
 	if sx && !signed {
 		return 0, false, false
 	}
-	return size, sx, c.expect("*") && c.expect(")")
+	return size, sx, c.expectOp1('*') && c.expectByte(')')
 }
 
 // memRef reads "(r10 - 4)", "(r1 + 0x10)" or "(r1)".
 func (c *scan) memRef() (asm.Register, int16, bool) {
-	if !c.expect("(") {
+	if !c.expectByte('(') {
 		return 0, 0, false
 	}
 	r, ok := c.regWidth(false)
@@ -345,21 +400,17 @@ func (c *scan) memRef() (asm.Register, int16, bool) {
 		return 0, 0, false
 	}
 	var off int16
-	save := c.i
-	if op := c.punct(); op == "+" || op == "-" {
-		c.i = save
+	if c.atSign() {
 		if off, ok = c.off16(); !ok {
 			return 0, 0, false
 		}
-	} else {
-		c.i = save
 	}
-	return r, off, c.expect(")")
+	return r, off, c.expectByte(')')
 }
 
 // memOperand reads "*(u32 *)(r1 + 4)" (unsigned sizes).
 func (c *scan) memOperand() (asm.Size, asm.Register, int16, bool) {
-	if !c.expect("*") {
+	if !c.expectOp1('*') {
 		return 0, 0, 0, false
 	}
 	size, _, ok := c.size(false)
@@ -373,7 +424,7 @@ func (c *scan) memOperand() (asm.Size, asm.Register, int16, bool) {
 // store reads "*(u32 *)(r1 + 0) = r2" and "*(u32 *)(r1 + 0) = 5".
 func (c *scan) store(it *item) bool {
 	size, dst, off, ok := c.memOperand()
-	if !ok || !c.expect("=") {
+	if !ok || !c.expectOp1('=') {
 		return false
 	}
 	if c.atIdent() {

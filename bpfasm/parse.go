@@ -111,16 +111,36 @@ func parse(file string, firstLine int, src string, fast bool) (asm.Instructions,
 	// One instruction per line, most of the time: size the slice once.
 	n := strings.Count(src, "\n") + 1
 	p.insns = make(asm.Instructions, 0, n)
-	for i := 0; ; i++ {
-		line, rest, more := strings.Cut(src, "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if err := p.line(line, firstLine+i, fast); err != nil {
+	for lineNo := firstLine; ; lineNo++ {
+		line := src
+		end := strings.IndexByte(src, '\n')
+		if end >= 0 {
+			line = src[:end]
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		var ins asm.Instruction
+		var col int
+		ok := false
+		if fast {
+			ins, col, ok = canonInsn(line)
+		}
+		if ok {
+			// The common case, inline: see parser.line.
+			if len(p.pending) > 0 {
+				ins = ins.WithSymbol(p.pending[0].name)
+				p.pending = p.pending[:0]
+			}
+			p.insns = append(p.insns, ins)
+			p.lastLine, p.lastCol, p.lastRawSrc = lineNo, col, -1
+		} else if err := p.line(line, lineNo, fast); err != nil {
 			return nil, err
 		}
-		if !more {
+		if end < 0 {
 			break
 		}
-		src = rest
+		src = src[end+1:]
 	}
 	if len(p.pending) > 0 {
 		l := p.pending[0]
@@ -133,7 +153,8 @@ func (p *parser) errf(line, col int, format string, args ...any) *Error {
 	return &Error{File: p.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
 }
 
-// line parses one line, through fastInsn first when fast is set.
+// line parses one line canonInsn did not take, through fastInsn first when
+// fast is set.
 func (p *parser) line(line string, lineNo int, fast bool) error {
 	if !fast {
 		return p.parseLine(line, lineNo)
