@@ -53,3 +53,6 @@ func CheckFastLine(line string) (accepted bool, err error) {
 	}
 	return true, nil
 }
+
+// RefFormatProgram is the fmt-based FormatProgram (formatref_test.go).
+var RefFormatProgram = refFormatProgram

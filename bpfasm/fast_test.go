@@ -29,7 +29,11 @@ func generatedSources(tb testing.TB) []string {
 			tb.Fatal(err)
 		}
 		for _, p := range set.Programs {
-			out = append(out, bpfasm.FormatProgram(p.Insns))
+			text := bpfasm.FormatProgram(p.Insns)
+			if want := bpfasm.RefFormatProgram(p.Insns); text != want {
+				tb.Fatalf("FormatProgram differs from the fmt-based reference on generated program %s", p.Name)
+			}
+			out = append(out, text)
 		}
 	}
 	return out
