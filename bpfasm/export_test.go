@@ -19,7 +19,7 @@ func ParseGeneral(file string, firstLine int, src string) (asm.Instructions, err
 // accepted says whether fastInsn took the line.
 func CheckFastLine(line string) (accepted bool, err error) {
 	ins, col, canon := canonInsn(line)
-	it, ok := fastInsn(line)
+	it, ok := fastInsn(line, nil)
 	if canon {
 		// canonInsn reads a subset of fastInsn's lines.
 		if !ok || !sameFields(ins, it.ins) || ins.Metadata != it.ins.Metadata || col != it.col || it.kind != targetNone {

@@ -26,8 +26,10 @@ import (
 // and no character outside the syntax, so parseLine would have sent it
 // straight to the line parser. TestFastMatchesGeneral and FuzzFastLine hold
 // it to that.
-func fastInsn(line string) (it item, ok bool) {
-	c := scan{s: line}
+//
+// Names that end up in the instruction go through p.intern (p may be nil).
+func fastInsn(line string, p *parser) (it item, ok bool) {
+	c := scan{s: line, p: p}
 	c.blank()
 	if c.i == len(line) {
 		return it, false
@@ -67,6 +69,7 @@ func fastInsn(line string) (it item, ok bool) {
 type scan struct {
 	s string
 	i int
+	p *parser // for intern
 }
 
 // blank skips the white space lex skips.
@@ -535,6 +538,7 @@ func (c *scan) call(it *item) bool {
 		it.ins = fn.Call()
 		return true
 	}
+	name = c.p.intern(name)
 	it.ins = asm.Call.Label(name)
 	it.target, it.kind = name, targetCall
 	return true
@@ -768,7 +772,7 @@ func (c *scan) mapLoad(it *item, dst reg) bool {
 	} else {
 		it.ins = asm.LoadMapPtr(dst.r, 0)
 	}
-	it.ins = it.ins.WithReference(name)
+	it.ins = it.ins.WithReference(c.p.intern(name))
 	return true
 }
 

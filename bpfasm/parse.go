@@ -62,6 +62,12 @@ type parser struct {
 	file   string
 	insns  asm.Instructions // one per item, in order
 	fixups []fixup          // by increasing index
+	// names holds a copy of each label and reference name, shared by
+	// every instruction that uses it: names sliced from src would keep
+	// all of src (15 MB for a million instructions) alive as long as the
+	// instructions.
+	names map[string]string
+
 	// The line, column and raw src_reg of the last instruction added.
 	lastLine, lastCol, lastRawSrc int
 	labels                        map[string]labelDef
@@ -149,6 +155,23 @@ func parse(file string, firstLine int, src string, fast bool) (asm.Instructions,
 	return p.resolve()
 }
 
+// intern returns a copy of name shared by every use of it (name itself
+// when p is nil).
+func (p *parser) intern(name string) string {
+	if p == nil {
+		return name
+	}
+	if v, ok := p.names[name]; ok {
+		return v
+	}
+	if p.names == nil {
+		p.names = map[string]string{}
+	}
+	v := strings.Clone(name)
+	p.names[v] = v
+	return v
+}
+
 func (p *parser) errf(line, col int, format string, args ...any) *Error {
 	return &Error{File: p.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
 }
@@ -159,7 +182,7 @@ func (p *parser) line(line string, lineNo int, fast bool) error {
 	if !fast {
 		return p.parseLine(line, lineNo)
 	}
-	it, ok := fastInsn(line)
+	it, ok := fastInsn(line, p)
 	if !ok {
 		return p.parseLine(line, lineNo)
 	}
@@ -368,6 +391,7 @@ func (p *parser) label(name string, lineNo, col int) error {
 	if def, ok := p.labels[name]; ok {
 		return p.errf(lineNo, col, "duplicate label %q (previous definition at line %d)", name, def.line)
 	}
+	name = p.intern(name)
 	p.labels[name] = labelDef{index: len(p.insns), line: lineNo}
 	p.pending = append(p.pending, pendingLabel{name, lineNo, col})
 	return nil
@@ -405,6 +429,7 @@ func (p *parser) relocation(typ, sym string, lineNo, col int) error {
 	if strings.ContainsAny(sym, "[]()<>") || strings.IndexFunc(sym, unicode.IsSpace) >= 0 {
 		return p.errf(lineNo, col, "invalid relocation symbol %q", sym)
 	}
+	sym = p.intern(sym)
 	ins := &p.insns[len(p.insns)-1]
 	switch {
 	case typ == "R_BPF_64_64" && ins.OpCode.IsDWordLoad() && ins.Src == asm.R0:
@@ -870,7 +895,7 @@ func (lp *lineParser) gotoInsn() (item, error) {
 	} else {
 		it.kind = targetNone
 		if ref != "" {
-			it.ins = it.ins.WithReference(ref)
+			it.ins = it.ins.WithReference(lp.p.intern(ref))
 		}
 	}
 	return it, nil
@@ -923,7 +948,7 @@ func (lp *lineParser) ifInsn() (item, error) {
 	if label != "" {
 		it.target, it.kind = label, targetOffset
 	} else if ref != "" {
-		it.ins = it.ins.WithReference(ref)
+		it.ins = it.ins.WithReference(lp.p.intern(ref))
 	}
 	return it, nil
 }
@@ -952,7 +977,7 @@ func (lp *lineParser) callInsn() (item, error) {
 			if err != nil {
 				return it, err
 			}
-			it.ins = it.ins.WithReference(ref)
+			it.ins = it.ins.WithReference(lp.p.intern(ref))
 		}
 		lp.skipTrailer()
 	case t.kind == tIdent && t.text == "kernel" && lp.peekN(1).text == "-" && lp.peekN(2).text == "function":
@@ -970,7 +995,7 @@ func (lp *lineParser) callInsn() (item, error) {
 			if err != nil {
 				return it, err
 			}
-			it.ins = it.ins.WithReference(ref)
+			it.ins = it.ins.WithReference(lp.p.intern(ref))
 		}
 	case t.kind == tIdent && !isRegName(t.text):
 		lp.next()
@@ -984,8 +1009,9 @@ func (lp *lineParser) callInsn() (item, error) {
 		} else if fn, ok := helperByName[t.text]; ok {
 			it.ins = fn.Call()
 		} else {
-			it.ins = asm.Call.Label(t.text)
-			it.target, it.kind = t.text, targetCall
+			name := lp.p.intern(t.text)
+			it.ins = asm.Call.Label(name)
+			it.target, it.kind = name, targetCall
 		}
 		if it.kind == targetNone {
 			lp.skipTrailer()
@@ -1483,7 +1509,7 @@ func (lp *lineParser) mapLoad(dst reg, value bool) (item, error) {
 		it.ins = asm.LoadMapPtr(dst.r, fd)
 	}
 	if ref != "" {
-		it.ins = it.ins.WithReference(ref)
+		it.ins = it.ins.WithReference(lp.p.intern(ref))
 	}
 	return it, nil
 }
