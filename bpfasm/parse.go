@@ -110,8 +110,9 @@ func Parse(file string, firstLine int, src string) (asm.Instructions, error) {
 	return parse(file, firstLine, src, true)
 }
 
-// parse is Parse; fast says whether lines go through fastInsn first (the
-// tests compare with the general path alone).
+// parse is Parse; fast says whether lines go through canonInsn and
+// fastInsn before the general path (the tests compare with the general
+// path alone).
 func parse(file string, firstLine int, src string, fast bool) (asm.Instructions, error) {
 	p := &parser{file: file, labels: map[string]labelDef{}, sections: map[string]int{}}
 	// One instruction per line, most of the time: size the slice once.
