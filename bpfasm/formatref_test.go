@@ -327,7 +327,7 @@ func randomInsn(r *rand.Rand) asm.Instruction {
 }
 
 // TestFormatMatchesReference holds Format and FormatProgram to the fmt
-// printer they replaced: the test programs, the format cases and 200 000
+// printer they replaced: the test programs, the format cases and 100 000
 // random instructions (fast_test.go adds generated programs).
 func TestFormatMatchesReference(t *testing.T) {
 	check := func(ins asm.Instruction) {
@@ -360,9 +360,9 @@ func TestFormatMatchesReference(t *testing.T) {
 		}
 	}
 	r := rand.New(rand.NewPCG(7, 8))
-	n := 200_000
+	n := 100_000
 	if testing.Short() {
-		n = 20_000
+		n = 10_000
 	}
 	var prog asm.Instructions
 	for i := 0; i < n; i++ {
