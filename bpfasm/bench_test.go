@@ -44,3 +44,26 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFormatProgram is bpfasm.FormatProgram of generated programs
+// (what jitscope gen writes into a scenario file). It reports instructions
+// per second.
+func BenchmarkFormatProgram(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("insns=%d", n), func(b *testing.B) {
+			set, err := gen.Set(gen.Options{Insns: n, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			insns := set.Programs[0].Insns
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := benchutil.Start()
+			for b.Loop() {
+				_ = bpfasm.FormatProgram(insns)
+			}
+			cpu.Report(b)
+			b.ReportMetric(float64(len(insns))*float64(b.N)/b.Elapsed().Seconds(), "insns/s")
+		})
+	}
+}

@@ -4,7 +4,7 @@ package bpfasm
 
 import (
 	"fmt"
-	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf/asm"
@@ -25,33 +25,85 @@ func init() {
 	}
 }
 
-var reIdent = regexp.MustCompile(`^[A-Za-z_.$][A-Za-z0-9_.$]*$`)
+// isIdentName reports whether s is a name as the syntax writes it bare:
+// ^[A-Za-z_.$][A-Za-z0-9_.$]*$ (TestIsIdentName holds it to that
+// expression).
+func isIdentName(s string) bool {
+	if s == "" || !isIdentStart(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isIdentChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
-func regName(r asm.Register, w bool) string {
+// The printer appends to a byte slice: Format and FormatProgram ran
+// fmt.Sprintf several times per instruction (a million-instruction
+// program took a second to print), and the viewer formats the BPF
+// instruction of every row it draws. formatref_test.go keeps the fmt
+// version as the reference.
+
+func appendReg(b []byte, r asm.Register, w bool) []byte {
 	if w {
-		return fmt.Sprintf("w%d", r)
+		b = append(b, 'w')
+	} else {
+		b = append(b, 'r')
 	}
-	return fmt.Sprintf("r%d", r)
+	return strconv.AppendUint(b, uint64(r), 10)
 }
 
-// memRef formats "(r10 - 4)" / "(r1 + 0)".
-func memRef(r asm.Register, off int16) string {
+// appendMemRef appends "(r10 - 4)" / "(r1 + 0)".
+func appendMemRef(b []byte, r asm.Register, off int16) []byte {
+	b = append(b, '(')
+	b = appendReg(b, r, false)
 	if off < 0 {
-		return fmt.Sprintf("(%s - %d)", regName(r, false), -int(off))
+		b = append(b, " - "...)
+		b = strconv.AppendInt(b, -int64(off), 10)
+	} else {
+		b = append(b, " + "...)
+		b = strconv.AppendInt(b, int64(off), 10)
 	}
-	return fmt.Sprintf("(%s + %d)", regName(r, false), off)
+	return append(b, ')')
 }
 
-func signed(n int64) string {
-	return fmt.Sprintf("%+d", n)
+// appendMemRefOpen appends appendMemRef's text without its closing
+// parenthesis: "(r1 + 0".
+func appendMemRefOpen(b []byte, r asm.Register, off int16) []byte {
+	b = appendMemRef(b, r, off)
+	return b[:len(b)-1]
+}
+
+// appendSigned appends n as "%+d" prints it.
+func appendSigned(b []byte, n int64) []byte {
+	if n >= 0 {
+		b = append(b, '+')
+	}
+	return strconv.AppendInt(b, n, 10)
+}
+
+// appendHex appends n as "%#x" prints it.
+func appendHex(b []byte, n uint64) []byte {
+	return strconv.AppendUint(append(b, "0x"...), n, 16)
 }
 
 // annotate appends " <ref>" if ins has a reference.
-func annotate(s string, ins asm.Instruction) string {
+func annotate(b []byte, ins asm.Instruction) []byte {
 	if ref := ins.Reference(); ref != "" {
-		return s + " <" + ref + ">"
+		b = append(b, " <"...)
+		b = append(b, ref...)
+		b = append(b, '>')
 	}
-	return s
+	return b
+}
+
+// appendSizeCast appends "*(u32 *)" for a size name.
+func appendSizeCast(b []byte, name string) []byte {
+	b = append(b, "*("...)
+	b = append(b, name...)
+	return append(b, " *)"...)
 }
 
 // Format prints one instruction in llvm-objdump syntax, for example
@@ -63,201 +115,294 @@ func annotate(s string, ins asm.Instruction) string {
 // instructions that have no textual form print as "<invalid ...>", which
 // Parse rejects.
 func Format(ins asm.Instruction) string {
-	if s, ok := format(ins); ok {
-		return s
+	var buf [64]byte
+	if b, ok := appendFormat(buf[:0], ins); ok {
+		return string(b)
 	}
 	return fmt.Sprintf("<invalid %v>", ins)
 }
 
+// AppendFormat appends Format(ins) to b.
+func AppendFormat(b []byte, ins asm.Instruction) []byte {
+	if b2, ok := appendFormat(b, ins); ok {
+		return b2
+	}
+	return fmt.Appendf(b, "<invalid %v>", ins)
+}
+
+// format is Format without the "<invalid ...>" text: ok is false when ins
+// has no textual form.
 func format(ins asm.Instruction) (string, bool) {
-	op := ins.OpCode
-	if op == asm.InvalidOpCode {
+	var buf [64]byte
+	b, ok := appendFormat(buf[:0], ins)
+	if !ok {
 		return "", false
 	}
+	return string(b), true
+}
+
+// appendFormat appends the text of ins to b; ok is false (and b unchanged)
+// when ins has no textual form.
+func appendFormat(b []byte, ins asm.Instruction) ([]byte, bool) {
+	op := ins.OpCode
+	if op == asm.InvalidOpCode {
+		return b, false
+	}
+	n := len(b)
+	var ok bool
 	switch cls := op.Class(); {
 	case cls.IsALU():
-		return formatALU(ins)
+		b, ok = appendALU(b, ins)
 	case cls.IsJump():
-		return formatJump(ins)
+		b, ok = appendJump(b, ins)
 	case cls == asm.LdClass:
-		return formatLd(ins)
+		b, ok = appendLd(b, ins)
 	case cls == asm.LdXClass:
 		switch op.Mode() {
 		case asm.MemMode:
-			return fmt.Sprintf("%s = *(%s *)%s", regName(ins.Dst, false), sizeNames[op.Size()], memRef(ins.Src, ins.Offset)), true
+			b = appendReg(b, ins.Dst, false)
+			b = append(b, " = "...)
+			b = appendSizeCast(b, sizeNames[op.Size()])
+			b, ok = appendMemRef(b, ins.Src, ins.Offset), true
 		case asm.MemSXMode:
-			if name, ok := sxSizeNames[op.Size()]; ok {
-				return fmt.Sprintf("%s = *(%s *)%s", regName(ins.Dst, false), name, memRef(ins.Src, ins.Offset)), true
+			if name, has := sxSizeNames[op.Size()]; has {
+				b = appendReg(b, ins.Dst, false)
+				b = append(b, " = "...)
+				b = appendSizeCast(b, name)
+				b, ok = appendMemRef(b, ins.Src, ins.Offset), true
 			}
 		}
 	case cls == asm.StClass:
 		if op.Mode() == asm.MemMode {
-			return fmt.Sprintf("*(%s *)%s = %d", sizeNames[op.Size()], memRef(ins.Dst, ins.Offset), ins.Constant), true
+			b = appendSizeCast(b, sizeNames[op.Size()])
+			b = appendMemRef(b, ins.Dst, ins.Offset)
+			b = append(b, " = "...)
+			b, ok = strconv.AppendInt(b, ins.Constant, 10), true
 		}
 	case cls == asm.StXClass:
-		return formatStX(ins)
+		b, ok = appendStX(b, ins)
 	}
-	return "", false
+	if !ok {
+		return b[:n], false
+	}
+	return b, true
 }
 
-func formatALU(ins asm.Instruction) (string, bool) {
+func appendALU(b []byte, ins asm.Instruction) ([]byte, bool) {
 	op := ins.OpCode
 	w := op.Class() == asm.ALUClass
-	dst := regName(ins.Dst, w)
 	aop := op.ALUOp()
 	switch aop {
 	case asm.Swap:
+		b = appendReg(b, ins.Dst, false)
 		if op.Class() == asm.ALU64Class {
-			return fmt.Sprintf("%s = bswap%d %s", regName(ins.Dst, false), ins.Constant, regName(ins.Dst, false)), true
+			b = append(b, " = bswap"...)
+		} else if op.Endianness() == asm.BE {
+			b = append(b, " = be"...)
+		} else {
+			b = append(b, " = le"...)
 		}
-		e := "le"
-		if op.Endianness() == asm.BE {
-			e = "be"
-		}
-		return fmt.Sprintf("%s = %s%d %s", regName(ins.Dst, false), e, ins.Constant, regName(ins.Dst, false)), true
+		b = strconv.AppendInt(b, ins.Constant, 10)
+		b = append(b, ' ')
+		return appendReg(b, ins.Dst, false), true
 	case asm.Neg:
-		return fmt.Sprintf("%s = -%s", dst, dst), true
+		b = appendReg(b, ins.Dst, w)
+		b = append(b, " = -"...)
+		return appendReg(b, ins.Dst, w), true
 	case asm.MovSX8, asm.MovSX16, asm.MovSX32:
-		n := map[asm.ALUOp]int{asm.MovSX8: 8, asm.MovSX16: 16, asm.MovSX32: 32}[aop]
-		return fmt.Sprintf("%s = (s%d)%s", dst, n, regName(ins.Src, w)), true
+		b = appendReg(b, ins.Dst, w)
+		switch aop {
+		case asm.MovSX8:
+			b = append(b, " = (s8)"...)
+		case asm.MovSX16:
+			b = append(b, " = (s16)"...)
+		default:
+			b = append(b, " = (s32)"...)
+		}
+		return appendReg(b, ins.Src, w), true
 	}
 	name, ok := "=", aop == asm.Mov
 	if !ok {
 		name, ok = aluOpNames[aop]
 	}
 	if !ok {
-		return "", false
+		return b, false
 	}
+	b = appendReg(b, ins.Dst, w)
+	b = append(b, ' ')
+	b = append(b, name...)
+	b = append(b, ' ')
 	if op.Source() == asm.RegSource {
-		return fmt.Sprintf("%s %s %s", dst, name, regName(ins.Src, w)), true
+		return appendReg(b, ins.Src, w), true
 	}
-	return fmt.Sprintf("%s %s %d", dst, name, ins.Constant), true
+	return strconv.AppendInt(b, ins.Constant, 10), true
 }
 
-func formatJump(ins asm.Instruction) (string, bool) {
+func appendJump(b []byte, ins asm.Instruction) ([]byte, bool) {
 	op := ins.OpCode
 	w := op.Class() == asm.Jump32Class
 	jop := op.JumpOp()
 	switch {
 	case jop == asm.Exit:
-		return "exit", true
+		return append(b, "exit"...), true
 	case jop == asm.Call:
-		return formatCall(ins), true
+		return appendCall(b, ins), true
 	case jop == asm.Ja && w:
-		return annotate("gotol "+signed(ins.Constant), ins), true
+		b = appendSigned(append(b, "gotol "...), ins.Constant)
+		return annotate(b, ins), true
 	case jop == asm.Ja:
-		return annotate("goto "+signed(int64(ins.Offset)), ins), true
+		b = appendSigned(append(b, "goto "...), int64(ins.Offset))
+		return annotate(b, ins), true
 	case jop == asm.JCOND && ins.Src == asm.PseudoMayGoto:
-		return annotate("may_goto "+signed(int64(ins.Offset)), ins), true
+		b = appendSigned(append(b, "may_goto "...), int64(ins.Offset))
+		return annotate(b, ins), true
 	}
 	name, ok := jumpOpNames[jop]
 	if !ok {
-		return "", false
+		return b, false
 	}
-	var rhs string
+	b = appendReg(append(b, "if "...), ins.Dst, w)
+	b = append(b, ' ')
+	b = append(b, name...)
+	b = append(b, ' ')
 	if op.Source() == asm.RegSource {
-		rhs = regName(ins.Src, w)
+		b = appendReg(b, ins.Src, w)
 	} else {
-		rhs = fmt.Sprint(ins.Constant)
+		b = strconv.AppendInt(b, ins.Constant, 10)
 	}
-	return annotate(fmt.Sprintf("if %s %s %s goto %s", regName(ins.Dst, w), name, rhs, signed(int64(ins.Offset))), ins), true
+	b = appendSigned(append(b, " goto "...), int64(ins.Offset))
+	return annotate(b, ins), true
 }
 
-func formatCall(ins asm.Instruction) string {
+func appendCall(b []byte, ins asm.Instruction) []byte {
 	ref := ins.Reference()
 	switch ins.Src {
 	case asm.PseudoCall:
-		if ref != "" && ins.Constant == -1 && reIdent.MatchString(ref) && !isRegName(ref) && ref != "pc" && ref != "kernel" && ref != "unknown" {
+		if ref != "" && ins.Constant == -1 && isIdentName(ref) && !isRegName(ref) && ref != "pc" && ref != "kernel" && ref != "unknown" {
 			if _, helper := helperByName[ref]; !helper {
-				return "call " + ref
+				return append(append(b, "call "...), ref...)
 			}
 		}
-		return annotate("call pc"+signed(ins.Constant), ins)
+		return annotate(appendSigned(append(b, "call pc"...), ins.Constant), ins)
 	case asm.PseudoKfuncCall:
-		return annotate(fmt.Sprintf("call kernel-function#%d", ins.Constant), ins)
+		return annotate(strconv.AppendInt(append(b, "call kernel-function#"...), ins.Constant, 10), ins)
 	}
 	if name, ok := helperByID[asm.BuiltinFunc(ins.Constant)]; ok && ins.Constant >= 0 {
-		return "call " + name
+		return append(append(b, "call "...), name...)
 	}
-	return fmt.Sprintf("call %d", ins.Constant)
+	return strconv.AppendInt(append(b, "call "...), ins.Constant, 10)
 }
 
-func formatLd(ins asm.Instruction) (string, bool) {
+func appendLd(b []byte, ins asm.Instruction) ([]byte, bool) {
 	op := ins.OpCode
-	dst := regName(ins.Dst, false)
 	switch op.Mode() {
 	case asm.ImmMode:
 		if op.Size() != asm.DWord {
-			return "", false
+			return b, false
 		}
 		ref := ins.Reference()
 		fd := uint32(ins.Constant)
-		name := ref
-		if ref == "" {
-			name = fmt.Sprintf("fd:%d", fd)
-		}
 		switch ins.Src {
 		case asm.R0:
-			return fmt.Sprintf("%s = %#x ll", dst, uint64(ins.Constant)), true
-		case asm.PseudoMapFD:
-			if (ref != "" && fd != 0) || uint64(ins.Constant)>>32 != 0 || strings.ContainsAny(name, "]") {
-				return "", false
+			b = appendHex(append(appendReg(b, ins.Dst, false), " = "...), uint64(ins.Constant))
+			return append(b, " ll"...), true
+		case asm.PseudoMapFD, asm.PseudoMapValue:
+			if (ref != "" && fd != 0) || strings.Contains(ref, "]") {
+				return b, false
 			}
-			return fmt.Sprintf("%s = map[%s]", dst, name), true
-		case asm.PseudoMapValue:
-			if (ref != "" && fd != 0) || strings.ContainsAny(name, "]") {
-				return "", false
+			if ins.Src == asm.PseudoMapFD && uint64(ins.Constant)>>32 != 0 {
+				return b, false
 			}
-			return fmt.Sprintf("%s = map[%s][0]+%d", dst, name, uint64(ins.Constant)>>32), true
+			b = append(appendReg(b, ins.Dst, false), " = map["...)
+			if ref == "" {
+				b = strconv.AppendUint(append(b, "fd:"...), uint64(fd), 10)
+			} else {
+				b = append(b, ref...)
+			}
+			b = append(b, ']')
+			if ins.Src == asm.PseudoMapValue {
+				b = strconv.AppendUint(append(b, "[0]+"...), uint64(ins.Constant)>>32, 10)
+			}
+			return b, true
 		}
 	case asm.AbsMode:
-		return fmt.Sprintf("%s = *(%s *)skb[%d]", dst, sizeNames[op.Size()], ins.Constant), true
+		b = appendSizeCast(append(appendReg(b, ins.Dst, false), " = "...), sizeNames[op.Size()])
+		b = strconv.AppendInt(append(b, "skb["...), ins.Constant, 10)
+		return append(b, ']'), true
 	case asm.IndMode:
+		b = appendSizeCast(append(appendReg(b, ins.Dst, false), " = "...), sizeNames[op.Size()])
+		b = appendReg(append(b, "skb["...), ins.Src, false)
 		if ins.Constant < 0 {
-			return fmt.Sprintf("%s = *(%s *)skb[%s - %d]", dst, sizeNames[op.Size()], regName(ins.Src, false), -ins.Constant), true
+			b = strconv.AppendInt(append(b, " - "...), -ins.Constant, 10)
+		} else {
+			b = strconv.AppendInt(append(b, " + "...), ins.Constant, 10)
 		}
-		return fmt.Sprintf("%s = *(%s *)skb[%s + %d]", dst, sizeNames[op.Size()], regName(ins.Src, false), ins.Constant), true
+		return append(b, ']'), true
 	}
-	return "", false
+	return b, false
 }
 
-func formatStX(ins asm.Instruction) (string, bool) {
+func appendStX(b []byte, ins asm.Instruction) ([]byte, bool) {
 	op := ins.OpCode
 	size := sizeNames[op.Size()]
 	switch op.Mode() {
 	case asm.MemMode:
-		return fmt.Sprintf("*(%s *)%s = %s", size, memRef(ins.Dst, ins.Offset), regName(ins.Src, false)), true
+		b = appendSizeCast(b, size)
+		b = append(appendMemRef(b, ins.Dst, ins.Offset), " = "...)
+		return appendReg(b, ins.Src, false), true
 	case asm.AtomicMode:
 	default:
-		return "", false
+		return b, false
 	}
 	w := op.Size() != asm.DWord
-	mem := fmt.Sprintf("(%s *)%s", size, memRef(ins.Dst, ins.Offset))
-	src := regName(ins.Src, w)
+	// mem appends "(u32 *)(r1 + 0)".
+	mem := func(b []byte, r asm.Register) []byte {
+		b = append(append(append(b, '('), size...), " *)"...)
+		return appendMemRef(b, r, ins.Offset)
+	}
 	switch aop := op.AtomicOp(); aop {
 	case asm.AddAtomic, asm.AndAtomic, asm.OrAtomic, asm.XorAtomic:
 		name := aluOpNames[asm.ALUOp(aop>>8)]
-		return fmt.Sprintf("lock *%s %s %s", mem, name, regName(ins.Src, false)), true
+		b = mem(append(b, "lock *"...), ins.Dst)
+		b = append(append(append(b, ' '), name...), ' ')
+		return appendReg(b, ins.Src, false), true
 	case asm.FetchAdd, asm.FetchAnd, asm.FetchOr, asm.FetchXor:
 		name := map[asm.AtomicOp]string{asm.FetchAdd: "add", asm.FetchAnd: "and", asm.FetchOr: "or", asm.FetchXor: "xor"}[aop]
-		return fmt.Sprintf("%s = atomic_fetch_%s(%s, %s)", src, name, mem, src), true
+		b = append(appendReg(b, ins.Src, w), " = atomic_fetch_"...)
+		b = mem(append(append(b, name...), '('), ins.Dst)
+		b = append(b, ", "...)
+		return append(appendReg(b, ins.Src, w), ')'), true
 	case asm.Xchg:
+		b = appendReg(b, ins.Src, w)
 		if w {
-			return fmt.Sprintf("%s = xchg32_32%s, %s)", src, strings.Replace(memRef(ins.Dst, ins.Offset), ")", "", 1), src), true
+			b = append(b, " = xchg32_32"...)
+		} else {
+			b = append(b, " = xchg_64"...)
 		}
-		return fmt.Sprintf("%s = xchg_64%s, %s)", src, strings.Replace(memRef(ins.Dst, ins.Offset), ")", "", 1), src), true
+		b = append(appendMemRefOpen(b, ins.Dst, ins.Offset), ", "...)
+		return append(appendReg(b, ins.Src, w), ')'), true
 	case asm.CmpXchg:
 		if w {
-			return fmt.Sprintf("w0 = cmpxchg32_32%s, w0, %s)", strings.Replace(memRef(ins.Dst, ins.Offset), ")", "", 1), src), true
+			b = append(b, "w0 = cmpxchg32_32"...)
+		} else {
+			b = append(b, "r0 = cmpxchg_64"...)
 		}
-		return fmt.Sprintf("r0 = cmpxchg_64%s, r0, %s)", strings.Replace(memRef(ins.Dst, ins.Offset), ")", "", 1), src), true
+		b = appendMemRefOpen(b, ins.Dst, ins.Offset)
+		if w {
+			b = append(b, ", w0, "...)
+		} else {
+			b = append(b, ", r0, "...)
+		}
+		return append(appendReg(b, ins.Src, w), ')'), true
 	case atomicLoadAcquire:
 		// Dst receives the value loaded from Src + Offset.
-		return fmt.Sprintf("%s = load_acquire((%s *)%s)", regName(ins.Dst, w), size, memRef(ins.Src, ins.Offset)), true
+		b = append(appendReg(b, ins.Dst, w), " = load_acquire("...)
+		return append(mem(b, ins.Src), ')'), true
 	case atomicStoreRelease:
-		return fmt.Sprintf("store_release(%s, %s)", mem, src), true
+		b = append(mem(append(b, "store_release("...), ins.Dst), ", "...)
+		return append(appendReg(b, ins.Src, w), ')'), true
 	}
-	return "", false
+	return b, false
 }
 
 // FormatProgram prints insns one instruction per line, indented by a tab,
@@ -266,26 +411,34 @@ func formatStX(ins asm.Instruction) (string, bool) {
 // are not in insns print as "call pc-1 <name>", since "call name" would not
 // parse.
 func FormatProgram(insns asm.Instructions) string {
+	// The symbols in insns; unnamed says whether an instruction has none
+	// (a call without a reference is then "known", as it always was).
 	syms := map[string]bool{}
-	for _, ins := range insns {
-		syms[ins.Symbol()] = true
-	}
-	var b strings.Builder
+	unnamed := false
 	for _, ins := range insns {
 		if sym := ins.Symbol(); sym != "" {
-			if reIdent.MatchString(sym) {
-				b.WriteString(sym + ":\n")
+			syms[sym] = true
+		} else {
+			unnamed = true
+		}
+	}
+	// About 16 bytes a line.
+	b := make([]byte, 0, 20*len(insns)+64)
+	for _, ins := range insns {
+		if sym := ins.Symbol(); sym != "" {
+			if isIdentName(sym) {
+				b = append(append(b, sym...), ":\n"...)
 			} else {
-				b.WriteString("<" + sym + ">:\n")
+				b = append(append(append(b, '<'), sym...), ">:\n"...)
 			}
 		}
-		b.WriteByte('\t')
-		if ins.IsFunctionCall() && !syms[ins.Reference()] {
-			b.WriteString(annotate("call pc"+signed(ins.Constant), ins))
+		b = append(b, '\t')
+		if ref := ins.Reference(); ins.IsFunctionCall() && !(ref == "" && unnamed || syms[ref]) {
+			b = annotate(appendSigned(append(b, "call pc"...), ins.Constant), ins)
 		} else {
-			b.WriteString(Format(ins))
+			b = AppendFormat(b, ins)
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	return b.String()
+	return string(b)
 }

@@ -152,3 +152,30 @@ func TestLexAgreesWithReference(t *testing.T) {
 		}
 	}
 }
+
+// TestOpSwitches holds the fast paths' operator switches to the general
+// path's tables.
+func TestOpSwitches(t *testing.T) {
+	for op, want := range aluOps {
+		if got, ok := aluOpOf(op); !ok || got != want {
+			t.Errorf("aluOpOf(%q) = %v, %v, want %v", op, got, ok, want)
+		}
+	}
+	for op, want := range jumpOps {
+		if got, ok := jumpOpOf(op); !ok || got != want {
+			t.Errorf("jumpOpOf(%q) = %v, %v, want %v", op, got, ok, want)
+		}
+	}
+	for _, op := range append(operators, "", "s", "s>>", "===", "lock") {
+		if _, in := aluOps[op]; !in {
+			if _, ok := aluOpOf(op); ok {
+				t.Errorf("aluOpOf(%q) accepts an operator aluOps does not have", op)
+			}
+		}
+		if _, in := jumpOps[op]; !in {
+			if _, ok := jumpOpOf(op); ok {
+				t.Errorf("jumpOpOf(%q) accepts an operator jumpOps does not have", op)
+			}
+		}
+	}
+}

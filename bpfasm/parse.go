@@ -28,6 +28,7 @@ const (
 	targetCall              // bpf-to-bpf call, resolved by cilium (Constant -1)
 )
 
+// item is one parsed instruction line.
 type item struct {
 	ins     asm.Instruction
 	line    int
@@ -39,17 +40,39 @@ type item struct {
 	secSlot int    // and the target's slot within it
 }
 
+// fixup is what resolve needs of an item with a label target or a section
+// relocation; most instructions have neither, and the parser keeps only
+// their instruction.
+type fixup struct {
+	index   int // instruction index
+	line    int
+	col     int
+	target  string
+	kind    targetKind
+	section string
+	secSlot int
+}
+
 type labelDef struct {
 	index int // instruction index
 	line  int
 }
 
 type parser struct {
-	file     string
-	items    []item
-	labels   map[string]labelDef
-	pending  []pendingLabel
-	sections map[string]int // llvm-objdump section name -> first instruction index
+	file   string
+	insns  asm.Instructions // one per item, in order
+	fixups []fixup          // by increasing index
+	// names holds a copy of each label and reference name, shared by
+	// every instruction that uses it: names sliced from src would keep
+	// all of src (15 MB for a million instructions) alive as long as the
+	// instructions.
+	names map[string]string
+
+	// The line, column and raw src_reg of the last instruction added.
+	lastLine, lastCol, lastRawSrc int
+	labels                        map[string]labelDef
+	pending                       []pendingLabel
+	sections                      map[string]int // llvm-objdump section name -> first instruction index
 
 	// Reused by parseLine for every line.
 	toks   []token
@@ -84,19 +107,47 @@ var (
 // ("file:line: reason"); firstLine is the line number of the first line of
 // src within that file. Errors are of type *Error.
 func Parse(file string, firstLine int, src string) (asm.Instructions, error) {
+	return parse(file, firstLine, src, true)
+}
+
+// parse is Parse; fast says whether lines go through canonInsn and
+// fastInsn before the general path (the tests compare with the general
+// path alone).
+func parse(file string, firstLine int, src string, fast bool) (asm.Instructions, error) {
 	p := &parser{file: file, labels: map[string]labelDef{}, sections: map[string]int{}}
-	// One instruction per line, most of the time: size the items once.
-	p.items = make([]item, 0, strings.Count(src, "\n")+1)
-	for i := 0; ; i++ {
-		line, rest, more := strings.Cut(src, "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if err := p.parseLine(line, firstLine+i); err != nil {
+	// One instruction per line, most of the time: size the slice once.
+	n := strings.Count(src, "\n") + 1
+	p.insns = make(asm.Instructions, 0, n)
+	for lineNo := firstLine; ; lineNo++ {
+		line := src
+		end := strings.IndexByte(src, '\n')
+		if end >= 0 {
+			line = src[:end]
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		var ins asm.Instruction
+		var col int
+		ok := false
+		if fast {
+			ins, col, ok = canonInsn(line)
+		}
+		if ok {
+			// The common case, inline: see parser.line.
+			if len(p.pending) > 0 {
+				ins = ins.WithSymbol(p.pending[0].name)
+				p.pending = p.pending[:0]
+			}
+			p.insns = append(p.insns, ins)
+			p.lastLine, p.lastCol, p.lastRawSrc = lineNo, col, -1
+		} else if err := p.line(line, lineNo, fast); err != nil {
 			return nil, err
 		}
-		if !more {
+		if end < 0 {
 			break
 		}
-		src = rest
+		src = src[end+1:]
 	}
 	if len(p.pending) > 0 {
 		l := p.pending[0]
@@ -105,8 +156,54 @@ func Parse(file string, firstLine int, src string) (asm.Instructions, error) {
 	return p.resolve()
 }
 
+// intern returns a copy of name shared by every use of it (name itself
+// when p is nil).
+func (p *parser) intern(name string) string {
+	if p == nil {
+		return name
+	}
+	if v, ok := p.names[name]; ok {
+		return v
+	}
+	if p.names == nil {
+		p.names = map[string]string{}
+	}
+	v := strings.Clone(name)
+	p.names[v] = v
+	return v
+}
+
 func (p *parser) errf(line, col int, format string, args ...any) *Error {
 	return &Error{File: p.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
+}
+
+// line parses one line canonInsn did not take, through fastInsn first when
+// fast is set.
+func (p *parser) line(line string, lineNo int, fast bool) error {
+	if !fast {
+		return p.parseLine(line, lineNo)
+	}
+	it, ok := fastInsn(line, p)
+	if !ok {
+		return p.parseLine(line, lineNo)
+	}
+	if it.kind != targetNone {
+		it.line, it.rawSrc = lineNo, -1
+		return p.add(it)
+	}
+	p.addPlain(it.ins, lineNo, it.col)
+	return nil
+}
+
+// addPlain is add for an instruction from a line without a label target
+// or raw bytes.
+func (p *parser) addPlain(ins asm.Instruction, lineNo, col int) {
+	if len(p.pending) > 0 {
+		ins = ins.WithSymbol(p.pending[0].name)
+		p.pending = p.pending[:0]
+	}
+	p.insns = append(p.insns, ins)
+	p.lastLine, p.lastCol, p.lastRawSrc = lineNo, col, -1
 }
 
 func (p *parser) parseLine(full string, lineNo int) error {
@@ -132,7 +229,7 @@ func (p *parser) toolLine(line string, lineNo int) (done bool, err error) {
 	}
 	if maybeSection(line) {
 		if m := reSection.FindStringSubmatch(line); m != nil {
-			p.sections[m[1]] = len(p.items)
+			p.sections[m[1]] = len(p.insns)
 			return true, nil
 		}
 	}
@@ -274,7 +371,7 @@ func decodeRaw(raw []byte) (asm.Instruction, error) {
 		return ins, fmt.Errorf("unsupported instruction %v", ins)
 	}
 	p := &parser{labels: map[string]labelDef{}, sections: map[string]int{}}
-	if err := p.parseLine(s, 1); err != nil || len(p.items) != 1 || !sameFields(p.items[0].ins, ins) {
+	if err := p.parseLine(s, 1); err != nil || len(p.insns) != 1 || !sameFields(p.insns[0], ins) {
 		return ins, fmt.Errorf("unsupported encoding of %q", s)
 	}
 	return ins, nil
@@ -295,7 +392,8 @@ func (p *parser) label(name string, lineNo, col int) error {
 	if def, ok := p.labels[name]; ok {
 		return p.errf(lineNo, col, "duplicate label %q (previous definition at line %d)", name, def.line)
 	}
-	p.labels[name] = labelDef{index: len(p.items), line: lineNo}
+	name = p.intern(name)
+	p.labels[name] = labelDef{index: len(p.insns), line: lineNo}
 	p.pending = append(p.pending, pendingLabel{name, lineNo, col})
 	return nil
 }
@@ -306,21 +404,34 @@ func (p *parser) add(it item) error {
 		it.ins = it.ins.WithSymbol(p.pending[0].name)
 	}
 	p.pending = p.pending[:0]
-	p.items = append(p.items, it)
+	p.insns = append(p.insns, it.ins)
+	if it.kind != targetNone || it.section != "" {
+		p.fixups = append(p.fixups, fixup{len(p.insns) - 1, it.line, it.col, it.target, it.kind, it.section, it.secSlot})
+	}
+	p.lastLine, p.lastCol, p.lastRawSrc = it.line, it.col, it.rawSrc
 	return nil
+}
+
+// lastFixup returns the fixup of the last instruction, adding one.
+func (p *parser) lastFixup() *fixup {
+	i := len(p.insns) - 1
+	if n := len(p.fixups); n == 0 || p.fixups[n-1].index != i {
+		p.fixups = append(p.fixups, fixup{index: i, line: p.lastLine, col: p.lastCol})
+	}
+	return &p.fixups[len(p.fixups)-1]
 }
 
 // relocation applies an llvm-objdump relocation line ("R_BPF_64_64 jmp_table")
 // to the preceding instruction.
 func (p *parser) relocation(typ, sym string, lineNo, col int) error {
-	if len(p.items) == 0 || len(p.pending) > 0 {
+	if len(p.insns) == 0 || len(p.pending) > 0 {
 		return p.errf(lineNo, col, "relocation %s %s does not follow an instruction", typ, sym)
 	}
 	if strings.ContainsAny(sym, "[]()<>") || strings.IndexFunc(sym, unicode.IsSpace) >= 0 {
 		return p.errf(lineNo, col, "invalid relocation symbol %q", sym)
 	}
-	it := &p.items[len(p.items)-1]
-	ins := &it.ins
+	sym = p.intern(sym)
+	ins := &p.insns[len(p.insns)-1]
 	switch {
 	case typ == "R_BPF_64_64" && ins.OpCode.IsDWordLoad() && ins.Src == asm.R0:
 		meta := ins.Metadata
@@ -335,47 +446,54 @@ func (p *parser) relocation(typ, sym string, lineNo, col int) error {
 	case typ == "R_BPF_64_32" && ins.OpCode.JumpOp() == asm.Call && ins.Src == asm.PseudoKfuncCall:
 		*ins = ins.WithReference(sym)
 	case typ == "R_BPF_64_32" && ins.OpCode.JumpOp() == asm.Call &&
-		(ins.Src == asm.PseudoCall || ins.Src == asm.R0 && it.rawSrc < 0):
+		(ins.Src == asm.PseudoCall || ins.Src == asm.R0 && p.lastRawSrc < 0):
 		ins.Src = asm.PseudoCall
+		f := p.lastFixup()
 		if _, ok := p.sections[sym]; ok {
 			// Calls to static functions are relocated against the
 			// section symbol; the immediate locates the callee.
-			it.section, it.secSlot = sym, int(ins.Constant)+1
+			f.section, f.secSlot = sym, int(ins.Constant)+1
 		}
 		ins.Constant = -1
-		it.target, it.kind = sym, targetCall
+		f.target, f.kind = sym, targetCall
 	}
 	return nil
 }
 
-// resolve turns label targets into offsets and references.
+// resolve turns label targets into offsets and references, in place, and
+// returns the instructions.
 func (p *parser) resolve() (asm.Instructions, error) {
-	slots := make([]int, len(p.items)+1)
-	for i, it := range p.items {
-		slots[i+1] = slots[i] + int(it.ins.Width())
+	insns := slices.Clip(p.insns)
+	if len(p.fixups) == 0 {
+		return insns, nil
 	}
-	insns := make(asm.Instructions, len(p.items))
-	for i, it := range p.items {
-		ins := it.ins
-		if it.section != "" {
-			slot := slots[p.sections[it.section]] + it.secSlot
-			idx := sort.SearchInts(slots[:len(p.items)], slot)
-			if idx == len(p.items) || slots[idx] != slot || p.items[idx].ins.Symbol() == "" {
-				return nil, p.errf(it.line, it.col, "call target %s%+d has no label", it.section, it.secSlot*asm.InstructionSize)
+	slots := make([]int, len(insns)+1)
+	for i := range insns {
+		slots[i+1] = slots[i] + int(insns[i].Width())
+	}
+	for _, f := range p.fixups {
+		i := f.index
+		ins := insns[i]
+		if f.section != "" {
+			slot := slots[p.sections[f.section]] + f.secSlot
+			idx := sort.SearchInts(slots[:len(insns)], slot)
+			if idx == len(insns) || slots[idx] != slot || insns[idx].Symbol() == "" {
+				return nil, p.errf(f.line, f.col, "call target %s%+d has no label", f.section, f.secSlot*asm.InstructionSize)
 			}
-			it.target = p.items[idx].ins.Symbol()
+			f.target = insns[idx].Symbol()
 		}
-		if it.kind != targetNone {
-			def, ok := p.labels[it.target]
+		if f.kind != targetNone {
+			def, ok := p.labels[f.target]
 			if !ok {
-				return nil, p.errf(it.line, it.col, "unknown label %q", it.target)
+				return nil, p.errf(f.line, f.col, "unknown label %q", f.target)
 			}
-			sym := p.items[def.index].ins.Symbol()
+			// Resolving changes offsets and references, never symbols.
+			sym := insns[def.index].Symbol()
 			off := slots[def.index] - slots[i] - 1
-			switch it.kind {
+			switch f.kind {
 			case targetOffset:
 				if off < math.MinInt16 || off > math.MaxInt16 {
-					return nil, p.errf(it.line, it.col, "label %q is too far away (offset %d does not fit in 16 bits)", it.target, off)
+					return nil, p.errf(f.line, f.col, "label %q is too far away (offset %d does not fit in 16 bits)", f.target, off)
 				}
 				ins.Offset = int16(off)
 			case targetImm:
@@ -778,7 +896,7 @@ func (lp *lineParser) gotoInsn() (item, error) {
 	} else {
 		it.kind = targetNone
 		if ref != "" {
-			it.ins = it.ins.WithReference(ref)
+			it.ins = it.ins.WithReference(lp.p.intern(ref))
 		}
 	}
 	return it, nil
@@ -831,7 +949,7 @@ func (lp *lineParser) ifInsn() (item, error) {
 	if label != "" {
 		it.target, it.kind = label, targetOffset
 	} else if ref != "" {
-		it.ins = it.ins.WithReference(ref)
+		it.ins = it.ins.WithReference(lp.p.intern(ref))
 	}
 	return it, nil
 }
@@ -860,7 +978,7 @@ func (lp *lineParser) callInsn() (item, error) {
 			if err != nil {
 				return it, err
 			}
-			it.ins = it.ins.WithReference(ref)
+			it.ins = it.ins.WithReference(lp.p.intern(ref))
 		}
 		lp.skipTrailer()
 	case t.kind == tIdent && t.text == "kernel" && lp.peekN(1).text == "-" && lp.peekN(2).text == "function":
@@ -878,7 +996,7 @@ func (lp *lineParser) callInsn() (item, error) {
 			if err != nil {
 				return it, err
 			}
-			it.ins = it.ins.WithReference(ref)
+			it.ins = it.ins.WithReference(lp.p.intern(ref))
 		}
 	case t.kind == tIdent && !isRegName(t.text):
 		lp.next()
@@ -892,8 +1010,9 @@ func (lp *lineParser) callInsn() (item, error) {
 		} else if fn, ok := helperByName[t.text]; ok {
 			it.ins = fn.Call()
 		} else {
-			it.ins = asm.Call.Label(t.text)
-			it.target, it.kind = t.text, targetCall
+			name := lp.p.intern(t.text)
+			it.ins = asm.Call.Label(name)
+			it.target, it.kind = name, targetCall
 		}
 		if it.kind == targetNone {
 			lp.skipTrailer()
@@ -1391,7 +1510,7 @@ func (lp *lineParser) mapLoad(dst reg, value bool) (item, error) {
 		it.ins = asm.LoadMapPtr(dst.r, fd)
 	}
 	if ref != "" {
-		it.ins = it.ins.WithReference(ref)
+		it.ins = it.ins.WithReference(lp.p.intern(ref))
 	}
 	return it, nil
 }

@@ -274,18 +274,37 @@ func (s *scanner) value(path []string, line int) {
 		}
 		s.record(path, line, strLine)
 		start := s.i
+		// Only the quote and, in a basic string, the backslash matter
+		// here: jump to the next of them (a program's asm is megabytes
+		// of text with neither), counting the newlines passed.
+		bs := -1 // the next backslash at or after s.i, len(s.src) if none
 		for s.i < len(s.src) {
+			next := len(s.src)
+			if j := strings.IndexByte(s.src[s.i:], q); j >= 0 {
+				next = s.i + j
+			}
+			if q == '"' {
+				if bs < s.i {
+					bs = len(s.src)
+					if j := strings.IndexByte(s.src[s.i:], '\\'); j >= 0 {
+						bs = s.i + j
+					}
+				}
+				next = min(next, bs)
+			}
+			s.ln += strings.Count(s.src[s.i:next], "\n")
+			s.i = next
+			if s.i == len(s.src) {
+				break
+			}
 			c := s.src[s.i]
-			if c == '\\' && q == '"' {
+			if c == '\\' {
 				s.i++
 				if s.peek(0) == '\n' {
 					s.ln++
 				}
 				s.i++
 				continue
-			}
-			if c == '\n' {
-				s.ln++
 			}
 			if c == q && s.peek(1) == q && s.peek(2) == q {
 				s.loc.strs = append(s.loc.strs, strSpan{start, s.i, q})
