@@ -26,6 +26,10 @@ type decodeCache struct {
 	// cached that start with them, a bit per length.
 	x86i    map[x86Bytes]X86Inst
 	x86lens []uint16 // by cachePrefix
+	// texts keeps the texts printed for one line (branches, constants);
+	// scratch is where they are printed.
+	texts   textArena
+	scratch []byte
 }
 
 // x86Bytes is an instruction's bytes (at most 15) as a map key.
@@ -56,10 +60,24 @@ func newDecodeCache(n int) *decodeCache {
 // noDecodeCache turns the cache off (the tests compare with and without).
 var noDecodeCache = false
 
-// a64 is DecodeA64(w, pc).
+// a64 is DecodeA64(w, pc). B, BL, B.cond and the move wide instructions
+// are printed directly (appendA64Branch, appendA64MoveWide) and not kept:
+// most of their encodings occur once (a distance, a constant), and the
+// table is left to the rest, whose encodings repeat.
 func (c *decodeCache) a64(w uint32, pc uint64) (A64Inst, error) {
 	if noDecodeCache {
 		return DecodeA64(w, pc)
+	}
+	var ok bool
+	in := A64Inst{Word: w, PC: pc}
+	if c.scratch, in.Op, in.Kind, in.Target, ok = appendA64Branch(c.scratch[:0], w, pc); ok {
+		in.HasTarget = true
+		in.Text = c.texts.str(c.scratch)
+		return in, nil // as DecodeA64 (TestA64Branch)
+	}
+	if c.scratch, in.Op, ok = appendA64MoveWide(c.scratch[:0], w); ok {
+		in.Text = c.texts.str(c.scratch)
+		return in, nil // as DecodeA64 (TestA64MoveWide)
 	}
 	if c.a64w == nil {
 		c.a64w = make([]a64Entry, 1<<c.a64bits)
@@ -69,16 +87,15 @@ func (c *decodeCache) a64(w uint32, pc uint64) (A64Inst, error) {
 		if in.HasTarget {
 			// A branch: the same words branch by the same distance.
 			in.Target, _ = a64Target(w, pc)
-			in.Text = in.Text[:len(in.Text)-len(hexAddr(in.PC))] + hexAddr(in.Target)
+			c.scratch = append(append(c.scratch[:0], in.Text[:len(in.Text)-len(hexAddr(in.PC))]...), "0x"...)
+			c.scratch = strconv.AppendUint(c.scratch, in.Target, 16)
+			in.Text = c.texts.str(c.scratch)
 		}
 		in.PC = pc
 		return in, nil
 	}
-	var in A64Inst
-	var err error
-	if op, text, ok := a64MoveWide(w); ok {
-		in = A64Inst{Word: w, PC: pc, Op: op, Text: text} // as DecodeA64 (TestA64MoveWide)
-	} else if in, err = DecodeA64(w, pc); err != nil {
+	in, err := DecodeA64(w, pc)
+	if err != nil {
 		return in, err
 	}
 	switch {
