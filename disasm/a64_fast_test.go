@@ -53,3 +53,39 @@ func TestA64Branch(t *testing.T) {
 		check(w, 0x1000)
 	}
 }
+
+// TestX86Table: the decode cache's table finds what was put, under the
+// same key only, across growth, as a map does.
+func TestX86Table(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var tab x86Table
+	want := map[x86Bytes]int{}
+	code := make([]byte, 16)
+	for i := 0; i < 50000; i++ {
+		for j := range code {
+			code[j] = byte(rng.IntN(4)) // few distinct bytes: keys that share prefixes
+		}
+		n := 1 + rng.IntN(15)
+		k := x86Key(code, n)
+		if short := x86Key(code[:n], n); short != k {
+			t.Fatalf("x86Key(% x, %d) = %v from 16 bytes, %v from %d", code, n, k, short, n)
+		}
+		if v, ok := want[k]; ok {
+			got, found := tab.get(k)
+			if !found || got.Len != v {
+				t.Fatalf("get(%v) = %v %v, want Len %d", k, got, found, v)
+			}
+		}
+		tab.put(k, X86Inst{Len: i})
+		want[k] = i
+	}
+	for k, v := range want {
+		if got, found := tab.get(k); !found || got.Len != v {
+			t.Fatalf("get(%v) = %v %v, want Len %d", k, got, found, v)
+		}
+		k.n ^= 16 // a key never put
+		if _, found := tab.get(k); found {
+			t.Fatalf("get(%v) found a key never put", k)
+		}
+	}
+}
