@@ -268,13 +268,19 @@ type addrIndex struct {
 	funcs  []*Func
 	byAddr map[uint64]Pos // when function ranges overlap
 	order  []int          // functions by address, when they do not
+	// stride4 is set for functions whose lines are 4 bytes apart
+	// (arm64): a line's index is its distance from the first / 4.
+	stride4 []bool
 }
 
 func newAddrIndex(funcs []*Func) *addrIndex {
-	x := &addrIndex{funcs: funcs}
+	x := &addrIndex{funcs: funcs, stride4: make([]bool, len(funcs))}
 	for fi, f := range funcs {
-		if len(f.Lines) > 0 {
+		if n := len(f.Lines); n > 0 {
 			x.order = append(x.order, fi)
+			// A function's addresses only grow (as the search in pos
+			// assumes too), so this span means steps of 4.
+			x.stride4[fi] = f.Lines[n-1].Addr-f.Lines[0].Addr == 4*uint64(n-1)
 		}
 	}
 	first := func(fi int) uint64 { return funcs[fi].Lines[0].Addr }
@@ -306,6 +312,12 @@ func (x *addrIndex) pos(addr uint64) (Pos, bool) {
 	}
 	fi := x.order[k]
 	ls := x.funcs[fi].Lines
+	if x.stride4[fi] {
+		if d := addr - ls[0].Addr; d%4 == 0 && d/4 < uint64(len(ls)) {
+			return Pos{fi, int(d / 4)}, true
+		}
+		return Pos{}, false
+	}
 	li := sort.Search(len(ls), func(i int) bool { return ls[i].Addr >= addr })
 	if li < len(ls) && ls[li].Addr == addr {
 		return Pos{fi, li}, true
