@@ -143,14 +143,22 @@ func (t *textLayout) rowOf(p Pos) int { return t.first[p.Func] + p.Line }
 // layArrows computes the arrows and lanes, the width and the verticals
 // and ends each row gets.
 func (t *textLayout) layArrows() {
-	for _, f := range t.funcs {
-		t.width = max(t.width, len(f.Header()))
-		for li := range f.Lines {
-			t.width = max(t.width, instructionTextLen(t.arch, &f.Lines[li], t.byteCols))
+	// The width (a pass over every line) is found while the arrows are
+	// laid out, which does not need it.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for _, f := range t.funcs {
+			t.width = max(t.width, len(f.Header()))
+			for li := range f.Lines {
+				t.width = max(t.width, instructionTextLen(t.arch, &f.Lines[li], t.byteCols))
+			}
 		}
-	}
+	}()
 	arrows := Flow(t.funcs)
 	nLanes := AssignLanes(arrows, t.rowOf)
+	wg.Wait()
 	laneCol := func(lane int) int32 { return int32(2 + 2*lane) } // from the width
 	t.total = t.width + int(laneCol(nLanes))
 
