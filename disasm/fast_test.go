@@ -74,9 +74,16 @@ func TestFastMatchesReference(t *testing.T) {
 				if AssignLanes(got, rowOf) != assignLanesReference(want, rowOf) || !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s: AssignLanes differs", name)
 				}
-				for _, plain := range []bool{false, true} {
+				for _, tc := range []struct {
+					plain bool
+					chunk int
+				}{{false, 4096}, {true, 4096}, {false, 7}, {true, 1}, {false, 1}} {
+					plain := tc.plain
 					var got, want bytes.Buffer
-					if err := WriteText(&got, progs, TextOptions{Plain: plain}); err != nil {
+					textChunkRows = tc.chunk
+					err := WriteText(&got, progs, TextOptions{Plain: plain})
+					textChunkRows = 4096
+					if err != nil {
 						t.Fatal(err)
 					}
 					if err := writeTextReference(&want, refs, TextOptions{Plain: plain}); err != nil {
@@ -86,12 +93,61 @@ func TestFastMatchesReference(t *testing.T) {
 						g, w := bytes.Split(got.Bytes(), []byte("\n")), bytes.Split(want.Bytes(), []byte("\n"))
 						for i := range min(len(g), len(w)) {
 							if !bytes.Equal(g[i], w[i]) {
-								t.Fatalf("%s plain=%v: line %d:\n got  %q\n want %q", name, plain, i+1, g[i], w[i])
+								t.Fatalf("%s plain=%v chunk=%d: line %d:\n got  %q\n want %q", name, plain, tc.chunk, i+1, g[i], w[i])
 							}
 						}
-						t.Fatalf("%s plain=%v: %d lines, want %d", name, plain, len(g), len(w))
+						t.Fatalf("%s plain=%v chunk=%d: %d lines, want %d", name, plain, tc.chunk, len(g), len(w))
 					}
 				}
+			}
+		}
+	}
+}
+
+// failWriter fails after n bytes.
+type failWriter struct{ n int }
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errWriteFailed
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+var errWriteFailed = fmt.Errorf("write failed")
+
+// TestWriteTextWriteError: WriteText returns the writer's error, whichever
+// chunk meets it, and stops (the formatting goroutines end: the test would
+// hang or the race detector complain otherwise).
+func TestWriteTextWriteError(t *testing.T) {
+	set, err := gen.Set(gen.Options{Insns: 3000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := jit.Profiles(kernel.X86_64)
+	p := ps[len(ps)-1]
+	l, err := kernel.Load(set, set.Programs[0].Name, kernel.X86_64, kernel.Options{Layout: p.Layout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jit.Compile(l, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := List(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	textChunkRows = 16
+	defer func() { textChunkRows = 4096 }()
+	for _, plain := range []bool{false, true} {
+		for _, n := range []int{0, 100, 5000, 40000} {
+			err := WriteText(&failWriter{n: n}, []*Program{lp}, TextOptions{Plain: plain})
+			if err != errWriteFailed {
+				t.Errorf("plain=%v, failing after %d bytes: WriteText = %v, want %v", plain, n, err, errWriteFailed)
 			}
 		}
 	}

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
 package disasm
 
 import (
@@ -114,21 +116,34 @@ func Flow(funcs []*Func) []Arrow {
 			}
 		}
 	}
-	sort.SliceStable(arrows, func(i, j int) bool {
-		a, b := arrows[i], arrows[j]
-		if a.From != b.From {
-			return less(a.From, b.From)
-		}
-		return less(a.To, b.To)
-	})
-	return arrows
+	return sortArrows(arrows)
 }
 
-func less(a, b Pos) bool {
-	if a.Func != b.Func {
-		return a.Func < b.Func
+// sortArrows orders arrows by source, then target, keeping the order they
+// were found in among equals (as a stable sort would): an index sort with
+// the index as the last key, then one permutation, instead of a stable
+// sort moving the 56-byte arrows.
+func sortArrows(arrows []Arrow) []Arrow {
+	type key struct{ from, to, i int64 }
+	pack := func(p Pos) int64 { return int64(p.Func)<<32 | int64(uint32(p.Line)) }
+	keys := make([]key, len(arrows))
+	for i, a := range arrows {
+		keys[i] = key{pack(a.From), pack(a.To), int64(i)}
 	}
-	return a.Line < b.Line
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(a.from, b.from); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.to, b.to); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	out := make([]Arrow, len(arrows))
+	for i, k := range keys {
+		out[i] = arrows[k.i]
+	}
+	return out
 }
 
 // AssignLanes gives each arrow a lane, given the row each position is drawn
@@ -139,36 +154,50 @@ func less(a, b Pos) bool {
 // the number of lanes.
 func AssignLanes(arrows []Arrow, row func(Pos) int) int {
 	type group struct {
-		lo, hi  int
-		members []int
+		lo, hi int
+		idx    int32 // order of creation, the last sort key
+		lane   int32
 	}
-	var groups []*group
-	byTarget := map[Pos]*group{}
+	var groups []group
+	groupOf := make([]int32, len(arrows))
+	byTarget := map[Pos]int32{}
 	for i, a := range arrows {
 		lo, hi := row(a.From), row(a.To)
 		if lo > hi {
 			lo, hi = hi, lo
 		}
 		local := a.Kind == ArrowJump || a.Kind == ArrowCondJump
-		if g := byTarget[a.To]; local && g != nil {
-			g.lo, g.hi = min(g.lo, lo), max(g.hi, hi)
-			g.members = append(g.members, i)
-			continue
-		}
-		g := &group{lo: lo, hi: hi, members: []int{i}}
 		if local {
-			byTarget[a.To] = g
+			if gi, ok := byTarget[a.To]; ok {
+				g := &groups[gi]
+				g.lo, g.hi = min(g.lo, lo), max(g.hi, hi)
+				groupOf[i] = gi
+				continue
+			}
+			byTarget[a.To] = int32(len(groups))
 		}
-		groups = append(groups, g)
+		groupOf[i] = int32(len(groups))
+		groups = append(groups, group{lo: lo, hi: hi, idx: int32(len(groups))})
 	}
-	slices.SortStableFunc(groups, func(a, b *group) int {
+	// Shortest first, then topmost, then in the order found (what a
+	// stable sort by the first two keys gives).
+	order := make([]int32, len(groups))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int {
+		a, b := &groups[x], &groups[y]
 		if la, lb := a.hi-a.lo, b.hi-b.lo; la != lb {
 			return cmp.Compare(la, lb)
 		}
-		return cmp.Compare(a.lo, b.lo)
+		if a.lo != b.lo {
+			return cmp.Compare(a.lo, b.lo)
+		}
+		return cmp.Compare(a.idx, b.idx)
 	})
 	var lanes []laneSet
-	for _, g := range groups {
+	for _, gi := range order {
+		g := &groups[gi]
 		lane := -1
 		for li := range lanes {
 			if lanes[li].insert(g.lo, g.hi) {
@@ -181,9 +210,10 @@ func AssignLanes(arrows []Arrow, row func(Pos) int) int {
 			lane = len(lanes) - 1
 			lanes[lane].insert(g.lo, g.hi)
 		}
-		for _, m := range g.members {
-			arrows[m].Lane = lane
-		}
+		g.lane = int32(lane)
+	}
+	for i := range arrows {
+		arrows[i].Lane = int(groups[groupOf[i]].lane)
 	}
 	return len(lanes)
 }
@@ -238,13 +268,19 @@ type addrIndex struct {
 	funcs  []*Func
 	byAddr map[uint64]Pos // when function ranges overlap
 	order  []int          // functions by address, when they do not
+	// stride4 is set for functions whose lines are 4 bytes apart
+	// (arm64): a line's index is its distance from the first / 4.
+	stride4 []bool
 }
 
 func newAddrIndex(funcs []*Func) *addrIndex {
-	x := &addrIndex{funcs: funcs}
+	x := &addrIndex{funcs: funcs, stride4: make([]bool, len(funcs))}
 	for fi, f := range funcs {
-		if len(f.Lines) > 0 {
+		if n := len(f.Lines); n > 0 {
 			x.order = append(x.order, fi)
+			// A function's addresses only grow (as the search in pos
+			// assumes too), so this span means steps of 4.
+			x.stride4[fi] = f.Lines[n-1].Addr-f.Lines[0].Addr == 4*uint64(n-1)
 		}
 	}
 	first := func(fi int) uint64 { return funcs[fi].Lines[0].Addr }
@@ -276,6 +312,12 @@ func (x *addrIndex) pos(addr uint64) (Pos, bool) {
 	}
 	fi := x.order[k]
 	ls := x.funcs[fi].Lines
+	if x.stride4[fi] {
+		if d := addr - ls[0].Addr; d%4 == 0 && d/4 < uint64(len(ls)) {
+			return Pos{fi, int(d / 4)}, true
+		}
+		return Pos{}, false
+	}
 	li := sort.Search(len(ls), func(i int) bool { return ls[i].Addr >= addr })
 	if li < len(ls) && ls[li].Addr == addr {
 		return Pos{fi, li}, true

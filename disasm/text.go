@@ -1,12 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
 package disasm
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"io"
+	"runtime"
 	"slices"
-	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/jitscope/jitscope/kernel"
@@ -65,31 +66,6 @@ func instructionTextLen(arch kernel.Arch, l *Line, byteCols int) int {
 	return n
 }
 
-// textRows walks the rows WriteText prints: per function a blank separator
-// (but before the first), its header and its instruction lines. each gets
-// the row's text (valid until the next call) and notes.
-func textRows(funcs []*Func, arch kernel.Arch, byteCols int, each func(text []byte, notes []string) error) error {
-	var buf []byte
-	for fi, f := range funcs {
-		if fi > 0 {
-			if err := each(nil, nil); err != nil {
-				return err
-			}
-		}
-		if err := each(append(buf[:0], f.Header()...), nil); err != nil {
-			return err
-		}
-		for li := range f.Lines {
-			l := &f.Lines[li]
-			buf = appendInstructionText(buf[:0], arch, l, byteCols)
-			if err := each(buf, l.Notes); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // WriteText prints listings as seed 000 shows them: a header per function,
 // one line per instruction, and unless Plain, control-flow arrows on the
 // right and "// annotations" after them.
@@ -98,164 +74,387 @@ func textRows(funcs []*Func, arch kernel.Arch, byteCols int, each func(text []by
 // and a target are drawn as one: a vertical from the topmost to the
 // bottommost end, corners at the two extremes and joints ('+') at the ends
 // in between; each end is joined to its line by dashes, with an arrowhead
-// at a target. Lines are written one at a time: the verticals that cross a
-// row, then its ends in arrow order.
+// at a target.
+//
+// Rows are printed in chunks of consecutive lines of a function, formatted
+// on up to GOMAXPROCS goroutines and written in order: a row depends only
+// on its text, its notes, the verticals crossing it (kept as a count per
+// lane column, known at a chunk's first row from the verticals that start
+// and stop above it) and its arrow ends.
 func WriteText(w io.Writer, progs []*Program, opt TextOptions) error {
-	funcs := Flatten(progs)
-	arch := kernel.ARM64
+	t := &textLayout{funcs: Flatten(progs), arch: kernel.ARM64, plain: opt.Plain}
 	if len(progs) > 0 {
-		arch = progs[0].Image.Arch
+		t.arch = progs[0].Image.Arch
 	}
-	byteCols := 7 // objdump's width, widened for longer instructions
-	for _, f := range funcs {
-		for _, l := range f.Lines {
-			byteCols = max(byteCols, len(l.Bytes))
+	t.byteCols = 7 // objdump's width, widened for longer instructions
+	if t.arch == kernel.X86_64 {
+		for _, f := range t.funcs {
+			for li := range f.Lines {
+				t.byteCols = max(t.byteCols, len(f.Lines[li].Bytes))
+			}
 		}
 	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	if opt.Plain {
-		err := textRows(funcs, arch, byteCols, func(text []byte, _ []string) error {
-			bw.Write(text)
-			return bw.WriteByte('\n')
-		})
-		if err != nil {
-			return err
-		}
-		return bw.Flush()
-	}
-	first := make([]int, len(funcs)) // row of each function's first line
-	rows, width := 0, 0
-	for fi, f := range funcs {
+	t.first = make([]int, len(t.funcs)) // row of each function's first line
+	rows := 0
+	for fi, f := range t.funcs {
 		if fi > 0 {
 			rows++
 		}
-		width = max(width, len(f.Header()))
 		rows++
-		first[fi] = rows
-		for li := range f.Lines {
-			width = max(width, instructionTextLen(arch, &f.Lines[li], byteCols))
-		}
+		t.first[fi] = rows
 		rows += len(f.Lines)
 	}
-	rowOf := func(p Pos) int { return first[p.Func] + p.Line }
-	arrows := Flow(funcs)
-	nLanes := AssignLanes(arrows, rowOf)
-	laneCol := func(lane int) int { return width + 2 + 2*lane }
-	total := laneCol(nLanes)
+	if !opt.Plain {
+		t.layArrows()
+	}
+	return t.write(w, t.chunks())
+}
 
-	type span struct{ lo, hi int }
-	spans := map[[2]int]*span{} // (lane, target row)
-	key := func(a Arrow) [2]int { return [2]int{a.Lane, rowOf(a.To)} }
-	for _, a := range arrows {
-		lo, hi := rowOf(a.From), rowOf(a.To)
+// textLayout is what WriteText knows before printing a row.
+type textLayout struct {
+	funcs    []*Func
+	arch     kernel.Arch
+	plain    bool
+	byteCols int
+	first    []int // row of each function's first line
+	// width is the widest row's text, total the column after the last lane.
+	width, total int
+	verts        []textVert // sorted by row
+	ends         []textEnd  // sorted by row, then arrow order
+	spans        []textSpan
+}
+
+// A textSpan is the rows an arrow group (a lane and a target row) covers.
+type textSpan struct{ lo, hi int }
+
+// A textVert starts (d = 1) or stops (d = -1) a span's vertical at a row,
+// in a column counted from the width.
+type textVert struct{ row, col, d int32 }
+
+// A textEnd is an arrow's end on a row: its column counted from the width,
+// whether it is the head, and its span.
+type textEnd struct {
+	row, col, span int32
+	head           bool
+}
+
+func (t *textLayout) rowOf(p Pos) int { return t.first[p.Func] + p.Line }
+
+// layArrows computes the arrows and lanes, the width and the verticals
+// and ends each row gets.
+func (t *textLayout) layArrows() {
+	// The width (a pass over every line) is found while the arrows are
+	// laid out, which does not need it.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for _, f := range t.funcs {
+			t.width = max(t.width, len(f.Header()))
+			for li := range f.Lines {
+				t.width = max(t.width, instructionTextLen(t.arch, &f.Lines[li], t.byteCols))
+			}
+		}
+	}()
+	arrows := Flow(t.funcs)
+	nLanes := AssignLanes(arrows, t.rowOf)
+	wg.Wait()
+	laneCol := func(lane int) int32 { return int32(2 + 2*lane) } // from the width
+	t.total = t.width + int(laneCol(nLanes))
+
+	// Spans by (lane, target row), numbered in the order of the arrows.
+	spanOf := make(map[int64]int32, len(arrows)/2)
+	key := func(a Arrow) int64 { return int64(a.Lane)<<32 | int64(t.rowOf(a.To)) }
+	arrowSpan := make([]int32, len(arrows))
+	for i, a := range arrows {
+		lo, hi := t.rowOf(a.From), t.rowOf(a.To)
 		if lo > hi {
 			lo, hi = hi, lo
 		}
-		if s := spans[key(a)]; s != nil {
-			s.lo, s.hi = min(s.lo, lo), max(s.hi, hi)
+		k := key(a)
+		if s, ok := spanOf[k]; ok {
+			sp := &t.spans[s]
+			sp.lo, sp.hi = min(sp.lo, lo), max(sp.hi, hi)
+			arrowSpan[i] = s
 		} else {
-			spans[key(a)] = &span{lo, hi}
+			spanOf[k] = int32(len(t.spans))
+			arrowSpan[i] = int32(len(t.spans))
+			t.spans = append(t.spans, textSpan{lo, hi})
 		}
 	}
 	// Verticals, as the columns they start and stop on: a span draws '|'
-	// on the rows strictly between its ends.
-	type vert struct{ row, col, d int }
-	var verts []vert
-	for k, s := range spans {
+	// on the rows strictly between its ends. (The order of a row's
+	// verticals does not matter: a row's result depends only on the
+	// counts.)
+	spanLane := make([]int32, len(t.spans))
+	for i, a := range arrows {
+		spanLane[arrowSpan[i]] = int32(a.Lane)
+	}
+	for i, s := range t.spans {
 		if s.hi-s.lo >= 2 {
-			col := laneCol(k[0])
-			verts = append(verts, vert{s.lo + 1, col, 1}, vert{s.hi, col, -1})
+			col := laneCol(int(spanLane[i]))
+			t.verts = append(t.verts, textVert{int32(s.lo + 1), col, 1}, textVert{int32(s.hi), col, -1})
 		}
 	}
-	// (The order of a row's verticals does not matter: spans come from a
-	// map, and a row's result depends only on the counts.)
-	slices.SortFunc(verts, func(a, b vert) int { return cmp.Compare(a.row, b.row) })
+	slices.SortFunc(t.verts, func(a, b textVert) int { return cmp.Compare(a.row, b.row) })
 	// Ends, by row, in the order of the arrows.
-	type end struct {
-		row, col int
-		head     bool
-		s        *span
-	}
-	ends := make([]end, 0, 2*len(arrows))
-	for _, a := range arrows {
-		s := spans[key(a)]
+	t.ends = make([]textEnd, 0, 2*len(arrows))
+	for i, a := range arrows {
 		col := laneCol(a.Lane)
-		ends = append(ends, end{rowOf(a.From), col, false, s}, end{rowOf(a.To), col, true, s})
+		t.ends = append(t.ends,
+			textEnd{int32(t.rowOf(a.From)), col, arrowSpan[i], false},
+			textEnd{int32(t.rowOf(a.To)), col, arrowSpan[i], true})
 	}
-	slices.SortStableFunc(ends, func(a, b end) int { return cmp.Compare(a.row, b.row) })
+	slices.SortStableFunc(t.ends, func(a, b textEnd) int { return cmp.Compare(a.row, b.row) })
+}
 
-	// lanes holds the verticals crossing the current row (columns from
-	// width on), count the spans at each column; right is one past the
-	// rightmost column with one.
-	lanes := []byte(strings.Repeat(" ", total-width))
-	count := make([]int, total-width)
-	right := 0
-	var line []byte
-	r, vi, ei := 0, 0, 0
-	err := textRows(funcs, arch, byteCols, func(text []byte, notes []string) error {
-		for ; vi < len(verts) && verts[vi].row <= r; vi++ {
-			v := verts[vi]
-			c := v.col - width
-			count[c] += v.d
-			if count[c] > 0 {
-				lanes[c] = '|'
-				right = max(right, c+1)
-			} else {
-				lanes[c] = ' '
-				for right > 0 && lanes[right-1] == ' ' {
-					right--
+// textChunkRows is the number of instruction lines in a chunk of
+// WriteText's output (a variable so that tests can cut chunks anywhere).
+var textChunkRows = 4096
+
+// A textChunk is lines [lo, hi) of function fi, after its separator and
+// header when lo is 0.
+type textChunk struct {
+	fi, lo, hi int
+	row        int // the chunk's first row
+	vi, ei     int // its first vertical and end
+	count      []int32
+}
+
+// chunks cuts the listing into chunks and computes the lane state each
+// starts with.
+func (t *textLayout) chunks() []textChunk {
+	var cs []textChunk
+	for fi, f := range t.funcs {
+		for lo := 0; lo == 0 || lo < len(f.Lines); lo += textChunkRows {
+			c := textChunk{fi: fi, lo: lo, hi: min(lo+textChunkRows, len(f.Lines)), row: t.first[fi] + lo}
+			if lo == 0 {
+				c.row-- // the header
+				if fi > 0 {
+					c.row-- // the separator
 				}
 			}
+			cs = append(cs, c)
 		}
-		line = append(line[:0], text...)
-		if right > 0 || (ei < len(ends) && ends[ei].row == r) {
-			for len(line) < width {
-				line = append(line, ' ')
-			}
-			line = append(line[:width], lanes[:right]...)
-		}
-		for ; ei < len(ends) && ends[ei].row == r; ei++ {
-			e := ends[ei]
-			for len(line) <= e.col {
-				line = append(line, ' ')
-			}
-			start := len(text) + 1
-			for c := start; c < e.col; c++ {
-				if line[c] == ' ' {
-					line[c] = '-'
-				}
-			}
-			if e.head {
-				line[start] = '<'
-			}
-			switch r {
-			case e.s.lo:
-				line[e.col] = '.'
-			case e.s.hi:
-				line[e.col] = '\''
-			default:
-				line[e.col] = '+'
-			}
-		}
-		r++
-		line = bytes.TrimRight(line, " ")
-		if len(notes) > 0 {
-			for n := utf8.RuneCount(line); n < total; n++ {
-				line = append(line, ' ')
-			}
-			line = append(line, " // "...)
-			for i, n := range notes {
-				if i > 0 {
-					line = append(line, "; "...)
-				}
-				line = append(line, n...)
-			}
-		}
-		bw.Write(line)
-		return bw.WriteByte('\n')
-	})
-	if err != nil {
-		return err
 	}
-	return bw.Flush()
+	if t.plain {
+		return cs
+	}
+	cols := t.total - t.width
+	counts := make([]int32, len(cs)*cols)
+	run := make([]int32, cols)
+	vi, ei := 0, 0
+	for i := range cs {
+		c := &cs[i]
+		for ; vi < len(t.verts) && int(t.verts[vi].row) < c.row; vi++ {
+			run[t.verts[vi].col] += t.verts[vi].d
+		}
+		for ei < len(t.ends) && int(t.ends[ei].row) < c.row {
+			ei++
+		}
+		c.vi, c.ei = vi, ei
+		c.count = counts[i*cols : (i+1)*cols : (i+1)*cols]
+		copy(c.count, run)
+	}
+	return cs
+}
+
+// rowState is the lanes crossing the current row: count per column from
+// the width, lanes the characters, right one past the rightmost '|'.
+type rowState struct {
+	r, vi, ei int
+	count     []int32
+	lanes     []byte
+	right     int
+}
+
+const spaces = "                                                                "
+
+func appendSpaces(b []byte, n int) []byte {
+	for n > len(spaces) {
+		b = append(b, spaces...)
+		n -= len(spaces)
+	}
+	if n > 0 {
+		b = append(b, spaces[:n]...)
+	}
+	return b
+}
+
+// format appends the rows of chunk c to b.
+func (t *textLayout) format(b []byte, c *textChunk, st *rowState) []byte {
+	f := t.funcs[c.fi]
+	if !t.plain {
+		st.r, st.vi, st.ei = c.row, c.vi, c.ei
+		st.count = append(st.count[:0], c.count...)
+		st.lanes = st.lanes[:0]
+		st.right = 0
+		for i, n := range st.count {
+			if n > 0 {
+				st.lanes = append(st.lanes, '|')
+				st.right = i + 1
+			} else {
+				st.lanes = append(st.lanes, ' ')
+			}
+		}
+	}
+	if c.lo == 0 {
+		if c.fi > 0 {
+			b = t.endRow(b, len(b), nil, st)
+		}
+		start := len(b)
+		b = append(b, f.Header()...)
+		b = t.endRow(b, start, nil, st)
+	}
+	for li := c.lo; li < c.hi; li++ {
+		l := &f.Lines[li]
+		start := len(b)
+		b = appendInstructionText(b, t.arch, l, t.byteCols)
+		b = t.endRow(b, start, l.Notes, st)
+	}
+	return b
+}
+
+// endRow finishes the row whose text is b[start:]: its lanes, arrow ends
+// and notes, and the newline.
+func (t *textLayout) endRow(b []byte, start int, notes []string, st *rowState) []byte {
+	if t.plain {
+		return append(b, '\n')
+	}
+	r := st.r
+	st.r++
+	for ; st.vi < len(t.verts) && int(t.verts[st.vi].row) <= r; st.vi++ {
+		v := t.verts[st.vi]
+		c := int(v.col)
+		st.count[c] += v.d
+		if st.count[c] > 0 {
+			st.lanes[c] = '|'
+			st.right = max(st.right, c+1)
+		} else {
+			st.lanes[c] = ' '
+			for st.right > 0 && st.lanes[st.right-1] == ' ' {
+				st.right--
+			}
+		}
+	}
+	textLen := len(b) - start
+	hasEnd := st.ei < len(t.ends) && int(t.ends[st.ei].row) == r
+	if st.right > 0 || hasEnd {
+		b = appendSpaces(b, t.width-textLen)
+		b = append(b, st.lanes[:st.right]...)
+	}
+	for ; st.ei < len(t.ends) && int(t.ends[st.ei].row) == r; st.ei++ {
+		e := t.ends[st.ei]
+		col := start + t.width + int(e.col)
+		if len(b) <= col {
+			b = appendSpaces(b, col+1-len(b))
+		}
+		from := start + textLen + 1
+		for c := from; c < col; c++ {
+			if b[c] == ' ' {
+				b[c] = '-'
+			}
+		}
+		if e.head {
+			b[from] = '<'
+		}
+		switch s := t.spans[e.span]; r {
+		case s.lo:
+			b[col] = '.'
+		case s.hi:
+			b[col] = '\''
+		default:
+			b[col] = '+'
+		}
+	}
+	for len(b) > start && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	if len(notes) > 0 {
+		if n := utf8.RuneCount(b[start:]); n < t.total {
+			b = appendSpaces(b, t.total-n)
+		}
+		b = append(b, " // "...)
+		for i, n := range notes {
+			if i > 0 {
+				b = append(b, "; "...)
+			}
+			b = append(b, n...)
+		}
+	}
+	return append(b, '\n')
+}
+
+// write formats the chunks on up to GOMAXPROCS goroutines and writes them
+// to w in order, a few chunks ahead at most.
+func (t *textLayout) write(w io.Writer, cs []textChunk) error {
+	workers := min(runtime.GOMAXPROCS(0), len(cs))
+	if workers <= 1 {
+		var b []byte
+		var st rowState
+		for i := range cs {
+			b = t.format(b[:0], &cs[i], &st)
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ahead := 2 * workers
+	done := make([]chan []byte, len(cs))
+	for i := range done {
+		done[i] = make(chan []byte, 1)
+	}
+	next := make(chan int)
+	quit := make(chan struct{})
+	tokens := make(chan struct{}, ahead)
+	free := make(chan []byte, ahead+workers)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // hands out chunks in order, at most ahead unwritten
+		defer wg.Done()
+		defer close(next)
+		for i := range cs {
+			select {
+			case tokens <- struct{}{}:
+			case <-quit:
+				return
+			}
+			select {
+			case next <- i:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var st rowState
+			for i := range next {
+				var b []byte
+				select {
+				case b = <-free:
+				default:
+				}
+				done[i] <- t.format(b[:0], &cs[i], &st)
+			}
+		}()
+	}
+	var err error
+	for i := range cs {
+		b := <-done[i]
+		if _, err = w.Write(b); err != nil {
+			break
+		}
+		select {
+		case free <- b:
+		default:
+		}
+		<-tokens
+	}
+	close(quit)
+	wg.Wait()
+	return err
 }
