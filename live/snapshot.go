@@ -675,7 +675,14 @@ func (r *Reader) pairFromImage(snap *Snapshot, cj *cJSON) error {
 			return nil
 		}
 		changed := false
-		set := func(dst **string, val uint64) {
+		// The first field of each fact is read: it is the one least likely
+		// to have moved, were the JIT's layout different from the kernel's.
+		done := map[string]bool{}
+		set := func(key string, dst **string, val uint64) {
+			if done[key] {
+				return
+			}
+			done[key] = true
 			s := hexAddr(val)
 			if *dst == nil || **dst != s {
 				*dst = &s
@@ -702,20 +709,21 @@ func (r *Reader) pairFromImage(snap *Snapshot, cj *cJSON) error {
 						if m.Name != rl.Name {
 							continue
 						}
-						if rl.What == "map" && !known["map "+m.Name] {
-							set(&m.Address, val)
+						if rl.What == "map" && !known["map "+m.Name] && !done["map "+m.Name] {
+							set("map "+m.Name, &m.Address, val)
 							note("map "+m.Name, fmt.Sprintf("map %s at %s (struct bpf_map *, %s+%#x)", m.Name, *m.Address, f.Name, rl.Field))
 						}
-						if rl.What == "map_value" && !known["value "+m.Name] {
+						if rl.What == "map_value" && !known["value "+m.Name] && !done["value "+m.Name] {
 							// The field holds value + offset; the offset is
 							// the JIT's distance from its value base.
 							delta := rl.Target - l.ValueAddrs[m.Name]
-							set(&m.ValueAddress, val-delta)
+							set("value "+m.Name, &m.ValueAddress, val-delta)
 							note("value "+m.Name, fmt.Sprintf("map %s values at %s (%s+%#x)", m.Name, *m.ValueAddress, f.Name, rl.Field))
 						}
 					}
 				case "kernel":
-					if rl.Name == "this_cpu_off" && !hadCPUOff {
+					if rl.Name == "this_cpu_off" && !hadCPUOff && !done["this_cpu_off"] {
+						done["this_cpu_off"] = true
 						s := hexAddr(val)
 						if cj.Symbols["this_cpu_off"] != s {
 							cj.Symbols["this_cpu_off"] = s
