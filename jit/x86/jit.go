@@ -79,7 +79,8 @@ func (backend) Compile(l *kernel.Loaded, p *jit.Profile) (*jit.Image, error) {
 	if layout.ProgBPFFunc == 0 {
 		layout.ProgBPFFunc = p.Layout.ProgBPFFunc
 	}
-	if l.UsesTailCalls() {
+	usesTail := l.UsesTailCalls()
+	if usesTail {
 		// "cmp dword ptr [rsi + 16], edx" and "mov rcx, qword ptr [rcx + 32]"
 		// carry the offsets in a disp8 (EMIT3/EMIT4 of the offsetof()).
 		if !isImm8(int64(layout.ArrayMaxEntries)) || !isImm8(int64(layout.ProgBPFFunc)) {
@@ -96,7 +97,6 @@ func (backend) Compile(l *kernel.Loaded, p *jit.Profile) (*jit.Image, error) {
 		}
 	}
 	img := &jit.Image{Arch: kernel.X86_64, Profile: p, Program: l.Name, Type: l.Type}
-	usesTail := l.UsesTailCalls()
 	img.Funcs = make([]*jit.FuncImage, len(l.Funcs))
 	err = par.ForEach(len(l.Funcs), func(i int) error {
 		c := &ctx{l: l, f: l.Funcs[i], p: p, v: v, cfg: cfg, layout: layout, usesTail: usesTail}
@@ -126,7 +126,13 @@ type ctx struct {
 	returnThunk   uint64
 	tcOffset      int // X86_TAIL_CALL_OFFSET
 
-	slots      []*kernel.Insn // per BPF slot of the function; nil for ld_imm64's second slot
+	// slots[s] is the index into f.Insns of the instruction at slot s of
+	// the function, -1 for ld_imm64's second slot (an index, not a
+	// pointer: a million pointers cost the GC and write barriers); see
+	// slot.
+	slots []int32
+	// fixed holds the instructions whose Raw rawInsn corrects, by index.
+	fixed map[int32]*kernel.Insn
 	addrs      []int          // addrs[i]: end of slot i-1's code (the kernel's addrs[])
 	image      uint64         // where the image is loaded
 	emitting   bool           // the kernel's image != NULL: the final pass
@@ -198,11 +204,46 @@ func (c *ctx) errorf(in *kernel.Insn, format string, args ...any) error {
 
 func (c *ctx) pos() int { return len(c.code) + c.skip }
 
-func (c *ctx) emit(b ...byte) { c.code = append(c.code, b...) }
+// slot returns the instruction at slot s of the function, nil for the
+// second half of an ld_imm64.
+func (c *ctx) slot(s int) *kernel.Insn {
+	i := c.slots[s]
+	if i < 0 {
+		return nil
+	}
+	if c.fixed != nil {
+		if in := c.fixed[i]; in != nil {
+			return in
+		}
+	}
+	return &c.f.Insns[i]
+}
+
+// emit appends b. (Within capacity only the length changes: an append of
+// a slice stores the slice's pointer back, with a write barrier while the
+// GC runs, on every call.)
+func (c *ctx) emit(b ...byte) {
+	n := len(c.code)
+	if n+len(b) > cap(c.code) {
+		c.grow(len(b))
+	}
+	c.code = c.code[:n+len(b)]
+	copy(c.code[n:], b)
+}
+
+// grow makes room for n more bytes of code.
+func (c *ctx) grow(n int) {
+	c.code = append(c.code[:len(c.code):len(c.code)], make([]byte, n)...)[:len(c.code)]
+}
 
 // emit32 appends a little-endian 32-bit value (EMIT(off, 4)).
 func (c *ctx) emit32(v int32) {
-	c.code = binary.LittleEndian.AppendUint32(c.code, uint32(v))
+	n := len(c.code)
+	if n+4 > cap(c.code) {
+		c.grow(4)
+	}
+	c.code = c.code[:n+4]
+	binary.LittleEndian.PutUint32(c.code[n:], uint32(v))
 }
 
 func (c *ctx) region(start int, kind jit.RegionKind) {
@@ -241,7 +282,10 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			n++
 		}
 	}
-	c.slots = make([]*kernel.Insn, n)
+	c.slots = make([]int32, n)
+	for i := range c.slots {
+		c.slots[i] = -1
+	}
 	c.insnSlot = make([]int32, len(f.Insns))
 	c.cls = make([]uint8, n+2)
 	c.tailCallReachable = f.TailCallReachable
@@ -253,9 +297,13 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			fixed := *in
 			fixed.Raw = r
 			in = &fixed
+			if c.fixed == nil {
+				c.fixed = map[int32]*kernel.Insn{}
+			}
+			c.fixed[int32(i)] = in
 		}
 		s := in.Index - f.Insns[0].Index
-		c.slots[s] = in
+		c.slots[s] = int32(i)
 		c.insnSlot[i] = int32(s)
 		c.detectRegUsage(in)
 		c.cls[s+1] = classify(in)
@@ -487,9 +535,9 @@ func (c *ctx) doJIT() (int, error) {
 					for j := i; j < e; j++ {
 						if m := int(c.memoEnd[j]); m >= 0 {
 							if end := m + base; end > c.oldproglen || (c.v.labels && end != c.addrAt(j)) {
-								in := c.slots[j-1]
+								in := c.slot(j - 1)
 								if in == nil {
-									in = c.slots[j-2]
+									in = c.slot(j - 2)
 								}
 								return 0, c.errorf(in, "bpf_jit: fatal error (instruction moved on the final pass)")
 							}
@@ -512,7 +560,7 @@ func (c *ctx) doJIT() (int, error) {
 			}
 			if ilen, ok := c.jumpLen(i, proglen, seenExit); ok {
 				if c.emitting && (proglen+ilen > c.oldproglen || (c.v.labels && proglen+ilen != c.addrs[i])) {
-					return 0, c.errorf(c.slots[i-1], "bpf_jit: fatal error (instruction moved on the final pass)")
+					return 0, c.errorf(c.slot(i-1), "bpf_jit: fatal error (instruction moved on the final pass)")
 				}
 				c.skip += ilen
 				proglen += ilen
@@ -529,7 +577,7 @@ func (c *ctx) doJIT() (int, error) {
 				for j := i; j < e; j++ {
 					end := int(c.memoEnd[j]) + base
 					if end > c.oldproglen || (c.v.labels && end != c.addrs[j]) {
-						return 0, c.errorf(c.slots[j-1], "bpf_jit: fatal error (instruction moved on the final pass)")
+						return 0, c.errorf(c.slot(j-1), "bpf_jit: fatal error (instruction moved on the final pass)")
 					}
 					if end > proglen {
 						c.regions = append(c.regions, jit.Region{Start: proglen, End: end, Kind: jit.RegionBody})
@@ -542,7 +590,7 @@ func (c *ctx) doJIT() (int, error) {
 				continue
 			}
 		}
-		in := c.slots[i-1]
+		in := c.slot(i - 1)
 		if in == nil {
 			return 0, c.errorf(nil, "slot %d: the second half of an ld_imm64 without its first", i-1)
 		}
@@ -721,7 +769,7 @@ func (c *ctx) planMemo() {
 			static[i] = true
 			plain[i] = k&clsPlain != 0
 		case k&clsLd != 0:
-			if i < n && c.slots[i] == nil {
+			if i < n && c.slots[i] < 0 {
 				static[i], static[i+1] = true, true
 				c.ldFirst[i] = true
 			}
