@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/jitscope/jitscope/internal/enccache"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 )
@@ -29,6 +30,7 @@ func (c *ctx) body() error {
 		}
 		in := &c.f.Insns[i]
 		slot := in.Index - base
+		var key uint64
 		if !c.emitting {
 			if c.slotOf != nil {
 				c.slotOf[i] = int32(slot)
@@ -36,6 +38,18 @@ func (c *ctx) body() error {
 			c.offset[slot] = c.idx()
 			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
 				c.offset[slot+1] = c.idx() // filled after the insn below
+			}
+			if c.enc != nil && plainInsn(in) {
+				// A plain instruction's code is a function of its
+				// kernel encoding and the function's configuration
+				// (the premise of the real pass's copy): one met
+				// before in this function is copied.
+				key = enccache.Key(in.Raw)
+				if at, n, ok := c.enc.Get(key); ok {
+					c.copyWords(at, n)
+					c.plain[i] = true
+					continue
+				}
 			}
 		}
 		start := c.idx()
@@ -45,6 +59,9 @@ func (c *ctx) body() error {
 		}
 		if !c.emitting && c.plain != nil {
 			c.plain[i] = !c.sizeErr && plainInsn(in)
+			if key != 0 && c.plain[i] {
+				c.enc.Put(key, start, c.idx()-start)
+			}
 		}
 		if !c.emitting && in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
 			c.offset[slot+1] = c.idx()
@@ -59,6 +76,18 @@ func (c *ctx) body() error {
 		c.offset[len(c.offset)-1] = c.idx()
 	}
 	return nil
+}
+
+// copyWords appends the n words of code at position at again. (Within
+// capacity only the slice's length changes: appending a slice would store
+// its pointer back, with a write barrier while the GC runs.)
+func (c *ctx) copyWords(at, n int) {
+	m := len(c.code)
+	if m+n > cap(c.code) {
+		c.code = slices.Grow(c.code, n)
+	}
+	c.code = c.code[:m+n]
+	copy(c.code[m:], c.code[at:at+n])
 }
 
 // noMemo turns the copying of plain instructions off: the real pass emits

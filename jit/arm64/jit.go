@@ -3,6 +3,7 @@ package arm64
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/jitscope/jitscope/internal/enccache"
 	"github.com/jitscope/jitscope/internal/par"
 
 	"github.com/jitscope/jitscope/jit"
@@ -175,8 +176,11 @@ type ctx struct {
 	// came out there exactly as the real pass would emit it, recording
 	// nothing but its body region (no offset-dependent field, no
 	// relocation or note, no encoding error): the real pass copies it.
-	memo    []uint32
-	plain   []bool
+	memo  []uint32
+	plain []bool
+	// enc gives where the sizing pass emitted the code of plain
+	// instructions, by their kernel encoding (nil with noMemo).
+	enc     *enccache.Table
 	sizeErr bool    // emitE saw an encoding error (counted only when emitting)
 	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i], noted while sizing
 
@@ -250,6 +254,7 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	c.slotOf = make([]int32, len(f.Insns))
 	if !noMemo {
 		c.plain = make([]bool, len(f.Insns))
+		c.enc = enccache.New(len(f.Insns))
 	}
 	if err := c.build(); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ package x86
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/jitscope/jitscope/internal/enccache"
 	"github.com/jitscope/jitscope/internal/par"
 	"sort"
 
@@ -132,11 +133,11 @@ type ctx struct {
 	// slot.
 	slots []int32
 	// fixed holds the instructions whose Raw rawInsn corrects, by index.
-	fixed map[int32]*kernel.Insn
-	addrs      []int          // addrs[i]: end of slot i-1's code (the kernel's addrs[])
-	image      uint64         // where the image is loaded
-	emitting   bool           // the kernel's image != NULL: the final pass
-	padding    bool           // jmp_padding
+	fixed      map[int32]*kernel.Insn
+	addrs      []int  // addrs[i]: end of slot i-1's code (the kernel's addrs[])
+	image      uint64 // where the image is loaded
+	emitting   bool   // the kernel's image != NULL: the final pass
+	padding    bool   // jmp_padding
 	oldproglen int
 
 	// struct jit_context
@@ -169,9 +170,9 @@ type ctx struct {
 	cls      []uint8
 	// jumps[i]: the jump at 1-based slot i, for sizing passes (jumpLen).
 	jumps []jumpInfo
-	// enc caches the first pass's code of plain instructions by their
-	// kernel encoding (see encCache).
-	enc      encCache
+	// enc gives where the first pass emitted the code of plain
+	// instructions, by their kernel encoding (nil with noMemo).
+	enc      *enccache.Table
 	usesTail bool
 
 	calleeRegs        [4]bool // rbx, r13, r14, r15 (detect_reg_usage)
@@ -327,7 +328,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	c.cleanupAddr = proglen
 	c.planMemo()
 	if !noMemo {
-		c.enc.init(n)
+		c.enc = enccache.New(n)
 	}
 	c.code = make([]byte, 0, 6*n+512) // JITed x86 averages under 5 bytes a slot
 	for pass := 0; pass < maxPasses || c.emitting; pass++ {
@@ -597,15 +598,12 @@ func (c *ctx) doJIT() (int, error) {
 			}
 		}
 		var key uint64
-		if first && c.enc.keys != nil && c.cls[i]&clsPlain != 0 {
+		if first && c.enc != nil && c.cls[i]&clsPlain != 0 {
 			// A plain instruction's code is a function of its kernel
 			// encoding and the function's configuration (planMemo):
 			// one seen before in this function is copied.
-			key = encKey(c.f.Insns[c.slots[i-1]].Raw)
-			if k := c.fixed; k != nil && k[c.slots[i-1]] != nil {
-				key = encKey(k[c.slots[i-1]].Raw)
-			}
-			if at, n, ok := c.enc.get(key); ok {
+			key = enccache.Key(c.slot(i - 1).Raw)
+			if at, n, ok := c.enc.Get(key); ok {
 				c.emit(c.code[at : at+n]...)
 				proglen += n
 				c.addrs[i] = proglen
@@ -639,7 +637,7 @@ func (c *ctx) doJIT() (int, error) {
 			return 0, c.errorf(in, "bpf_jit: fatal error (instruction moved on the final pass)")
 		}
 		if key != 0 {
-			c.enc.put(key, start, ilen)
+			c.enc.Put(key, start, ilen)
 		}
 		proglen += ilen
 		c.addrs[i] = proglen
@@ -836,50 +834,4 @@ func (c *ctx) planMemo() {
 			c.runEnd[i] = int32(i)
 		}
 	}
-}
-
-// encCache maps the kernel encoding of a plain instruction (encKey) to
-// where the first pass emitted its code: a direct-mapped table, an entry
-// replaced when another key hashes to it. A generated 1M-instruction
-// program has some 116 000 distinct plain instructions among 818 000.
-type encCache struct {
-	keys []uint64
-	vals []uint32 // offset in the code << 8 | length
-}
-
-func (e *encCache) init(slots int) {
-	n := 64
-	for n < slots/2 && n < 1<<16 {
-		n <<= 1
-	}
-	e.keys = make([]uint64, n)
-	e.vals = make([]uint32, n)
-}
-
-// encKey packs code, registers, off and imm into 64 bits. The classes
-// cached (ALU, loads, stores) have a non-zero code, so no key is 0.
-func encKey(r kernel.BPFInsn) uint64 {
-	return uint64(r.Code) | uint64(r.Dst&0xf)<<8 | uint64(r.Src&0xf)<<12 | uint64(uint16(r.Off))<<16 | uint64(uint32(r.Imm))<<32
-}
-
-func (e *encCache) slot(key uint64) int {
-	return int((key * 0x9E3779B97F4A7C15) >> 32 & uint64(len(e.keys)-1))
-}
-
-func (e *encCache) get(key uint64) (at, n int, ok bool) {
-	h := e.slot(key)
-	if e.keys[h] != key {
-		return 0, 0, false
-	}
-	v := e.vals[h]
-	return int(v >> 8), int(v & 0xff), true
-}
-
-func (e *encCache) put(key uint64, at, n int) {
-	if at >= 1<<24 || n > 0xff {
-		return
-	}
-	h := e.slot(key)
-	e.keys[h] = key
-	e.vals[h] = uint32(at)<<8 | uint32(n)
 }
