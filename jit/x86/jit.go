@@ -611,6 +611,16 @@ func (c *ctx) doJIT() (int, error) {
 				continue
 			}
 		}
+		if c.final && !first && !noMemo {
+			if ilen, ok := c.finalJump(i); ok {
+				if proglen+ilen > c.oldproglen || (c.v.labels && proglen+ilen != c.addrs[i]) {
+					return 0, c.errorf(c.slot(i-1), "bpf_jit: fatal error (instruction moved on the final pass)")
+				}
+				proglen += ilen
+				c.addrs[i] = proglen
+				continue
+			}
+		}
 		in := c.slot(i - 1)
 		if in == nil {
 			return 0, c.errorf(nil, "slot %d: the second half of an ld_imm64 without its first", i-1)
@@ -758,6 +768,7 @@ func (c *ctx) materialize() {
 type jumpInfo struct {
 	kind   uint8
 	pre    int8  // jumpCond: bytes of the cmp or test before the jcc
+	cc     byte  // jumpCond: the jcc rel8 opcode
 	target int32 // jumpCond, jumpJA: the slot whose addrs[] is the target
 }
 
@@ -834,4 +845,82 @@ func (c *ctx) planMemo() {
 			c.runEnd[i] = int32(i)
 		}
 	}
+}
+
+// finalJump emits the conditional or unconditional jump at 1-based slot i
+// on the last pass as jmp would, from what the first pass noted of it
+// (jumps[i]): the cmp or test copied from the first pass's code (it reads
+// only the instruction), then the padding and the jump for this pass's
+// addrs[]. It returns the instruction's length, or false when the jump is
+// not one of those or something needs reporting (jmp does that).
+func (c *ctx) finalJump(i int) (int, bool) {
+	jd := c.jumps[i]
+	start := c.pos()
+	var off int64
+	switch jd.kind {
+	case jumpCond:
+		lo, pre := int(c.memoEnd[i-1]), int(jd.pre)
+		if lo < 0 || lo+pre > len(c.memo) {
+			return 0, false
+		}
+		off = int64(c.addrs[jd.target] - c.addrs[i])
+		switch {
+		case c.isImm8Jmp(off):
+			n := 0
+			if c.padding {
+				// insnSzDiff once the cmp or test is out, less the jcc.
+				n = (c.addrs[i] - c.addrs[i-1]) - pre - 2
+				if n != 0 && n != 4 {
+					return 0, false
+				}
+			}
+			c.emit(c.memo[lo : lo+pre]...)
+			c.emitNops(n)
+			c.emit(jd.cc, byte(off)) // jcc rel8
+		case isSimm32(off):
+			c.emit(c.memo[lo : lo+pre]...)
+			c.emit(0x0F, jd.cc+0x10) // jcc rel32
+			c.emit32(int32(off))
+		default:
+			return 0, false
+		}
+		c.fillRegion(start, jit.RegionBody)
+		return c.pos() - start, true
+	case jumpJA:
+		off = int64(c.addrs[jd.target] - c.addrs[i])
+		if off == 0 {
+			if c.padding {
+				n := c.addrs[i] - c.addrs[i-1]
+				if n != 0 && n != 2 && n != 5 {
+					return 0, false
+				}
+				c.emitNops(n)
+			}
+			c.fillRegion(start, jit.RegionBody)
+			return c.pos() - start, true
+		}
+	case jumpBack2:
+		off = -2
+	default:
+		return 0, false
+	}
+	// emitJmp
+	switch {
+	case c.isImm8Jmp(off):
+		if c.padding {
+			n := (c.addrs[i] - c.addrs[i-1]) - 2
+			if n != 0 && n != 3 {
+				return 0, false
+			}
+			c.emitNops(n)
+		}
+		c.emit(0xEB, byte(off)) // jmp rel8
+	case isSimm32(off):
+		c.emit(0xE9) // jmp rel32
+		c.emit32(int32(off))
+	default:
+		return 0, false
+	}
+	c.fillRegion(start, jit.RegionBody)
+	return c.pos() - start, true
 }
