@@ -37,28 +37,28 @@ func (c *ctx) body() error {
 			i = j - 1
 			continue
 		}
-		in := &c.f.Insns[i]
-		slot := in.Index - base
 		var key uint64
-		if !c.emitting {
-			if c.slotOf != nil {
-				c.slotOf[i] = int32(slot)
-			}
-			c.offset[slot] = c.idx()
-			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
-				c.offset[slot+1] = c.idx() // filled after the insn below
-			}
-			if c.enc != nil && plainInsn(in) {
+		if !c.emitting && c.keys != nil {
+			if key = c.keys[i]; key != 0 {
 				// A plain instruction's code is a function of its
 				// kernel encoding and the function's configuration
 				// (the premise of the real pass's copy): one met
-				// before in this function is copied.
-				key = enccache.Key(in.Raw)
+				// before in this function is copied, without reading
+				// the instruction (scan noted its slot and key).
 				if at, n, ok := c.enc.Get(key); ok {
+					c.offset[c.slotOf[i]] = c.idx()
 					c.copyWords(at, n)
 					c.plain[i] = true
 					continue
 				}
+			}
+		}
+		in := &c.f.Insns[i]
+		slot := in.Index - base
+		if !c.emitting {
+			c.offset[slot] = c.idx()
+			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
+				c.offset[slot+1] = c.idx() // filled after the insn below
 			}
 		}
 		start := c.idx()
@@ -107,6 +107,29 @@ func (c *ctx) appendWords(w []uint32) {
 	}
 	c.code = c.code[:m+len(w)]
 	copy(c.code[m:], w)
+}
+
+// regBits gives the bits of regsUsed for BPF registers r6-r10.
+var regBits = [256]uint8{6: 1, 7: 2, 8: 4, 9: 8, 10: 16}
+
+// scan walks the function's instructions once: it notes each one's slot
+// and, when it is plain, its key for the encoding cache, and returns
+// which of r6-r10 (bits 0-4) the instructions name as dst or src.
+func (c *ctx) scan() int {
+	used := uint8(0)
+	if len(c.f.Insns) == 0 {
+		return 0
+	}
+	base := c.f.Insns[0].Index
+	for i := range c.f.Insns {
+		in := &c.f.Insns[i]
+		c.slotOf[i] = int32(in.Index - base)
+		if c.keys != nil && plainInsn(in) {
+			c.keys[i] = enccache.Key(in.Raw)
+		}
+		used |= regBits[in.Raw.Dst] | regBits[in.Raw.Src]
+	}
+	return int(used)
 }
 
 // noMemo turns the copying of plain instructions off: the real pass emits

@@ -182,7 +182,11 @@ type ctx struct {
 	// instructions, by their kernel encoding (nil with noMemo).
 	enc     *enccache.Table
 	sizeErr bool    // emitE saw an encoding error (counted only when emitting)
-	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i], noted while sizing
+	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i]
+	// keys[i] is enccache.Key of Insns[i] when it is plain (plainInsn),
+	// else 0 (nil with noMemo): the sizing pass looks plain instructions
+	// up without reading them again.
+	keys []uint64
 
 	regions []jit.Region
 	notes   []jit.Note
@@ -246,12 +250,18 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	if p.FPBottom && !p.TCCPtr {
 		c.fpbOffset = findFPBOffset(f)
 	}
+	// One walk over the instructions for what the passes need of them
+	// before reading them (they are large: each walk costs).
+	c.slotOf = make([]int32, len(f.Insns))
+	if !noMemo {
+		c.keys = make([]uint64, len(f.Insns))
+	}
+	used := c.scan()
 	if p.UsedCalleeRegs {
-		c.findUsedCalleeRegs()
+		c.findUsedCalleeRegs(used)
 	}
 	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
 	c.code = make([]uint32, 0, 2*slots+64) // about 1.5 A64 instructions a slot
-	c.slotOf = make([]int32, len(f.Insns))
 	if !noMemo {
 		c.plain = make([]bool, len(f.Insns))
 		c.enc = enccache.New(len(f.Insns))
