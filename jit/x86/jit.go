@@ -172,7 +172,11 @@ type ctx struct {
 	jumps []jumpInfo
 	// enc gives where the first pass emitted the code of plain
 	// instructions, by their kernel encoding (nil with noMemo).
-	enc      *enccache.Table
+	enc *enccache.Table
+	// keys[i] is enccache.Key of the plain instruction at 1-based slot i,
+	// else 0 (nil with noMemo): the first pass looks it up without
+	// reading the instruction.
+	keys     []uint64
 	usesTail bool
 
 	calleeRegs        [4]bool // rbx, r13, r14, r15 (detect_reg_usage)
@@ -292,6 +296,9 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	}
 	c.insnSlot = make([]int32, len(f.Insns))
 	c.cls = make([]uint8, n+2)
+	if !noMemo {
+		c.keys = make([]uint64, n+1)
+	}
 	c.tailCallReachable = f.TailCallReachable
 	// One walk over the instructions (they are large: each walk costs):
 	// the slots, detect_reg_usage, and what planMemo needs.
@@ -311,6 +318,9 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		c.insnSlot[i] = int32(s)
 		c.detectRegUsage(in)
 		c.cls[s+1] = classify(in)
+		if c.keys != nil && c.cls[s+1]&clsPlain != 0 {
+			c.keys[s+1] = enccache.Key(in.Raw)
+		}
 	}
 	c.image = f.Address
 	c.isSubprog = f.Index != 0
@@ -598,11 +608,11 @@ func (c *ctx) doJIT() (int, error) {
 			}
 		}
 		var key uint64
-		if first && c.enc != nil && c.cls[i]&clsPlain != 0 {
+		if first && c.enc != nil && c.keys[i] != 0 {
 			// A plain instruction's code is a function of its kernel
 			// encoding and the function's configuration (planMemo):
 			// one seen before in this function is copied.
-			key = enccache.Key(c.slot(i - 1).Raw)
+			key = c.keys[i]
 			if at, n, ok := c.enc.Get(key); ok {
 				c.emit(c.code[at : at+n]...)
 				proglen += n
