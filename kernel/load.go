@@ -113,6 +113,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			Lines:      f.Lines,
 			Start:      f.Start,
 			Insns:      make([]Insn, end-f.Start),
+			Compact:    make([]CompactInsn, end-f.Start),
 		}
 		first := slot
 		ck := &checks[fi]
@@ -154,6 +155,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: insn %d: %w", prog.Name, slot, err)
 			}
+			lf.Compact[k] = CompactOf(in)
 			if ck.r10 < 0 && in.Dst == asm.R10 && writesDst(in) {
 				ck.r10 = k
 			}

@@ -73,6 +73,22 @@ func TestLoadMatchesReference(t *testing.T) {
 						t.Errorf("%s: %s (%s): error %v, want %v", it.name, p.Name, arch, gerr, werr)
 						continue
 					}
+					if got != nil {
+						// The reference had no compact form: it must
+						// be each instruction's, and nothing else
+						// differs.
+						for _, f := range got.Funcs {
+							if len(f.Compact) != len(f.Insns) {
+								t.Fatalf("%s: %s: %d compact instructions for %d", it.name, f.Name, len(f.Compact), len(f.Insns))
+							}
+							for i := range f.Insns {
+								if f.Compact[i] != kernel.CompactOf(&f.Insns[i]) {
+									t.Fatalf("%s: %s: compact instruction %d is %+v, want %+v", it.name, f.Name, i, f.Compact[i], kernel.CompactOf(&f.Insns[i]))
+								}
+							}
+							f.Compact = nil
+						}
+					}
 					if !reflect.DeepEqual(got, want) {
 						t.Errorf("%s: %s (%s): Load differs from the reference", it.name, p.Name, arch)
 					}

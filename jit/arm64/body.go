@@ -120,14 +120,18 @@ func (c *ctx) scan() int {
 	if len(c.f.Insns) == 0 {
 		return 0
 	}
-	base := c.f.Insns[0].Index
-	for i := range c.f.Insns {
-		in := &c.f.Insns[i]
-		c.slotOf[i] = int32(in.Index - base)
-		if c.keys != nil && plainInsn(in) {
-			c.keys[i] = enccache.Key(in.Raw)
+	// The compact instructions (kernel.CompactInsn) hold all of this.
+	cs := c.f.CompactInsns()
+	base := cs[0].Index
+	for i := range cs {
+		ci := &cs[i]
+		c.slotOf[i] = ci.Index - base
+		if c.keys != nil {
+			if r := ci.Raw(); plainRaw(r, ci.Kind) {
+				c.keys[i] = enccache.Key(r)
+			}
 		}
-		used |= regBits[in.Raw.Dst] | regBits[in.Raw.Src]
+		used |= regBits[ci.Dst] | regBits[ci.Src]
 	}
 	return int(used)
 }
@@ -142,11 +146,13 @@ var noMemo = false
 // depend on offsets and addresses; ld_imm64 records a relocation; the
 // speculation barrier a note; ALU with a non-zero off reads the CPU
 // configuration.
-func plainInsn(in *kernel.Insn) bool {
-	if in.Kind != kernel.Plain {
+func plainInsn(in *kernel.Insn) bool { return plainRaw(in.Raw, in.Kind) }
+
+// plainRaw is plainInsn of an instruction's encoding and kind.
+func plainRaw(r kernel.BPFInsn, kind kernel.InsnKind) bool {
+	if kind != kernel.Plain {
 		return false
 	}
-	r := in.Raw
 	switch r.Class() {
 	case kernel.ClassALU, kernel.ClassALU64:
 		return r.Off == 0

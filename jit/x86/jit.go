@@ -302,24 +302,31 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	c.tailCallReachable = f.TailCallReachable
 	// One walk over the instructions (they are large: each walk costs):
 	// the slots, detect_reg_usage, and what planMemo needs.
-	for i := range f.Insns {
-		in := &f.Insns[i]
-		if r := rawInsn(in); r != in.Raw {
-			fixed := *in
-			fixed.Raw = r
-			in = &fixed
-			if c.fixed == nil {
-				c.fixed = map[int32]*kernel.Insn{}
+	// The walk reads the compact instructions (kernel.CompactInsn), and
+	// the full one only where rawInsn may correct it.
+	cs := f.CompactInsns()
+	for i := range cs {
+		ci := cs[i]
+		if ci.OffDiffers {
+			in := &f.Insns[i]
+			if r := rawInsn(in); r != in.Raw {
+				fixed := *in
+				fixed.Raw = r
+				if c.fixed == nil {
+					c.fixed = map[int32]*kernel.Insn{}
+				}
+				c.fixed[int32(i)] = &fixed
+				ci = kernel.CompactOf(&fixed)
 			}
-			c.fixed[int32(i)] = in
 		}
-		s := in.Index - f.Insns[0].Index
+		r := ci.Raw()
+		s := int(ci.Index) - f.Insns[0].Index
 		c.slots[s] = int32(i)
 		c.insnSlot[i] = int32(s)
-		c.detectRegUsage(in)
-		c.cls[s+1] = classify(in)
+		c.detectRegUsage(r, ci.Kind)
+		c.cls[s+1] = classify(r, ci.Kind)
 		if c.keys != nil && c.cls[s+1]&clsPlain != 0 {
-			c.keys[s+1] = enccache.Key(in.Raw)
+			c.keys[s+1] = enccache.Key(r)
 		}
 	}
 	c.image = f.Address
@@ -462,9 +469,8 @@ func (c *ctx) resolveThunks() error {
 // detectRegUsage models detect_reg_usage for one instruction: which
 // callee-saved registers the function touches, and (5.10, 6.1) whether it
 // contains a tail call, which makes it tail-call reachable.
-func (c *ctx) detectRegUsage(in *kernel.Insn) {
-	r := in.Raw
-	if in.Kind == kernel.TailCall {
+func (c *ctx) detectRegUsage(r kernel.BPFInsn, kind kernel.InsnKind) {
+	if kind == kernel.TailCall {
 		// "tail call's presence in current prog implies it is reachable"
 		c.tailCallReachable = true
 	}
@@ -482,15 +488,14 @@ const (
 	clsLd                 // ld_imm64
 )
 
-func classify(in *kernel.Insn) uint8 {
-	r := in.Raw
+func classify(r kernel.BPFInsn, kind kernel.InsnKind) uint8 {
 	switch r.Class() {
 	case kernel.ClassJMP:
 		// Helper, kfunc and bpf2bpf calls: the TCC reload (or not) and a
 		// call rel32, the same length on every pass, though not the same
 		// bytes (the displacement follows the position): sizing passes
 		// take their length, the last pass emits them.
-		if r.Op() == kernel.JmpCALL && (in.Kind == kernel.HelperCall || in.Kind == kernel.FuncCall) {
+		if r.Op() == kernel.JmpCALL && (kind == kernel.HelperCall || kind == kernel.FuncCall) {
 			return clsStatic
 		}
 	case kernel.ClassALU, kernel.ClassALU64:
