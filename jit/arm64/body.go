@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/jitscope/jitscope/internal/enccache"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 )
@@ -37,22 +36,6 @@ func (c *ctx) body() error {
 			i = j - 1
 			continue
 		}
-		var key uint64
-		if !c.emitting && c.keys != nil {
-			if key = c.keys[i]; key != 0 {
-				// A plain instruction's code is a function of its
-				// kernel encoding and the function's configuration
-				// (the premise of the real pass's copy): one met
-				// before in this function is copied, without reading
-				// the instruction (scan noted its slot and key).
-				if at, n, ok := c.enc.Get(key); ok {
-					c.offset[c.slotOf[i]] = c.idx()
-					c.copyWords(at, n)
-					c.plain[i] = true
-					continue
-				}
-			}
-		}
 		in := &c.f.Insns[i]
 		slot := in.Index - base
 		if !c.emitting {
@@ -68,9 +51,6 @@ func (c *ctx) body() error {
 		}
 		if !c.emitting && c.plain != nil {
 			c.plain[i] = !c.sizeErr && plainInsn(in)
-			if key != 0 && c.plain[i] {
-				c.enc.Put(key, start, c.idx()-start)
-			}
 		}
 		if !c.emitting && in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
 			c.offset[slot+1] = c.idx()
@@ -87,19 +67,9 @@ func (c *ctx) body() error {
 	return nil
 }
 
-// copyWords appends the n words of code at position at again. (Within
-// capacity only the slice's length changes: appending a slice would store
-// its pointer back, with a write barrier while the GC runs.)
-func (c *ctx) copyWords(at, n int) {
-	m := len(c.code)
-	if m+n > cap(c.code) {
-		c.code = slices.Grow(c.code, n)
-	}
-	c.code = c.code[:m+n]
-	copy(c.code[m:], c.code[at:at+n])
-}
-
-// appendWords appends w (from another buffer), as copyWords.
+// appendWords appends w (from another buffer). (Within capacity only the
+// slice's length changes: appending a slice would store its pointer back,
+// with a write barrier while the GC runs.)
 func (c *ctx) appendWords(w []uint32) {
 	m := len(c.code)
 	if m+len(w) > cap(c.code) {
@@ -112,9 +82,9 @@ func (c *ctx) appendWords(w []uint32) {
 // regBits gives the bits of regsUsed for BPF registers r6-r10.
 var regBits = [256]uint8{6: 1, 7: 2, 8: 4, 9: 8, 10: 16}
 
-// scan walks the function's instructions once: it notes each one's slot
-// and, when it is plain, its key for the encoding cache, and returns
-// which of r6-r10 (bits 0-4) the instructions name as dst or src.
+// scan walks the function's compact instructions once: it notes each
+// one's slot and returns which of r6-r10 (bits 0-4) they name as dst or
+// src.
 func (c *ctx) scan() int {
 	used := uint8(0)
 	if len(c.f.Insns) == 0 {
@@ -126,11 +96,6 @@ func (c *ctx) scan() int {
 	for i := range cs {
 		ci := &cs[i]
 		c.slotOf[i] = ci.Index - base
-		if c.keys != nil {
-			if r := ci.Raw(); plainRaw(r, ci.Kind) {
-				c.keys[i] = enccache.Key(r)
-			}
-		}
 		used |= regBits[ci.Dst] | regBits[ci.Src]
 	}
 	return int(used)
@@ -146,13 +111,11 @@ var noMemo = false
 // depend on offsets and addresses; ld_imm64 records a relocation; the
 // speculation barrier a note; ALU with a non-zero off reads the CPU
 // configuration.
-func plainInsn(in *kernel.Insn) bool { return plainRaw(in.Raw, in.Kind) }
-
-// plainRaw is plainInsn of an instruction's encoding and kind.
-func plainRaw(r kernel.BPFInsn, kind kernel.InsnKind) bool {
-	if kind != kernel.Plain {
+func plainInsn(in *kernel.Insn) bool {
+	if in.Kind != kernel.Plain {
 		return false
 	}
+	r := in.Raw
 	switch r.Class() {
 	case kernel.ClassALU, kernel.ClassALU64:
 		return r.Off == 0

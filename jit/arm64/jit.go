@@ -3,7 +3,6 @@ package arm64
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/jitscope/jitscope/internal/enccache"
 	"github.com/jitscope/jitscope/internal/par"
 
 	"github.com/jitscope/jitscope/jit"
@@ -176,17 +175,10 @@ type ctx struct {
 	// came out there exactly as the real pass would emit it, recording
 	// nothing but its body region (no offset-dependent field, no
 	// relocation or note, no encoding error): the real pass copies it.
-	memo  []uint32
-	plain []bool
-	// enc gives where the sizing pass emitted the code of plain
-	// instructions, by their kernel encoding (nil with noMemo).
-	enc     *enccache.Table
+	memo    []uint32
+	plain   []bool
 	sizeErr bool    // emitE saw an encoding error (counted only when emitting)
 	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i]
-	// keys[i] is enccache.Key of Insns[i] when it is plain (plainInsn),
-	// else 0 (nil with noMemo): the sizing pass looks plain instructions
-	// up without reading them again.
-	keys []uint64
 
 	regions []jit.Region
 	notes   []jit.Note
@@ -253,9 +245,6 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	// One walk over the instructions for what the passes need of them
 	// before reading them (they are large: each walk costs).
 	c.slotOf = make([]int32, len(f.Insns))
-	if !noMemo {
-		c.keys = make([]uint64, len(f.Insns))
-	}
 	used := c.scan()
 	if p.UsedCalleeRegs {
 		c.findUsedCalleeRegs(used)
@@ -264,7 +253,6 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	c.code = make([]uint32, 0, 2*slots+64) // about 1.5 A64 instructions a slot
 	if !noMemo {
 		c.plain = make([]bool, len(f.Insns))
-		c.enc = enccache.New(len(f.Insns))
 	}
 	if err := c.build(); err != nil {
 		return nil, err
