@@ -5,7 +5,6 @@ package x86
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/jitscope/jitscope/internal/enccache"
 	"github.com/jitscope/jitscope/internal/par"
 	"sort"
 
@@ -169,14 +168,7 @@ type ctx struct {
 	insnSlot []int32
 	cls      []uint8
 	// jumps[i]: the jump at 1-based slot i, for sizing passes (jumpLen).
-	jumps []jumpInfo
-	// enc gives where the first pass emitted the code of plain
-	// instructions, by their kernel encoding (nil with noMemo).
-	enc *enccache.Table
-	// keys[i] is enccache.Key of the plain instruction at 1-based slot i,
-	// else 0 (nil with noMemo): the first pass looks it up without
-	// reading the instruction.
-	keys     []uint64
+	jumps    []jumpInfo
 	usesTail bool
 
 	calleeRegs        [4]bool // rbx, r13, r14, r15 (detect_reg_usage)
@@ -296,9 +288,6 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	}
 	c.insnSlot = make([]int32, len(f.Insns))
 	c.cls = make([]uint8, n+2)
-	if !noMemo {
-		c.keys = make([]uint64, n+1)
-	}
 	c.tailCallReachable = f.TailCallReachable
 	// One walk over the instructions (they are large: each walk costs):
 	// the slots, detect_reg_usage, and what planMemo needs.
@@ -325,9 +314,6 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		c.insnSlot[i] = int32(s)
 		c.detectRegUsage(r, ci.Kind)
 		c.cls[s+1] = classify(r, ci.Kind)
-		if c.keys != nil && c.cls[s+1]&clsPlain != 0 {
-			c.keys[s+1] = enccache.Key(r)
-		}
 	}
 	c.image = f.Address
 	c.isSubprog = f.Index != 0
@@ -344,9 +330,6 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	}
 	c.cleanupAddr = proglen
 	c.planMemo()
-	if !noMemo {
-		c.enc = enccache.New(n)
-	}
 	c.code = make([]byte, 0, 6*n+512) // JITed x86 averages under 5 bytes a slot
 	for pass := 0; pass < maxPasses || c.emitting; pass++ {
 		if c.v.padding && !c.padding && pass >= paddingPasses {
@@ -612,20 +595,6 @@ func (c *ctx) doJIT() (int, error) {
 				continue
 			}
 		}
-		var key uint64
-		if first && c.enc != nil && c.keys[i] != 0 {
-			// A plain instruction's code is a function of its kernel
-			// encoding and the function's configuration (planMemo):
-			// one seen before in this function is copied.
-			key = c.keys[i]
-			if at, n, ok := c.enc.Get(key); ok {
-				c.emit(c.code[at : at+n]...)
-				proglen += n
-				c.addrs[i] = proglen
-				c.memoEnd[i] = int32(proglen)
-				continue
-			}
-		}
 		if c.final && !first && !noMemo {
 			if ilen, ok := c.finalJump(i); ok {
 				if proglen+ilen > c.oldproglen || (c.v.labels && proglen+ilen != c.addrs[i]) {
@@ -660,9 +629,6 @@ func (c *ctx) doJIT() (int, error) {
 		// 6.1+ also asserts that addrs[i] did not move on the final pass.
 		if c.emitting && (proglen+ilen > c.oldproglen || (c.v.labels && proglen+ilen != c.addrs[i])) {
 			return 0, c.errorf(in, "bpf_jit: fatal error (instruction moved on the final pass)")
-		}
-		if key != 0 {
-			c.enc.Put(key, start, ilen)
 		}
 		proglen += ilen
 		c.addrs[i] = proglen
