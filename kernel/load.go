@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/cilium/ebpf/asm"
@@ -78,23 +80,28 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			l.Symbols[a] = name
 		}
 	}
-	funcs, err := functions(prog)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", prog.Name, err)
+	// placeAll found every program's functions (and refused the set if
+	// any program's could not be found).
+	funcs := addrs.progFuncs[prog]
+	firstSlot, total := funcSlots(prog, funcs)
+	if total > MaxInsns {
+		return nil, fmt.Errorf("%s: %d instructions: the kernel loads at most %d (BPF_COMPLEXITY_LIMIT_INSNS, -E2BIG)", prog.Name, total, MaxInsns)
 	}
-	if err := checkSize(prog); err != nil {
-		return nil, fmt.Errorf("%s: %w", prog.Name, err)
-	}
+	r := resolver{set: set, prog: prog, funcs: funcs, addrs: addrs, pl: pl, l: l, funcSlots: firstSlot}
+	// One walk over the instructions, each written in place: resolved,
+	// numbered by slot and encoded in the kernel's form, its stack use
+	// counted; what checkJumps, markTailCallReachable and
+	// markDirectTailCalls need is noted on the way.
+	r.hasTail = make([]bool, len(funcs))
+	r.callees = make([][]int32, len(funcs))
+	checks := make([]funcCheck, len(funcs))
+	l.Funcs = make([]*LoadedFunc, 0, len(funcs))
 	slot := 0
-	slots := make([]int, len(prog.Insns))
-	for i, ins := range prog.Insns {
-		slots[i] = slot
-		slot += int(ins.Size() / asm.InstructionSize)
-	}
+	var sw stackWalk
 	for fi, f := range funcs {
-		end := len(prog.Insns)
+		end, endSlot := len(prog.Insns), total
 		if fi+1 < len(funcs) {
-			end = funcs[fi+1].Start
+			end, endSlot = funcs[fi+1].Start, firstSlot[fi+1]
 		}
 		lf := &LoadedFunc{
 			Name:       f.Name,
@@ -105,20 +112,64 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			StackDepth: f.StackDepth,
 			Lines:      f.Lines,
 			Start:      f.Start,
-			Insns:      make([]Insn, 0, end-f.Start),
+			Insns:      make([]Insn, end-f.Start),
+			Compact:    make([]CompactInsn, end-f.Start),
 		}
-		for i := f.Start; i < end; i++ {
-			in, err := resolve(set, prog, funcs, addrs, pl, l, prog.Insns[i], slots[i])
+		first := slot
+		ck := &checks[fi]
+		ck.starts = make([]bool, endSlot-first)
+		ck.r10 = -1
+		depth := lf.StackDepth < 0
+		sw.reset()
+		src := prog.Insns[f.Start:end]
+		for k := range lf.Insns {
+			in := &lf.Insns[k]
+			in.Instruction = src[k]
+			in.Index = slot
+			op := in.OpCode
+			var err error
+			if op.Class().IsJump() {
+				switch op.JumpOp() {
+				case asm.Call:
+					if err = r.call(in); err == nil {
+						switch in.Kind {
+						case TailCall:
+							r.hasTail[fi] = true
+						case FuncCall:
+							r.callees[fi] = append(r.callees[fi], int32(in.Callee))
+						}
+					}
+				case asm.Exit:
+				default:
+					ck.jumps = append(ck.jumps, int32(k))
+				}
+			} else if op.IsDWordLoad() {
+				err = r.load(in)
+			}
 			if err == nil {
-				in.Raw, err = RawOf(in.Instruction)
+				var ok bool
+				if in.Raw, ok = rawDirect(&in.Instruction); !ok {
+					in.Raw, err = rawOfMarshal(in.Instruction)
+				}
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: insn %d: %w", prog.Name, slots[i], err)
+				return nil, fmt.Errorf("%s: insn %d: %w", prog.Name, slot, err)
 			}
-			lf.Insns = append(lf.Insns, in)
+			lf.Compact[k] = CompactOf(in)
+			if ck.r10 < 0 && in.Dst == asm.R10 && writesDst(in) {
+				ck.r10 = k
+			}
+			if depth {
+				sw.step(in)
+			}
+			ck.starts[slot-first] = true
+			slot++
+			if op.IsDWordLoad() {
+				slot++
+			}
 		}
-		if lf.StackDepth < 0 {
-			lf.StackDepth = stackDepth(lf.Insns, !opt.UnroundedStackDepth)
+		if depth {
+			lf.StackDepth = sw.result(!opt.UnroundedStackDepth)
 		}
 		if lf.StackDepth > 512 {
 			return nil, fmt.Errorf("%s: function %s: combined stack size %d exceeds the kernel's 512 bytes", prog.Name, f.Name, lf.StackDepth)
@@ -130,10 +181,14 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 		}
 		l.Symbols[lf.Address] = sym
 	}
-	if err := checkJumps(l, prog.Xlated); err != nil {
+	// checkJumps also finds the jump targets markDirectTailCalls needs, in
+	// the functions with tail calls (its marks on a program refused later
+	// do not matter).
+	targets, err := checkJumps(l, prog.Xlated, checks, r.hasTail)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prog.Name, err)
 	}
-	markTailCallReachable(l)
+	markTailCallReachable(l, r.hasTail, r.callees)
 	for _, m := range set.Maps {
 		if a, ok := addrs.maps[m.Name]; ok {
 			l.Symbols[a] = m.Name
@@ -142,15 +197,14 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 			continue
 		}
 		pa := &LoadedProgArray{Name: m.Name, Address: addrs.maps[m.Name], MaxEntries: m.MaxEntries, Slots: map[uint32]ProgRef{}}
-		for k, p := range m.Progs {
+		// In key order, so that a set with several unknown programs is
+		// refused for the same one every time.
+		for _, k := range slices.Sorted(maps.Keys(m.Progs)) {
+			p := m.Progs[k]
 			target := set.Program(p)
 			var a uint64
 			if target != nil {
-				tf, err := functions(target)
-				if err != nil {
-					return nil, err
-				}
-				a = addrs.fn(target.Name, tf[0].Name)
+				a = addrs.fn(target.Name, addrs.progFuncs[target][0].Name)
 			} else if v, ok := pl.Funcs[p]; ok {
 				a = v
 			} else {
@@ -163,7 +217,7 @@ func Load(set *Set, name string, arch Arch, opt Options) (*Loaded, error) {
 		}
 		l.ProgArrays = append(l.ProgArrays, pa)
 	}
-	markDirectTailCalls(l)
+	markDirectTailCalls(l, targets)
 	l.MapAddrs, l.ValueAddrs = addrs.maps, addrs.vals
 	return l, nil
 }
@@ -188,15 +242,29 @@ func functions(prog *Program) ([]Func, error) {
 		return fs, nil
 	}
 	starts := map[int]bool{0: true}
-	syms, err := prog.Insns.SymbolOffsets()
-	if err != nil {
-		return nil, err
+	// One walk for the symbols (as asm.Instructions.SymbolOffsets finds
+	// them, duplicates refused first) and the function references.
+	syms := map[string]int{}
+	var dup error
+	var refs []int
+	for i := range prog.Insns {
+		ins := &prog.Insns[i]
+		if sym := ins.Symbol(); sym != "" && dup == nil {
+			if _, ok := syms[sym]; ok {
+				dup = fmt.Errorf("duplicate symbol %s", sym)
+			}
+			syms[sym] = i
+		}
+		if ins.IsFunctionReference() {
+			refs = append(refs, i)
+		}
+	}
+	if dup != nil {
+		return nil, dup
 	}
 	// A function starts where a bpf-to-bpf call (or function pointer) lands.
-	for i, ins := range prog.Insns {
-		if !ins.IsFunctionReference() {
-			continue
-		}
+	for _, i := range refs {
+		ins := &prog.Insns[i]
 		if ref := ins.Reference(); ref != "" {
 			off, ok := syms[ref]
 			if !ok {
@@ -257,6 +325,8 @@ type placement struct {
 	funcs map[string]uint64 // "prog/func"
 	maps  map[string]uint64
 	vals  map[string]uint64
+	// progFuncs holds every program's functions (functions()).
+	progFuncs map[*Program][]Func
 }
 
 func (p *placement) fn(prog, fn string) uint64 { return p.funcs[prog+"/"+fn] }
@@ -268,13 +338,14 @@ func placeAll(set *Set, arch Arch, pl *Placement, layout Layout) (*placement, er
 	if !ok {
 		return nil, fmt.Errorf("unknown architecture %q", arch)
 	}
-	p := &placement{funcs: map[string]uint64{}, maps: map[string]uint64{}, vals: map[string]uint64{}}
+	p := &placement{funcs: map[string]uint64{}, maps: map[string]uint64{}, vals: map[string]uint64{}, progFuncs: map[*Program][]Func{}}
 	next := base.image
 	for _, prog := range set.Programs {
 		fs, err := functions(prog)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", prog.Name, err)
 		}
+		p.progFuncs[prog] = fs
 		for i, f := range fs {
 			key := prog.Name + "/" + f.Name
 			if a, ok := pl.Funcs[key]; ok {
@@ -331,114 +402,121 @@ func placeAll(set *Set, arch Arch, pl *Placement, layout Layout) (*placement, er
 	return p, nil
 }
 
-// resolve turns one instruction into the JIT's input form.
-func resolve(set *Set, prog *Program, funcs []Func, addrs *placement, pl *Placement, l *Loaded, ins asm.Instruction, slot int) (Insn, error) {
-	in := Insn{Instruction: ins, Index: slot}
-	op := ins.OpCode
-	switch {
-	case op.JumpOp() == asm.Call && op.Class().IsJump():
-		return resolveCall(prog, funcs, addrs, pl, l, in)
-	case op.IsDWordLoad():
-		return resolveLoad(set, prog, funcs, addrs, in)
-	}
-	return in, nil
+// resolver resolves the instructions of one program (see Load).
+type resolver struct {
+	set   *Set
+	prog  *Program
+	funcs []Func
+	addrs *placement
+	pl    *Placement
+	l     *Loaded
+	// funcSlots[i] is the slot of funcs[i]'s first instruction.
+	funcSlots []int
+	// hasTail[i]: function i contains a tail call; callees[i]: the
+	// functions it calls, in instruction order.
+	hasTail []bool
+	callees [][]int32
 }
 
-func resolveCall(prog *Program, funcs []Func, addrs *placement, pl *Placement, l *Loaded, in Insn) (Insn, error) {
-	ins := in.Instruction
-	switch ins.Src {
+// call resolves a call instruction in place.
+func (r *resolver) call(in *Insn) error {
+	prog, funcs, l := r.prog, r.funcs, r.l
+	switch in.Src {
 	case asm.PseudoCall:
 		idx := -1
-		if ref := ins.Reference(); ref != "" && !prog.Xlated {
+		if ref := in.Reference(); ref != "" && !prog.Xlated {
 			for i, f := range funcs {
 				if f.Name == ref {
 					idx = i
 				}
 			}
 			if idx < 0 {
-				return in, fmt.Errorf("call to unknown function %q", ref)
+				return fmt.Errorf("call to unknown function %q", ref)
 			}
 		} else if prog.Xlated {
 			// xlated.bin: imm is the index of the called function.
-			idx = int(ins.Constant)
+			idx = int(in.Constant)
 		} else {
-			target := in.Index + 1 + int(int32(ins.Constant))
-			for i, f := range funcs {
-				if slotOf(prog.Insns, f.Start) == target {
+			target := in.Index + 1 + int(int32(in.Constant))
+			for i, s := range r.funcSlots {
+				if s == target {
 					idx = i
 				}
 			}
 		}
 		if idx < 0 || idx >= len(funcs) {
-			return in, fmt.Errorf("bpf-to-bpf call to a target that is not a function start")
+			return fmt.Errorf("bpf-to-bpf call to a target that is not a function start")
 		}
 		in.Kind = FuncCall
 		in.Callee = idx
 		in.Ref = funcs[idx].Name
-		return in, nil
+		return nil
 	case asm.PseudoKfuncCall:
 		if !prog.Xlated {
-			return in, fmt.Errorf("kfunc call %q: kfuncs need the kernel's BTF ids and addresses (load the program from a kernel capture)", ins.Reference())
+			return fmt.Errorf("kfunc call %q: kfuncs need the kernel's BTF ids and addresses (load the program from a kernel capture)", in.Reference())
 		}
 		// The verifier's fixup_kfunc_call made imm the kfunc's address
 		// relative to __bpf_call_base: the JIT calls it like a helper.
 		in.Kind = HelperCall
-		in.Ref = l.Symbols[l.CallBase+uint64(int64(int32(ins.Constant)))]
-		return in, nil
+		in.Ref = l.Symbols[l.CallBase+uint64(int64(int32(in.Constant)))]
+		return nil
 	case 0:
 	default:
-		return in, fmt.Errorf("call with unknown src_reg %d", ins.Src)
+		return fmt.Errorf("call with unknown src_reg %d", in.Src)
 	}
 	if prog.Xlated {
 		// xlated.bin: tail calls show as "call 12"; other helper calls
 		// carry imm = address - __bpf_call_base.
-		if ins.Constant == int64(asm.FnTailCall) {
+		if in.Constant == int64(asm.FnTailCall) {
 			in.Kind = TailCall
 			in.Ref = "bpf_tail_call"
-			return in, nil
+			return nil
 		}
 		in.Kind = HelperCall
-		addr := l.CallBase + uint64(int64(int32(ins.Constant)))
+		addr := l.CallBase + uint64(int64(int32(in.Constant)))
 		in.Ref = l.Symbols[addr]
-		return in, nil
+		return nil
 	}
-	id := ins.Constant
+	id := in.Constant
 	if id == int64(asm.FnTailCall) {
 		in.Kind = TailCall
 		in.Ref = "bpf_tail_call"
-		return in, nil
+		return nil
 	}
 	name := HelperName(id)
 	if name == "" {
-		return in, fmt.Errorf("call of unknown helper %d", id)
+		return fmt.Errorf("call of unknown helper %d", id)
 	}
-	addr, ok := pl.Symbols[name]
+	addr, ok := r.pl.Symbols[name]
 	if !ok {
 		addr = defaultBases[l.Arch].helpers + uint64(id)*0x80
 	}
 	rel := int64(addr) - int64(l.CallBase)
 	if rel != int64(int32(rel)) {
-		return in, fmt.Errorf("helper %s at %#x is out of reach of __bpf_call_base %#x", name, addr, l.CallBase)
+		return fmt.Errorf("helper %s at %#x is out of reach of __bpf_call_base %#x", name, addr, l.CallBase)
 	}
 	in.Kind = HelperCall
 	in.Constant = rel
 	in.Ref = name
-	l.Symbols[addr] = name
-	return in, nil
+	if cur, ok := l.Symbols[addr]; !ok || cur != name {
+		l.Symbols[addr] = name
+	}
+	return nil
 }
 
-func resolveLoad(set *Set, prog *Program, funcs []Func, addrs *placement, in Insn) (Insn, error) {
-	ins := in.Instruction
-	switch ins.Src {
+// load resolves an ld_imm64 in place.
+func (r *resolver) load(in *Insn) error {
+	set, prog, funcs := r.set, r.prog, r.funcs
+	switch in.Src {
 	case 0:
-		return in, nil
+		return nil
 	case asm.PseudoFunc:
 		idx := -1
 		if prog.Xlated {
 			// bpf_insn_prepare_dump: imm of the second slot is the
 			// subprogram index (the first keeps the relative offset).
-			idx = int(int32(uint64(ins.Constant) >> 32))
-		} else if ref := ins.Reference(); ref != "" {
+			idx = int(int32(uint64(in.Constant) >> 32))
+		} else if ref := in.Reference(); ref != "" {
 			for i, f := range funcs {
 				if f.Name == ref {
 					idx = i
@@ -446,111 +524,115 @@ func resolveLoad(set *Set, prog *Program, funcs []Func, addrs *placement, in Ins
 			}
 		}
 		if idx < 0 || idx >= len(funcs) {
-			return in, fmt.Errorf("function pointer to an unknown function")
+			return fmt.Errorf("function pointer to an unknown function")
 		}
 		in.Kind = FuncPtr
 		in.Callee = idx
 		in.Ref = funcs[idx].Name
-		in.Constant = int64(addrs.fn(prog.Name, funcs[idx].Name))
-		return in, nil
+		in.Constant = int64(r.addrs.fn(prog.Name, funcs[idx].Name))
+		return nil
 	case asm.PseudoMapFD, asm.PseudoMapValue:
 	default:
-		return in, fmt.Errorf("ld_imm64 with unsupported src_reg %d", ins.Src)
+		return fmt.Errorf("ld_imm64 with unsupported src_reg %d", in.Src)
 	}
 	var m *Map
 	off := uint64(0)
 	if prog.Xlated {
-		id := int(uint32(ins.Constant))
+		id := int(uint32(in.Constant))
 		for _, mm := range set.Maps {
 			if mm.ID == id {
 				m = mm
 			}
 		}
 		if m == nil {
-			return in, fmt.Errorf("reference to unknown map id %d", id)
-		}
-		if ins.Src == asm.PseudoMapValue {
-			off = uint64(uint32(ins.Constant >> 32))
+			return fmt.Errorf("reference to unknown map id %d", id)
 		}
 	} else {
-		ref := ins.Reference()
+		ref := in.Reference()
 		m = set.Map(ref)
 		if m == nil {
-			return in, fmt.Errorf("reference to unknown map %q", ref)
+			return fmt.Errorf("reference to unknown map %q", ref)
 		}
-		if ins.Src == asm.PseudoMapValue {
-			off = uint64(uint32(ins.Constant >> 32))
-		}
+	}
+	if in.Src == asm.PseudoMapValue {
+		off = uint64(uint32(in.Constant >> 32))
 	}
 	in.Ref = m.Name
-	if ins.Src == asm.PseudoMapFD {
+	if in.Src == asm.PseudoMapFD {
 		in.Kind = MapPtr
-		in.Constant = int64(addrs.maps[m.Name])
+		in.Constant = int64(r.addrs.maps[m.Name])
 	} else {
 		in.Kind = MapValue
-		in.Constant = int64(addrs.vals[m.Name] + off)
+		in.Constant = int64(r.addrs.vals[m.Name] + off)
 	}
 	in.Map = m.Name
-	return in, nil
+	return nil
 }
 
-// stackDepth computes a function's stack use as the verifier reports it:
+// stackWalk computes a function's stack use as the verifier reports it:
 // the deepest frame-pointer-relative access, rounded up to 8 bytes. Pointers
 // derived from r10 by constant adds are followed within straight-line code.
-func stackDepth(insns []Insn, round bool) int {
-	var fpOff [11]int
-	var isFP [11]bool
-	isFP[asm.R10] = true
-	depth := 0
-	note := func(reg asm.Register, off int16, size int) {
-		if reg > asm.R10 || !isFP[reg] {
-			return
-		}
-		d := -(fpOff[reg] + int(off))
-		if d > depth {
-			depth = d
-		}
-		_ = size
+// Load steps it through a function's instructions.
+type stackWalk struct {
+	fpOff [11]int
+	isFP  [11]bool
+	depth int
+}
+
+func (s *stackWalk) reset() {
+	*s = stackWalk{}
+	s.isFP[asm.R10] = true
+}
+
+func (s *stackWalk) note(reg asm.Register, off int16) {
+	if reg > asm.R10 || !s.isFP[reg] {
+		return
 	}
-	for k := range insns {
-		in := &insns[k]
-		op := in.OpCode
-		switch op.Class() {
-		case asm.LdXClass:
-			note(in.Src, in.Offset, 0)
-		case asm.StClass, asm.StXClass:
-			note(in.Dst, in.Offset, 0)
-		}
-		// Track rX = r10 (+ imm) for pointers passed to helpers.
-		if in.Dst <= asm.R10 && in.Dst != asm.R10 {
-			switch {
-			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Mov && op.Source() == asm.RegSource && in.Src <= asm.R10 && isFP[in.Src]:
-				isFP[in.Dst], fpOff[in.Dst] = true, fpOff[in.Src]
-			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Add && op.Source() == asm.ImmSource && isFP[in.Dst]:
-				fpOff[in.Dst] += int(in.Constant)
-			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Sub && op.Source() == asm.ImmSource && isFP[in.Dst]:
-				fpOff[in.Dst] -= int(in.Constant)
-			case op.Class().IsALU() || op.Class() == asm.LdXClass || op.IsDWordLoad():
-				isFP[in.Dst] = false
-			}
-		}
-		if op.JumpOp() == asm.Call && op.Class().IsJump() {
-			// A stack pointer passed to a helper is memory the helper
-			// accesses (a map key, a buffer): it counts. Pointer
-			// arithmetic alone does not (the verifier tracks each path;
-			// this linear walk would otherwise count dead values).
-			for r := asm.R1; r <= asm.R5; r++ {
-				note(r, 0, 0)
-			}
-			for r := asm.R0; r <= asm.R5; r++ {
-				isFP[r] = false
-			}
+	if d := -(s.fpOff[reg] + int(off)); d > s.depth {
+		s.depth = d
+	}
+}
+
+func (s *stackWalk) step(in *Insn) {
+	op := in.OpCode
+	switch op.Class() {
+	case asm.LdXClass:
+		s.note(in.Src, in.Offset)
+	case asm.StClass, asm.StXClass:
+		s.note(in.Dst, in.Offset)
+	}
+	// Track rX = r10 (+ imm) for pointers passed to helpers.
+	if in.Dst <= asm.R10 && in.Dst != asm.R10 {
+		switch {
+		case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Mov && op.Source() == asm.RegSource && in.Src <= asm.R10 && s.isFP[in.Src]:
+			s.isFP[in.Dst], s.fpOff[in.Dst] = true, s.fpOff[in.Src]
+		case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Add && op.Source() == asm.ImmSource && s.isFP[in.Dst]:
+			s.fpOff[in.Dst] += int(in.Constant)
+		case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Sub && op.Source() == asm.ImmSource && s.isFP[in.Dst]:
+			s.fpOff[in.Dst] -= int(in.Constant)
+		case op.Class().IsALU() || op.Class() == asm.LdXClass || op.IsDWordLoad():
+			s.isFP[in.Dst] = false
 		}
 	}
+	if op.JumpOp() == asm.Call && op.Class().IsJump() {
+		// A stack pointer passed to a helper is memory the helper
+		// accesses (a map key, a buffer): it counts. Pointer
+		// arithmetic alone does not (the verifier tracks each path;
+		// this linear walk would otherwise count dead values).
+		for r := asm.R1; r <= asm.R5; r++ {
+			s.note(r, 0)
+		}
+		for r := asm.R0; r <= asm.R5; r++ {
+			s.isFP[r] = false
+		}
+	}
+}
+
+func (s *stackWalk) result(round bool) int {
 	if !round {
-		return depth
+		return s.depth
 	}
-	return (depth + 7) &^ 7
+	return (s.depth + 7) &^ 7
 }
 
 // checkJumps refuses jumps that leave their function or land inside an
@@ -561,90 +643,95 @@ func stackDepth(insns []Insn, round bool) int {
 // BPF_MAXINSNS gives -E2BIG; include/linux/bpf.h). Every profile is newer.
 const MaxInsns = 1_000_000
 
-// checkSize refuses programs bpf_prog_load would refuse for their size.
-func checkSize(prog *Program) error {
-	n := 0
-	for _, ins := range prog.Insns {
-		n += int(ins.Size() / asm.InstructionSize)
+// funcSlots returns the slot of each function's first instruction and
+// the program's slot count (bpf_prog_load refuses more than MaxInsns).
+func funcSlots(prog *Program, funcs []Func) ([]int, int) {
+	first := make([]int, len(funcs))
+	n, next := 0, 0
+	for i := range prog.Insns {
+		for next < len(funcs) && funcs[next].Start == i {
+			first[next] = n
+			next++
+		}
+		n++
+		if prog.Insns[i].OpCode.IsDWordLoad() {
+			n++
+		}
 	}
-	if n > MaxInsns {
-		return fmt.Errorf("%d instructions: the kernel loads at most %d (BPF_COMPLEXITY_LIMIT_INSNS, -E2BIG)", n, MaxInsns)
-	}
-	return nil
+	return first, n
+}
+
+// funcCheck is what Load notes of a function for checkJumps.
+type funcCheck struct {
+	starts []bool  // by slot less the function's first: an instruction starts there
+	jumps  []int32 // indexes into Insns of the jumps (not calls or exits)
+	r10    int     // index of the first instruction that writes r10, or -1
 }
 
 // checkJumps is the verifier's check_subprogs (kernel/bpf/verifier.c) and
 // check_reg_arg's "frame pointer is read only": jumps stay inside their
 // function and land on an instruction, a function ends in exit or goto (no
 // falling into the next one), and nothing writes r10. Translated programs
-// (captures) were checked by their kernel.
-func checkJumps(l *Loaded, xlated bool) error {
-	for _, f := range l.Funcs {
+// (captures) were checked by their kernel. It returns the jump targets
+// (by slot less the function's first) of the functions with a tail call.
+func checkJumps(l *Loaded, xlated bool, checks []funcCheck, hasTail []bool) ([][]bool, error) {
+	targets := make([][]bool, len(l.Funcs))
+	for fi, f := range l.Funcs {
+		ck := &checks[fi]
+		lastIns := &f.Insns[len(f.Insns)-1]
 		if !xlated {
-			lastIns := f.Insns[len(f.Insns)-1]
 			if op := lastIns.OpCode; !op.Class().IsJump() || (op.JumpOp() != asm.Exit && op.JumpOp() != asm.Ja) {
-				return fmt.Errorf("insn %d: last insn of function %s is not an exit or jmp", lastIns.Index, f.Name)
+				return nil, fmt.Errorf("insn %d: last insn of function %s is not an exit or jmp", lastIns.Index, f.Name)
 			}
-			for i := range f.Insns {
-				if in := f.Insns[i]; in.Dst == asm.R10 && writesDst(in) {
-					return fmt.Errorf("insn %d: frame pointer r10 is read only", in.Index)
-				}
+			if ck.r10 >= 0 {
+				return nil, fmt.Errorf("insn %d: frame pointer r10 is read only", f.Insns[ck.r10].Index)
 			}
 		}
 		first := f.Insns[0].Index
-		last := f.Insns[len(f.Insns)-1].Index + int(f.Insns[len(f.Insns)-1].Size()/asm.InstructionSize)
-		starts := make([]bool, last-first) // by slot - first
-		for i := range f.Insns {
-			starts[f.Insns[i].Index-first] = true
+		last := first + len(ck.starts)
+		var tg []bool
+		if hasTail[fi] {
+			// One more slot than the function has, as markDirectTailCalls
+			// always had.
+			tg = make([]bool, len(ck.starts)+1)
 		}
-		for i := range f.Insns {
+		for _, i := range ck.jumps {
 			in := &f.Insns[i]
 			op := in.OpCode
-			if !op.Class().IsJump() {
-				continue
-			}
-			jop := op.JumpOp()
-			if jop == asm.Call || jop == asm.Exit {
-				continue
-			}
 			off := int(in.Offset)
-			if op.Class() == asm.Jump32Class && jop == asm.Ja {
+			if op.Class() == asm.Jump32Class && op.JumpOp() == asm.Ja {
 				off = int(int32(in.Constant)) // gotol
 			}
 			t := in.Index + 1 + off
 			if t < first || t >= last {
-				return fmt.Errorf("insn %d: jump out of range to %d (function %s is insns %d..%d)", in.Index, t, f.Name, first, last-1)
+				return nil, fmt.Errorf("insn %d: jump out of range to %d (function %s is insns %d..%d)", in.Index, t, f.Name, first, last-1)
 			}
-			if !starts[t-first] {
-				return fmt.Errorf("insn %d: jump into the middle of an ld_imm64 at %d", in.Index, t)
+			if !ck.starts[t-first] {
+				return nil, fmt.Errorf("insn %d: jump into the middle of an ld_imm64 at %d", in.Index, t)
+			}
+			if tg != nil {
+				tg[t-first] = true
 			}
 		}
+		targets[fi] = tg
 	}
-	return nil
+	return targets, nil
 }
 
 // markTailCallReachable sets TailCallReachable on every function that
 // contains a tail call or calls (transitively) one that does, as the
 // verifier's check_max_stack_depth marks the frames on the call stack.
-func markTailCallReachable(l *Loaded) {
-	has := make([]bool, len(l.Funcs))
-	for i, f := range l.Funcs {
-		for k := range f.Insns {
-			in := &f.Insns[k]
-			if in.Kind == TailCall {
-				has[i] = true
-			}
-		}
-	}
+// hasTail and callees are what Load noted of each function's calls.
+func markTailCallReachable(l *Loaded, hasTail []bool, callees [][]int32) {
+	has := append([]bool(nil), hasTail...)
 	for changed := true; changed; {
 		changed = false
-		for i, f := range l.Funcs {
+		for i := range l.Funcs {
 			if has[i] {
 				continue
 			}
-			for k := range f.Insns {
-				in := &f.Insns[k]
-				if in.Kind == FuncCall && has[in.Callee] {
+			for _, c := range callees[i] {
+				if has[c] {
 					has[i] = true
 					changed = true
 					break
@@ -672,35 +759,25 @@ func markTailCallReachable(l *Loaded) {
 // through register copies within a basic block; a block boundary (jump
 // target) or a call forgets what is known, which is conservative: the
 // verifier, tracking every path, can only find more direct calls.
-func markDirectTailCalls(l *Loaded) {
+// targets are checkJumps' jump targets (nil for functions without a tail
+// call, where there is nothing to mark).
+func markDirectTailCalls(l *Loaded, targets [][]bool) {
 	type val struct {
 		known bool
 		isMap bool
 		mapN  string
 		k     int64
 	}
-	for _, f := range l.Funcs {
-		// Jump targets, by slot - first (checkJumps kept them inside the
-		// function).
-		first := f.Insns[0].Index
-		targets := make([]bool, f.Insns[len(f.Insns)-1].Index-first+2)
-		for i := range f.Insns {
-			in := &f.Insns[i]
-			op := in.OpCode
-			if op.Class().IsJump() && op.JumpOp() != asm.Call && op.JumpOp() != asm.Exit {
-				off := int(in.Offset)
-				if op.Class() == asm.Jump32Class && op.JumpOp() == asm.Ja {
-					off = int(int32(in.Constant))
-				}
-				if t := in.Index + 1 + off - first; t >= 0 && t < len(targets) {
-					targets[t] = true
-				}
-			}
+	for fi, f := range l.Funcs {
+		tg := targets[fi]
+		if tg == nil {
+			continue // no tail call to mark
 		}
+		first := f.Insns[0].Index
 		var regs [11]val
 		for i := range f.Insns {
 			in := &f.Insns[i]
-			if targets[in.Index-first] {
+			if tg[in.Index-first] {
 				regs = [11]val{}
 			}
 			op := in.OpCode
@@ -725,14 +802,14 @@ func markDirectTailCalls(l *Loaded) {
 				regs[in.Dst] = val{known: true, k: int64(uint32(in.Constant))}
 			case op.Class() == asm.ALU64Class && op.ALUOp() == asm.Mov && op.Source() == asm.RegSource && in.Src <= asm.R10:
 				regs[in.Dst] = regs[in.Src]
-			case writesDst(*in):
+			case writesDst(in):
 				regs[in.Dst] = val{}
 			}
 		}
 	}
 }
 
-func writesDst(in Insn) bool {
+func writesDst(in *Insn) bool {
 	op := in.OpCode
 	switch op.Class() {
 	case asm.ALUClass, asm.ALU64Class, asm.LdXClass:

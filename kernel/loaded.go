@@ -81,6 +81,53 @@ type LoadedFunc struct {
 	Lines []LineInfo
 	// Start is the index of the function's first instruction in the program.
 	Start int
+	// Compact[i] is Insns[i] in the form the JIT backends read for every
+	// instruction (CompactOf): 16 pointer-free bytes instead of a 104-byte
+	// Insn, so that their walks over a large function read a sixth of the
+	// memory. Load fills it; code that changes Insns afterwards must set
+	// it to nil (see CompactInsns).
+	Compact []CompactInsn
+}
+
+// CompactInsn is what a JIT backend reads of every instruction: the
+// kernel encoding but for ld_imm64's upper half (Raw), the kind and the
+// slot. Everything else stays in the Insn.
+type CompactInsn struct {
+	Code, Dst, Src uint8
+	Kind           InsnKind
+	Off            int16
+	// OffDiffers is set when the decoded instruction's Offset is not
+	// Raw.Off (see jit/x86's rawInsn).
+	OffDiffers bool
+	Imm        int32
+	Index      int32 // Insn.Index
+}
+
+// CompactOf returns in's compact form.
+func CompactOf(in *Insn) CompactInsn {
+	return CompactInsn{
+		Code: in.Raw.Code, Dst: in.Raw.Dst, Src: in.Raw.Src, Kind: in.Kind,
+		Off: in.Raw.Off, OffDiffers: in.Offset != in.Raw.Off, Imm: in.Raw.Imm, Index: int32(in.Index),
+	}
+}
+
+// Raw returns the instruction's kernel encoding without Imm64.
+func (c CompactInsn) Raw() BPFInsn {
+	return BPFInsn{Code: c.Code, Dst: c.Dst, Src: c.Src, Off: c.Off, Imm: c.Imm}
+}
+
+// CompactInsns returns f.Compact when it has one entry per instruction,
+// else the compact form built from Insns (not kept: functions built by
+// hand or edited after Load).
+func (f *LoadedFunc) CompactInsns() []CompactInsn {
+	if len(f.Compact) == len(f.Insns) {
+		return f.Compact
+	}
+	c := make([]CompactInsn, len(f.Insns))
+	for i := range f.Insns {
+		c[i] = CompactOf(&f.Insns[i])
+	}
+	return c
 }
 
 // LoadedProgArray is a prog array with its filled slots resolved.

@@ -17,4 +17,7 @@ func TestInsnSize(t *testing.T) {
 	if got := unsafe.Sizeof(Insn{}); got > 104 {
 		t.Errorf("kernel.Insn is %d bytes, want at most 104", got)
 	}
+	if got := unsafe.Sizeof(CompactInsn{}); got != 16 {
+		t.Errorf("kernel.CompactInsn is %d bytes, want 16", got)
+	}
 }

@@ -15,24 +15,30 @@ func (c *ctx) body() error {
 	if memo {
 		c.regions = slices.Grow(c.regions, len(c.f.Insns)+8)
 	}
-	for i := range c.f.Insns {
+	for i := 0; i < len(c.f.Insns); i++ {
 		if memo && c.plain[i] {
 			// The same words as on the sizing pass (without touching
-			// the instruction: its slot was noted then).
-			slot := int(c.slotOf[i])
-			s, e := c.offset[slot], c.offset[slot+1]
-			c.code = append(c.code, c.memo[s:e]...)
-			if e > s {
-				c.regions = append(c.regions, jit.Region{Start: 4 * s, End: 4 * e, Kind: jit.RegionBody})
+			// the instructions: their slots were noted then), for the
+			// whole run of plain instructions from i at once. Plain
+			// instructions take one slot each, so the run's slots
+			// follow each other.
+			j := i + 1
+			for j < len(c.plain) && c.plain[j] {
+				j++
 			}
+			first := int(c.slotOf[i])
+			for slot := first; slot <= int(c.slotOf[j-1]); slot++ {
+				if s, e := c.offset[slot], c.offset[slot+1]; e > s {
+					c.regions = append(c.regions, jit.Region{Start: 4 * s, End: 4 * e, Kind: jit.RegionBody})
+				}
+			}
+			c.appendWords(c.memo[c.offset[first]:c.offset[int(c.slotOf[j-1])+1]])
+			i = j - 1
 			continue
 		}
 		in := &c.f.Insns[i]
 		slot := in.Index - base
 		if !c.emitting {
-			if c.slotOf != nil {
-				c.slotOf[i] = int32(slot)
-			}
 			c.offset[slot] = c.idx()
 			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
 				c.offset[slot+1] = c.idx() // filled after the insn below
@@ -59,6 +65,40 @@ func (c *ctx) body() error {
 		c.offset[len(c.offset)-1] = c.idx()
 	}
 	return nil
+}
+
+// appendWords appends w (from another buffer). (Within capacity only the
+// slice's length changes: appending a slice would store its pointer back,
+// with a write barrier while the GC runs.)
+func (c *ctx) appendWords(w []uint32) {
+	m := len(c.code)
+	if m+len(w) > cap(c.code) {
+		c.code = slices.Grow(c.code, len(w))
+	}
+	c.code = c.code[:m+len(w)]
+	copy(c.code[m:], w)
+}
+
+// regBits gives the bits of regsUsed for BPF registers r6-r10.
+var regBits = [256]uint8{6: 1, 7: 2, 8: 4, 9: 8, 10: 16}
+
+// scan walks the function's compact instructions once: it notes each
+// one's slot and returns which of r6-r10 (bits 0-4) they name as dst or
+// src.
+func (c *ctx) scan() int {
+	used := uint8(0)
+	if len(c.f.Insns) == 0 {
+		return 0
+	}
+	// The compact instructions (kernel.CompactInsn) hold all of this.
+	cs := c.f.CompactInsns()
+	base := cs[0].Index
+	for i := range cs {
+		ci := &cs[i]
+		c.slotOf[i] = ci.Index - base
+		used |= regBits[ci.Dst] | regBits[ci.Src]
+	}
+	return int(used)
 }
 
 // noMemo turns the copying of plain instructions off: the real pass emits
@@ -232,10 +272,17 @@ func lsSize(code uint8) (uint32, int) {
 	return size64, 3
 }
 
-var jmpConds = map[uint8]Cond{
-	kernel.JmpJEQ: CondEQ, kernel.JmpJGT: CondHI, kernel.JmpJLT: CondCC, kernel.JmpJGE: CondCS, kernel.JmpJLE: CondLS,
-	kernel.JmpJSET: CondNE, kernel.JmpJNE: CondNE, kernel.JmpJSGT: CondGT, kernel.JmpJSLT: CondLT, kernel.JmpJSGE: CondGE, kernel.JmpJSLE: CondLE,
-}
+// jmpConds maps BPF_OP(code) >> 4 of a conditional jump to its condition;
+// jmpCondOK says which ops are conditional jumps.
+var jmpConds, jmpCondOK = func() (c [16]Cond, ok [16]bool) {
+	for op, cond := range map[uint8]Cond{
+		kernel.JmpJEQ: CondEQ, kernel.JmpJGT: CondHI, kernel.JmpJLT: CondCC, kernel.JmpJGE: CondCS, kernel.JmpJLE: CondLS,
+		kernel.JmpJSET: CondNE, kernel.JmpJNE: CondNE, kernel.JmpJSGT: CondGT, kernel.JmpJSLT: CondLT, kernel.JmpJSGE: CondGE, kernel.JmpJSLE: CondLE,
+	} {
+		c[op>>4], ok[op>>4] = cond, true
+	}
+	return c, ok
+}()
 
 // insn models build_insn for one BPF instruction.
 func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
@@ -280,7 +327,7 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 		case op == kernel.JmpJA || op == kernel.JmpCALL || op == kernel.JmpEXIT:
 			return fmt.Errorf("unknown opcode %02x", code)
 		}
-		cond, ok := jmpConds[op]
+		cond, ok := jmpConds[op>>4], jmpCondOK[op>>4]
 		if !ok {
 			return fmt.Errorf("unknown opcode %02x", code)
 		}

@@ -178,7 +178,7 @@ type ctx struct {
 	memo    []uint32
 	plain   []bool
 	sizeErr bool    // emitE saw an encoding error (counted only when emitting)
-	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i], noted while sizing
+	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i]
 
 	regions []jit.Region
 	notes   []jit.Note
@@ -242,12 +242,15 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	if p.FPBottom && !p.TCCPtr {
 		c.fpbOffset = findFPBOffset(f)
 	}
+	// One walk over the instructions for what the passes need of them
+	// before reading them (they are large: each walk costs).
+	c.slotOf = make([]int32, len(f.Insns))
+	used := c.scan()
 	if p.UsedCalleeRegs {
-		c.findUsedCalleeRegs()
+		c.findUsedCalleeRegs(used)
 	}
 	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
 	c.code = make([]uint32, 0, 2*slots+64) // about 1.5 A64 instructions a slot
-	c.slotOf = make([]int32, len(f.Insns))
 	if !noMemo {
 		c.plain = make([]bool, len(f.Insns))
 	}

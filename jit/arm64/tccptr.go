@@ -18,27 +18,10 @@ import (
 // tailcall: Eliminate max_entries and bpf_func access at runtime" still
 // patches this emit_bpf_tail_call). 6.17 adds the private stack (x27).
 
-// findUsedCalleeRegs models find_used_callee_regs.
-func (c *ctx) findUsedCalleeRegs() {
-	used := 0
-	for i := range c.f.Insns {
-		in := &c.f.Insns[i]
-		for _, r := range [2]uint8{in.Raw.Dst, in.Raw.Src} {
-			switch r {
-			case 6:
-				used |= 1
-			case 7:
-				used |= 2
-			case 8:
-				used |= 4
-			case 9:
-				used |= 8
-			case 10:
-				used |= 16
-				c.fpUsed = true
-			}
-		}
-	}
+// findUsedCalleeRegs models find_used_callee_regs: used is scan's mask of
+// the callee-saved registers the instructions name.
+func (c *ctx) findUsedCalleeRegs(used int) {
+	c.fpUsed = used&16 != 0
 	c.usedCallee = c.usedCallee[:0]
 	for i, r := range []Reg{bpf2a64[6], bpf2a64[7], bpf2a64[8], bpf2a64[9], bpf2a64[10]} {
 		if used&(1<<i) != 0 {

@@ -79,7 +79,8 @@ func (backend) Compile(l *kernel.Loaded, p *jit.Profile) (*jit.Image, error) {
 	if layout.ProgBPFFunc == 0 {
 		layout.ProgBPFFunc = p.Layout.ProgBPFFunc
 	}
-	if l.UsesTailCalls() {
+	usesTail := l.UsesTailCalls()
+	if usesTail {
 		// "cmp dword ptr [rsi + 16], edx" and "mov rcx, qword ptr [rcx + 32]"
 		// carry the offsets in a disp8 (EMIT3/EMIT4 of the offsetof()).
 		if !isImm8(int64(layout.ArrayMaxEntries)) || !isImm8(int64(layout.ProgBPFFunc)) {
@@ -96,7 +97,6 @@ func (backend) Compile(l *kernel.Loaded, p *jit.Profile) (*jit.Image, error) {
 		}
 	}
 	img := &jit.Image{Arch: kernel.X86_64, Profile: p, Program: l.Name, Type: l.Type}
-	usesTail := l.UsesTailCalls()
 	img.Funcs = make([]*jit.FuncImage, len(l.Funcs))
 	err = par.ForEach(len(l.Funcs), func(i int) error {
 		c := &ctx{l: l, f: l.Funcs[i], p: p, v: v, cfg: cfg, layout: layout, usesTail: usesTail}
@@ -126,11 +126,17 @@ type ctx struct {
 	returnThunk   uint64
 	tcOffset      int // X86_TAIL_CALL_OFFSET
 
-	slots      []*kernel.Insn // per BPF slot of the function; nil for ld_imm64's second slot
-	addrs      []int          // addrs[i]: end of slot i-1's code (the kernel's addrs[])
-	image      uint64         // where the image is loaded
-	emitting   bool           // the kernel's image != NULL: the final pass
-	padding    bool           // jmp_padding
+	// slots[s] is the index into f.Insns of the instruction at slot s of
+	// the function, -1 for ld_imm64's second slot (an index, not a
+	// pointer: a million pointers cost the GC and write barriers); see
+	// slot.
+	slots []int32
+	// fixed holds the instructions whose Raw rawInsn corrects, by index.
+	fixed      map[int32]*kernel.Insn
+	addrs      []int  // addrs[i]: end of slot i-1's code (the kernel's addrs[])
+	image      uint64 // where the image is loaded
+	emitting   bool   // the kernel's image != NULL: the final pass
+	padding    bool   // jmp_padding
 	oldproglen int
 
 	// struct jit_context
@@ -198,11 +204,46 @@ func (c *ctx) errorf(in *kernel.Insn, format string, args ...any) error {
 
 func (c *ctx) pos() int { return len(c.code) + c.skip }
 
-func (c *ctx) emit(b ...byte) { c.code = append(c.code, b...) }
+// slot returns the instruction at slot s of the function, nil for the
+// second half of an ld_imm64.
+func (c *ctx) slot(s int) *kernel.Insn {
+	i := c.slots[s]
+	if i < 0 {
+		return nil
+	}
+	if c.fixed != nil {
+		if in := c.fixed[i]; in != nil {
+			return in
+		}
+	}
+	return &c.f.Insns[i]
+}
+
+// emit appends b. (Within capacity only the length changes: an append of
+// a slice stores the slice's pointer back, with a write barrier while the
+// GC runs, on every call.)
+func (c *ctx) emit(b ...byte) {
+	n := len(c.code)
+	if n+len(b) > cap(c.code) {
+		c.grow(len(b))
+	}
+	c.code = c.code[:n+len(b)]
+	copy(c.code[n:], b)
+}
+
+// grow makes room for n more bytes of code.
+func (c *ctx) grow(n int) {
+	c.code = append(c.code[:len(c.code):len(c.code)], make([]byte, n)...)[:len(c.code)]
+}
 
 // emit32 appends a little-endian 32-bit value (EMIT(off, 4)).
 func (c *ctx) emit32(v int32) {
-	c.code = binary.LittleEndian.AppendUint32(c.code, uint32(v))
+	n := len(c.code)
+	if n+4 > cap(c.code) {
+		c.grow(4)
+	}
+	c.code = c.code[:n+4]
+	binary.LittleEndian.PutUint32(c.code[n:], uint32(v))
 }
 
 func (c *ctx) region(start int, kind jit.RegionKind) {
@@ -241,24 +282,38 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			n++
 		}
 	}
-	c.slots = make([]*kernel.Insn, n)
+	c.slots = make([]int32, n)
+	for i := range c.slots {
+		c.slots[i] = -1
+	}
 	c.insnSlot = make([]int32, len(f.Insns))
 	c.cls = make([]uint8, n+2)
 	c.tailCallReachable = f.TailCallReachable
 	// One walk over the instructions (they are large: each walk costs):
 	// the slots, detect_reg_usage, and what planMemo needs.
-	for i := range f.Insns {
-		in := &f.Insns[i]
-		if r := rawInsn(in); r != in.Raw {
-			fixed := *in
-			fixed.Raw = r
-			in = &fixed
+	// The walk reads the compact instructions (kernel.CompactInsn), and
+	// the full one only where rawInsn may correct it.
+	cs := f.CompactInsns()
+	for i := range cs {
+		ci := cs[i]
+		if ci.OffDiffers {
+			in := &f.Insns[i]
+			if r := rawInsn(in); r != in.Raw {
+				fixed := *in
+				fixed.Raw = r
+				if c.fixed == nil {
+					c.fixed = map[int32]*kernel.Insn{}
+				}
+				c.fixed[int32(i)] = &fixed
+				ci = kernel.CompactOf(&fixed)
+			}
 		}
-		s := in.Index - f.Insns[0].Index
-		c.slots[s] = in
+		r := ci.Raw()
+		s := int(ci.Index) - f.Insns[0].Index
+		c.slots[s] = int32(i)
 		c.insnSlot[i] = int32(s)
-		c.detectRegUsage(in)
-		c.cls[s+1] = classify(in)
+		c.detectRegUsage(r, ci.Kind)
+		c.cls[s+1] = classify(r, ci.Kind)
 	}
 	c.image = f.Address
 	c.isSubprog = f.Index != 0
@@ -397,9 +452,8 @@ func (c *ctx) resolveThunks() error {
 // detectRegUsage models detect_reg_usage for one instruction: which
 // callee-saved registers the function touches, and (5.10, 6.1) whether it
 // contains a tail call, which makes it tail-call reachable.
-func (c *ctx) detectRegUsage(in *kernel.Insn) {
-	r := in.Raw
-	if in.Kind == kernel.TailCall {
+func (c *ctx) detectRegUsage(r kernel.BPFInsn, kind kernel.InsnKind) {
+	if kind == kernel.TailCall {
 		// "tail call's presence in current prog implies it is reachable"
 		c.tailCallReachable = true
 	}
@@ -417,15 +471,14 @@ const (
 	clsLd                 // ld_imm64
 )
 
-func classify(in *kernel.Insn) uint8 {
-	r := in.Raw
+func classify(r kernel.BPFInsn, kind kernel.InsnKind) uint8 {
 	switch r.Class() {
 	case kernel.ClassJMP:
 		// Helper, kfunc and bpf2bpf calls: the TCC reload (or not) and a
 		// call rel32, the same length on every pass, though not the same
 		// bytes (the displacement follows the position): sizing passes
 		// take their length, the last pass emits them.
-		if r.Op() == kernel.JmpCALL && (in.Kind == kernel.HelperCall || in.Kind == kernel.FuncCall) {
+		if r.Op() == kernel.JmpCALL && (kind == kernel.HelperCall || kind == kernel.FuncCall) {
 			return clsStatic
 		}
 	case kernel.ClassALU, kernel.ClassALU64:
@@ -487,9 +540,9 @@ func (c *ctx) doJIT() (int, error) {
 					for j := i; j < e; j++ {
 						if m := int(c.memoEnd[j]); m >= 0 {
 							if end := m + base; end > c.oldproglen || (c.v.labels && end != c.addrAt(j)) {
-								in := c.slots[j-1]
+								in := c.slot(j - 1)
 								if in == nil {
-									in = c.slots[j-2]
+									in = c.slot(j - 2)
 								}
 								return 0, c.errorf(in, "bpf_jit: fatal error (instruction moved on the final pass)")
 							}
@@ -512,7 +565,7 @@ func (c *ctx) doJIT() (int, error) {
 			}
 			if ilen, ok := c.jumpLen(i, proglen, seenExit); ok {
 				if c.emitting && (proglen+ilen > c.oldproglen || (c.v.labels && proglen+ilen != c.addrs[i])) {
-					return 0, c.errorf(c.slots[i-1], "bpf_jit: fatal error (instruction moved on the final pass)")
+					return 0, c.errorf(c.slot(i-1), "bpf_jit: fatal error (instruction moved on the final pass)")
 				}
 				c.skip += ilen
 				proglen += ilen
@@ -529,7 +582,7 @@ func (c *ctx) doJIT() (int, error) {
 				for j := i; j < e; j++ {
 					end := int(c.memoEnd[j]) + base
 					if end > c.oldproglen || (c.v.labels && end != c.addrs[j]) {
-						return 0, c.errorf(c.slots[j-1], "bpf_jit: fatal error (instruction moved on the final pass)")
+						return 0, c.errorf(c.slot(j-1), "bpf_jit: fatal error (instruction moved on the final pass)")
 					}
 					if end > proglen {
 						c.regions = append(c.regions, jit.Region{Start: proglen, End: end, Kind: jit.RegionBody})
@@ -542,7 +595,17 @@ func (c *ctx) doJIT() (int, error) {
 				continue
 			}
 		}
-		in := c.slots[i-1]
+		if c.final && !first && !noMemo {
+			if ilen, ok := c.finalJump(i); ok {
+				if proglen+ilen > c.oldproglen || (c.v.labels && proglen+ilen != c.addrs[i]) {
+					return 0, c.errorf(c.slot(i-1), "bpf_jit: fatal error (instruction moved on the final pass)")
+				}
+				proglen += ilen
+				c.addrs[i] = proglen
+				continue
+			}
+		}
+		in := c.slot(i - 1)
 		if in == nil {
 			return 0, c.errorf(nil, "slot %d: the second half of an ld_imm64 without its first", i-1)
 		}
@@ -686,6 +749,7 @@ func (c *ctx) materialize() {
 type jumpInfo struct {
 	kind   uint8
 	pre    int8  // jumpCond: bytes of the cmp or test before the jcc
+	cc     byte  // jumpCond: the jcc rel8 opcode
 	target int32 // jumpCond, jumpJA: the slot whose addrs[] is the target
 }
 
@@ -721,7 +785,7 @@ func (c *ctx) planMemo() {
 			static[i] = true
 			plain[i] = k&clsPlain != 0
 		case k&clsLd != 0:
-			if i < n && c.slots[i] == nil {
+			if i < n && c.slots[i] < 0 {
 				static[i], static[i+1] = true, true
 				c.ldFirst[i] = true
 			}
@@ -762,4 +826,82 @@ func (c *ctx) planMemo() {
 			c.runEnd[i] = int32(i)
 		}
 	}
+}
+
+// finalJump emits the conditional or unconditional jump at 1-based slot i
+// on the last pass as jmp would, from what the first pass noted of it
+// (jumps[i]): the cmp or test copied from the first pass's code (it reads
+// only the instruction), then the padding and the jump for this pass's
+// addrs[]. It returns the instruction's length, or false when the jump is
+// not one of those or something needs reporting (jmp does that).
+func (c *ctx) finalJump(i int) (int, bool) {
+	jd := c.jumps[i]
+	start := c.pos()
+	var off int64
+	switch jd.kind {
+	case jumpCond:
+		lo, pre := int(c.memoEnd[i-1]), int(jd.pre)
+		if lo < 0 || lo+pre > len(c.memo) {
+			return 0, false
+		}
+		off = int64(c.addrs[jd.target] - c.addrs[i])
+		switch {
+		case c.isImm8Jmp(off):
+			n := 0
+			if c.padding {
+				// insnSzDiff once the cmp or test is out, less the jcc.
+				n = (c.addrs[i] - c.addrs[i-1]) - pre - 2
+				if n != 0 && n != 4 {
+					return 0, false
+				}
+			}
+			c.emit(c.memo[lo : lo+pre]...)
+			c.emitNops(n)
+			c.emit(jd.cc, byte(off)) // jcc rel8
+		case isSimm32(off):
+			c.emit(c.memo[lo : lo+pre]...)
+			c.emit(0x0F, jd.cc+0x10) // jcc rel32
+			c.emit32(int32(off))
+		default:
+			return 0, false
+		}
+		c.fillRegion(start, jit.RegionBody)
+		return c.pos() - start, true
+	case jumpJA:
+		off = int64(c.addrs[jd.target] - c.addrs[i])
+		if off == 0 {
+			if c.padding {
+				n := c.addrs[i] - c.addrs[i-1]
+				if n != 0 && n != 2 && n != 5 {
+					return 0, false
+				}
+				c.emitNops(n)
+			}
+			c.fillRegion(start, jit.RegionBody)
+			return c.pos() - start, true
+		}
+	case jumpBack2:
+		off = -2
+	default:
+		return 0, false
+	}
+	// emitJmp
+	switch {
+	case c.isImm8Jmp(off):
+		if c.padding {
+			n := (c.addrs[i] - c.addrs[i-1]) - 2
+			if n != 0 && n != 3 {
+				return 0, false
+			}
+			c.emitNops(n)
+		}
+		c.emit(0xEB, byte(off)) // jmp rel8
+	case isSimm32(off):
+		c.emit(0xE9) // jmp rel32
+		c.emit32(int32(off))
+	default:
+		return 0, false
+	}
+	c.fillRegion(start, jit.RegionBody)
+	return c.pos() - start, true
 }

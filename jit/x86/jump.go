@@ -160,7 +160,7 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 		}
 	}
 	if t := i + int(r.Off); c.memo == nil && t >= 0 && t < len(c.addrs) {
-		c.jumps[i] = jumpInfo{kind: jumpCond, pre: int8(c.pos() - start), target: int32(t)} // the cmp or test: the same on every pass
+		c.jumps[i] = jumpInfo{kind: jumpCond, pre: int8(c.pos() - start), cc: cond, target: int32(t)} // the cmp or test: the same on every pass
 	}
 	t, err := c.target(in, i, int(r.Off))
 	if err != nil {
