@@ -196,6 +196,13 @@ func (r *rewriter) step(st *regState, it item, entry []regState, changed *bool) 
 			set(in.Dst, val{k: kScalar})
 		}
 	case clsLD:
+		if mode := in.Code & 0xe0; mode == 0x20 || mode == 0x40 {
+			// LD_ABS/LD_IND: a helper call, r1-r5 clobbered.
+			for reg := 0; reg <= 5; reg++ {
+				st.regs[reg] = val{k: kScalar}
+			}
+			return true, nil
+		}
 		if it.ld64 && in.Src == 1 {
 			set(in.Dst, val{k: kMap, m: r.mapRef[it.orig]})
 		} else {
@@ -481,7 +488,8 @@ func (r *rewriter) read64(k int, pos map[int]int, seen map[int]bool) bool {
 // get_constant_map_key, 6.18).
 func (r *rewriter) lookupResult(st *regState) val {
 	mv, kv := st.regs[1], st.regs[2]
-	if mv.k != kMap || kv.k != kFP || r.f.Unprivileged {
+	// can_elide_value_nullness came with 6.13: 6.1 keeps every NULL test.
+	if mv.k != kMap || kv.k != kFP || r.f.Unprivileged || r.f.version() == Version61 {
 		return val{k: kScalar}
 	}
 	m := r.set.Map(mv.m)

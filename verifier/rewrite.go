@@ -324,6 +324,15 @@ func (r *rewriter) miscFixups() error {
 			} else {
 				r.patch(k, []kernel.BPFInsn{alu32i(opMov, in.Dst, 0)}, fmt.Sprintf("insn %d: signed modulo by -1 → 0", orig))
 			}
+		case cls == clsLD && (in.Code&0xe0 == 0x20 || in.Code&0xe0 == 0x40):
+			if r.f.version() != Version61 {
+				return fmt.Errorf("insn %d: LD_ABS/LD_IND: its rewrite (bpf_gen_ld_abs) is modelled for Linux 6.1 only", orig)
+			}
+			out, err := r.ldAbs61(in)
+			if err != nil {
+				return fmt.Errorf("insn %d: %w", orig, err)
+			}
+			r.patch(k, out, fmt.Sprintf("insn %d: LD_ABS/LD_IND → call of a skb load helper (bpf_gen_ld_abs)", orig))
 		case in.Code == clsSTX|szW|0xc0 && in.Imm == 0xf1 && r.zext[orig]:
 			// A 32-bit BPF_CMPXCHG defines w0: opt_subreg_zext_lo32_rnd_hi32
 			// zero-extends it even for JITs that need no zext
@@ -363,7 +372,11 @@ func (r *rewriter) fixCall(k, orig int, in kernel.BPFInsn, st regState) error {
 					return nil
 				}
 			}
-			if name, ok := mapOps[m.Type][id]; ok {
+			name, ok := mapOps[m.Type][id]
+			if id == fnMapLookup && m.Type == "percpu_array" && r.f.version() == Version61 {
+				name, ok = "percpu_array_map_lookup_elem", true
+			}
+			if ok {
 				c, err := r.call(name)
 				if err != nil {
 					return err
@@ -373,6 +386,23 @@ func (r *rewriter) fixCall(k, orig int, in kernel.BPFInsn, st regState) error {
 			}
 			return fmt.Errorf("map helper %d on a %s map: its ops are not modelled", id, m.Type)
 		}
+	}
+	if id == fnGetSmpProcessorID && r.f.version() == Version61 {
+		// Not inlined before 6.10. tc and XDP programs get
+		// bpf_get_smp_processor_id_proto (tc_cls_act_func_proto,
+		// xdp_func_proto, net/core/filter.c), the others the base proto's
+		// bpf_get_raw_cpu_id (bpf_base_func_proto, kernel/bpf/helpers.c).
+		name := "bpf_get_raw_cpu_id"
+		switch r.progType {
+		case "sched_cls", "sched_act", "xdp":
+			name = "bpf_get_smp_processor_id"
+		}
+		c, err := r.call(name)
+		if err != nil {
+			return err
+		}
+		r.items[k].in = c
+		return nil
 	}
 	if id == fnGetSmpProcessorID {
 		if r.f.CPUNumber == 0 {
@@ -435,6 +465,11 @@ func (r *rewriter) genLookup(m *kernel.Map) ([]kernel.BPFInsn, error) {
 		}
 		return append(out, alu64r(opAdd, 0, 1), ja(1), alu64i(opMov, 0, 0)), nil
 	case "percpu_array":
+		if r.f.version() == Version61 {
+			// percpu_array_map_gen_lookup came with 6.10: 6.1 calls
+			// percpu_array_map_lookup_elem through the map's ops.
+			return nil, nil
+		}
 		pp, err := r.layout("bpf_array.pptrs")
 		if err != nil {
 			return nil, err

@@ -77,6 +77,10 @@ type Facts struct {
 	// Unprivileged: map->bypass_spec_v1 is false (no CAP_PERFMON), so
 	// array lookups mask the index.
 	Unprivileged bool
+	// Version is the kernel version whose verifier is modelled:
+	// Version618 (also "") or Version61; Arch the architecture of its JIT.
+	Version string
+	Arch    kernel.Arch
 }
 
 // Required lists the Layout keys the rewrites may use.
@@ -297,6 +301,11 @@ func (r *rewriter) load() error {
 		raw, err := kernel.RawOf(ins)
 		if err != nil {
 			return fmt.Errorf("insn %d: %w", slotOf[i], err)
+		}
+		if r.f.version() == Version61 {
+			if what := notIn61(raw); what != "" {
+				return fmt.Errorf("insn %d: %s is not in Linux 6.1's instruction set: its verifier rejects the program", slotOf[i], what)
+			}
 		}
 		it := item{in: raw, orig: i, target: -1, callee: -1}
 		op := ins.OpCode
