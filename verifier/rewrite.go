@@ -185,6 +185,9 @@ func (r *rewriter) convertCtx() error {
 		if f == nil {
 			return fmt.Errorf("insn %d: context field at offset %d of %s is not modelled", orig, in.Off, r.progType)
 		}
+		if r.f.version() == Version61 && (f.name == "vlan_present" || f.name == "napi_id") {
+			return fmt.Errorf("insn %d: context field %s: its Linux 6.1 conversion is not modelled", orig, f.name)
+		}
 		if size != f.size {
 			return fmt.Errorf("insn %d: %d-byte access to context field %s (narrow and wide context accesses are not modelled)", orig, sizeBytes(size), f.name)
 		}

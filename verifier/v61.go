@@ -187,3 +187,22 @@ func (r *rewriter) ldAbs61(in kernel.BPFInsn) ([]kernel.BPFInsn, error) {
 	return append(out, c, jmpi(clsJMP, jsge, 0, 0, 2), alu32r(opXor, 0, 0),
 		kernel.BPFInsn{Code: clsJMP | jmpExit}), nil
 }
+
+// What Linux 6.1's verifier does differently from 6.18's, as modelled
+// (kernel/bpf/verifier.c, kernel/bpf/arraymap.c, net/core/filter.c at
+// 6.1): the same divide-by-zero guards, map_gen_lookup of array and hash
+// maps, inlined bpf_jiffies64 (any 64-bit JIT), zero-extension only after
+// a 32-bit cmpxchg (neither arm64 nor x86-64 defines bpf_jit_needs_zext in
+// 6.1), dead-code removal and tail calls left as "call 12"; but
+//   - no cpu v4 instructions (sdiv/smod, movsx, ldsx, bswap, gotol), no
+//     may_goto, no load-acquire/store-release: the program is refused;
+//   - no NULL-test elision for constant-key array lookups
+//     (can_elide_value_nullness is 6.13);
+//   - per-CPU array lookups call percpu_array_map_lookup_elem (its
+//     map_gen_lookup is 6.10);
+//   - bpf_get_smp_processor_id is a call (inlined from 6.10 on x86-64);
+//   - LD_ABS/LD_IND become bpf_gen_ld_abs's helper call sequence.
+// Not modelled for 6.1: __sk_buff.vlan_present and napi_id (their 6.1
+// conversions differ from 6.18's and no capture shows them), bpf_loop
+// inlining and callbacks (BPF_PSEUDO_FUNC), the LRU hash lookup's
+// map_gen_lookup, kfuncs, and an unprivileged loader's sanitations.

@@ -3,7 +3,8 @@
 // Package verifier rewrites a BPF program as written (a compiler's object,
 // a scenario) into what the kernel's JIT receives: the instructions the
 // verifier leaves after convert_ctx_accesses and do_misc_fixups
-// (kernel/bpf/verifier.c, net/core/filter.c, Linux 6.18), in the form
+// (kernel/bpf/verifier.c, net/core/filter.c, Linux 6.18, and Linux 6.1
+// where Facts.Version says so: see v61.go for what differs), in the form
 // BPF_OBJ_GET_INFO_BY_FD dumps them (xlated: map ids in ld_imm64, helper
 // calls as address − __bpf_call_base, tail calls as "call 12", bpf-to-bpf
 // calls with the callee's index).
@@ -40,6 +41,8 @@
 // what it has, and the live comparison (jitscope kernel verify) shows
 // where it differs from the kernel.
 package verifier
+
+//go:generate sh ../testdata/captures-src/build.sh
 
 import (
 	"encoding/binary"
