@@ -26,21 +26,6 @@ func captureObject(c *capture.Capture) (string, error) {
 	return filepath.Join("../testdata/captures-src/obj", prefix+strings.TrimSuffix(file, ".c")+".bpf.o"), nil
 }
 
-// objectProgram finds the capture's program in the object: the kernel
-// keeps the first 15 characters of a name.
-func objectProgram(set *kernel.Set, name string) string {
-	for _, p := range set.Programs {
-		if p.Name == name {
-			return name
-		}
-	}
-	for _, p := range set.Programs {
-		if len(name) == 15 && strings.HasPrefix(p.Name, name) {
-			return p.Name
-		}
-	}
-	return ""
-}
 
 func captures61(t testing.TB) []*capture.Capture {
 	t.Helper()
@@ -70,7 +55,7 @@ func rewriteCapture(c *capture.Capture) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := objectProgram(set, c.Program)
+	name := CaptureProgram(set, c.Program)
 	if name == "" {
 		return nil, fmt.Errorf("%s: no program %s in %s", c.Dir, c.Program, obj)
 	}

@@ -206,3 +206,19 @@ func (r *rewriter) ldAbs61(in kernel.BPFInsn) ([]kernel.BPFInsn, error) {
 // conversions differ from 6.18's and no capture shows them), bpf_loop
 // inlining and callbacks (BPF_PSEUDO_FUNC), the LRU hash lookup's
 // map_gen_lookup, kfuncs, and an unprivileged loader's sanitations.
+
+// CaptureProgram returns the name of the program of set that a kernel
+// capture recorded as name: the same, or the one name is the first 15
+// characters of (the kernel keeps BPF_OBJ_NAME_LEN - 1 of them); "" for
+// none.
+func CaptureProgram(set *kernel.Set, name string) string {
+	if set.Program(name) != nil {
+		return name
+	}
+	for _, p := range set.Programs {
+		if len(name) == 15 && strings.HasPrefix(p.Name, name) {
+			return p.Name
+		}
+	}
+	return ""
+}
