@@ -26,7 +26,6 @@ func captureObject(c *capture.Capture) (string, error) {
 	return filepath.Join("../testdata/captures-src/obj", prefix+strings.TrimSuffix(file, ".c")+".bpf.o"), nil
 }
 
-
 func captures61(t testing.TB) []*capture.Capture {
 	t.Helper()
 	dirs, err := filepath.Glob("../testdata/captures/*-6.1/*/*/capture.json")
