@@ -58,6 +58,16 @@ func cmdDump(args []string, env Env) error {
 	if *compare && t.Capture == nil {
 		return fmt.Errorf("%s: --compare needs a kernel capture directory", t.Name)
 	}
+	if v := *verifierFrom; v != "" && v != "profile" && v != "host" {
+		// --verifier v6.1: the verifier facts and the JIT of that profile.
+		if _, err := jit.LookupProfile(arch, v); err != nil {
+			return usagef("dump: --verifier must be profile or host (or a kernel profile such as v6.1), not %q", v)
+		}
+		if *profFlag != "" && *profFlag != v {
+			return usagef("dump: --verifier %s with --profile %s: the verifier and the JIT are one kernel's", v, *profFlag)
+		}
+		*profFlag, *verifierFrom = v, "profile"
+	}
 	p, err := t.PickProfile(arch, *profFlag)
 	if err != nil {
 		return err

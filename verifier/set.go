@@ -49,7 +49,8 @@ func FactsFor(arch kernel.Arch, profile string) (Facts, bool) {
 
 // Offline completes f for use without a kernel: __bpf_call_base and
 // every kernel function a rewrite calls get stand-in addresses (x86-64
-// kernel text, one 256-byte slot per name in the order asked), so that the
+// kernel text unless f has a CallBase, one 256-byte slot per name in the
+// order asked, above __bpf_call_base), so that the
 // listing names them. The image then equals the kernel's except in the
 // fields that hold addresses (calls, map pointers), which dump's relocs
 // list.

@@ -69,9 +69,15 @@ func bti61Layout() map[string]int {
 // V61 are the facts of Linux 6.1 as Debian bookworm builds it
 // (6.1.0-50-arm64 and -amd64 have the same struct offsets), for arch.
 // Function addresses and map ids are not facts of a version: Offline
-// gives stand-ins, FactsFromCapture the ones of a real load.
+// gives stand-ins, FactsFromCapture the ones of a real load. CallBase is
+// __bpf_call_base of those kernels booted with nokaslr (the captures'
+// boots), so that the stand-ins lie in the architecture's kernel text.
 func V61(arch kernel.Arch) Facts {
-	return Facts{Version: Version61, Arch: arch, Layout: debian61Layout()}
+	f := Facts{Version: Version61, Arch: arch, Layout: debian61Layout(), CallBase: 0xffffffff811ffc30}
+	if arch == kernel.ARM64 {
+		f.CallBase = 0xffff800008222f40
+	}
+	return f
 }
 
 // layoutOf returns the built-in struct offsets of the kernel a capture
