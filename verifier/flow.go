@@ -20,6 +20,7 @@ const (
 	kConst   // a scalar of known value (c)
 	kZero    // stack bytes known to be zero (STACK_ZERO), size bytes
 	kNonNull // a map value the verifier knows is not NULL
+	kFunc    // a pointer to function c (BPF_PSEUDO_FUNC)
 )
 
 type val struct {
@@ -203,6 +204,20 @@ func (r *rewriter) step(st *regState, it item, entry []regState, changed *bool) 
 			}
 			return true, nil
 		}
+		if it.ld64 && in.Src == 4 && it.callee >= 0 {
+			// A callback: the helper calls it with scalars (as far as
+			// the rewrites care) in r1-r5.
+			set(in.Dst, val{k: kFunc, c: int64(it.callee)})
+			var e regState
+			for reg := 1; reg <= 5; reg++ {
+				e.regs[reg] = val{k: kScalar}
+			}
+			e.stack = map[int]val{}
+			if entry[it.callee].join(e) {
+				*changed = true
+			}
+			return true, nil
+		}
 		if it.ld64 && in.Src == 1 {
 			set(in.Dst, val{k: kMap, m: r.mapRef[it.orig]})
 		} else {
@@ -263,6 +278,19 @@ func (r *rewriter) step(st *regState, it item, entry []regState, changed *bool) 
 				if entry[it.callee].join(e) {
 					*changed = true
 				}
+			}
+			if it.callee < 0 && in.Src == 0 && in.Imm == fnLoop {
+				// update_loop_inline_state: one callback and flags 0 on
+				// every path (the state here is final when step last
+				// runs on this instruction).
+				cb := -1
+				if f, fl := st.regs[2], st.regs[4]; f.k == kFunc && fl.k == kConst && fl.c == 0 {
+					cb = int(f.c)
+				}
+				if r.loopFit == nil {
+					r.loopFit = map[int]int{}
+				}
+				r.loopFit[it.orig] = cb
 			}
 			r0 := val{k: kScalar}
 			if it.callee < 0 && in.Src == 0 && in.Imm == fnMapLookup {

@@ -230,6 +230,8 @@ const (
 	fnGetCurrentPidTgid  = 14
 	fnJiffies64          = 118
 	fnMapLookupPercpuElm = 195
+	fnForEachMapElem     = 164
+	fnLoop               = 181
 )
 
 // helperFuncs are the kernel functions behind helpers whose
@@ -242,11 +244,11 @@ var helperFuncs = map[int32]string{
 // mapOps are the map_ops functions a map helper call becomes
 // (do_misc_fixups: BPF_CALL_IMM(ops->map_update_elem) ...), by map type.
 var mapOps = map[string]map[int32]string{
-	"array":        {fnMapUpdate: "array_map_update_elem", fnMapDelete: "array_map_delete_elem"},
-	"percpu_array": {fnMapUpdate: "array_map_update_elem", fnMapDelete: "array_map_delete_elem"},
-	"hash":         {fnMapUpdate: "htab_map_update_elem", fnMapDelete: "htab_map_delete_elem"},
-	"percpu_hash":  {fnMapLookup: "htab_percpu_map_lookup_elem", fnMapUpdate: "htab_percpu_map_update_elem", fnMapDelete: "htab_map_delete_elem"},
-	"lru_hash":     {fnMapUpdate: "htab_lru_map_update_elem", fnMapDelete: "htab_lru_map_delete_elem"},
+	"array":        {fnMapUpdate: "array_map_update_elem", fnMapDelete: "array_map_delete_elem", fnForEachMapElem: "bpf_for_each_array_elem"},
+	"percpu_array": {fnMapUpdate: "array_map_update_elem", fnMapDelete: "array_map_delete_elem", fnForEachMapElem: "bpf_for_each_array_elem"},
+	"hash":         {fnMapUpdate: "htab_map_update_elem", fnMapDelete: "htab_map_delete_elem", fnForEachMapElem: "bpf_for_each_hash_elem"},
+	"percpu_hash":  {fnMapLookup: "htab_percpu_map_lookup_elem", fnMapUpdate: "htab_percpu_map_update_elem", fnMapDelete: "htab_map_delete_elem", fnForEachMapElem: "bpf_for_each_hash_elem"},
+	"lru_hash":     {fnMapUpdate: "htab_lru_map_update_elem", fnMapDelete: "htab_lru_map_delete_elem", fnForEachMapElem: "bpf_for_each_hash_elem"},
 }
 
 func (r *rewriter) call(name string) (kernel.BPFInsn, error) {
@@ -363,7 +365,10 @@ func (r *rewriter) fixCall(k, orig int, in kernel.BPFInsn, st regState) error {
 	if id == fnTailCall {
 		return nil // the dump shows tail calls as "call 12"
 	}
-	if id == fnMapLookup || id == fnMapUpdate || id == fnMapDelete {
+	if id == fnLoop {
+		return r.bpfLoop(k, orig)
+	}
+	if id == fnMapLookup || id == fnMapUpdate || id == fnMapDelete || id == fnForEachMapElem {
 		mv := st.regs[1]
 		if mv.k == kMap {
 			m := r.set.Map(mv.m)
@@ -566,6 +571,12 @@ func (r *rewriter) funcDepth(fi int) int {
 	if fi < len(r.f.StackDepths) && r.f.StackDepths[fi] >= 16 {
 		return r.f.StackDepths[fi] - 16
 	}
+	return r.writtenDepth(fi)
+}
+
+// writtenDepth is the deepest r10-based access of function fi as
+// written, rounded up to 8.
+func (r *rewriter) writtenDepth(fi int) int {
 	end := r.origLen
 	if fi+1 < len(r.funcs) {
 		end = r.funcs[fi+1].Start

@@ -207,11 +207,16 @@ func (r *rewriter) ldAbs61(in kernel.BPFInsn) ([]kernel.BPFInsn, error) {
 //   - per-CPU array lookups call percpu_array_map_lookup_elem (its
 //     map_gen_lookup is 6.10);
 //   - bpf_get_smp_processor_id is a call (inlined from 6.10 on x86-64);
-//   - LD_ABS/LD_IND become bpf_gen_ld_abs's helper call sequence.
+//   - LD_ABS/LD_IND become bpf_gen_ld_abs's helper call sequence;
+//   - callbacks (BPF_PSEUDO_FUNC ld_imm64) are modelled: bpf_loop is
+//     inlined (inline_bpf_loop) when one callback and flags 0 reach it,
+//     bpf_for_each_map_elem calls the map's map_for_each_callback.
 // Not modelled for 6.1: __sk_buff.vlan_present and napi_id (their 6.1
-// conversions differ from 6.18's and no capture shows them), bpf_loop
-// inlining and callbacks (BPF_PSEUDO_FUNC), the LRU hash lookup's
-// map_gen_lookup, kfuncs, and an unprivileged loader's sanitations.
+// conversions differ from 6.18's and no capture shows them), the LRU hash
+// lookup's map_gen_lookup, kfuncs, timers and storage helpers (which
+// the verifier gives extra arguments), and an unprivileged loader's
+// sanitations (pointer arithmetic masking, index masks, dead code kept
+// as jumps).
 
 // CaptureProgram returns the name of the program of set that a kernel
 // capture recorded as name: the same, or the one name is the first 15
@@ -227,4 +232,59 @@ func CaptureProgram(set *kernel.Set, name string) string {
 		}
 	}
 	return ""
+}
+
+// BPF_MAX_LOOPS (include/linux/bpf.h) and E2BIG.
+const (
+	maxLoops = 8 * 1024 * 1024
+	e2big    = 7
+)
+
+// bpfLoop rewrites a bpf_loop call: inlined as inline_bpf_loop does
+// (optimize_bpf_loop, kernel/bpf/verifier.c, Linux 6.1) when every path
+// passes the same callback and flags 0, else a call of bpf_loop. The loop
+// keeps its bound, counter and context in r6-r8, spilled to three slots
+// below the function's stack (which grows by them).
+func (r *rewriter) bpfLoop(k, orig int) error {
+	cb, fit := r.loopFit[orig]
+	if r.f.version() != Version61 || !fit || cb < 0 {
+		if r.f.version() != Version61 {
+			return fmt.Errorf("bpf_loop: its inlining is modelled for Linux 6.1 only")
+		}
+		c, err := r.call("bpf_loop")
+		if err != nil {
+			return err
+		}
+		r.items[k].in = c
+		return nil
+	}
+	fi := 0
+	for i, fn := range r.funcs {
+		if fn.Start <= orig {
+			fi = i
+		}
+	}
+	// The verifier's depth with the three slots (a capture's facts), or
+	// the program's own rounded up to 8 and the slots added.
+	depth := r.writtenDepth(fi) + 24
+	if fi < len(r.f.StackDepths) && r.f.StackDepths[fi] >= 24 {
+		depth = r.f.StackDepths[fi]
+	}
+	base := int16(-depth)
+	const jle, jge = 0xb0, 0x30
+	out := []kernel.BPFInsn{
+		jmpi(clsJMP, jle, 1, maxLoops, 2), alu32i(opMov, 0, -e2big), ja(16),
+		stx(szDW, 10, 6, base), stx(szDW, 10, 7, base+8), stx(szDW, 10, 8, base+16),
+		alu64r(opMov, 6, 1), alu32i(opMov, 7, 0), alu64r(opMov, 8, 3),
+		{Code: clsJMP | jge | srcX, Dst: 7, Src: 6, Off: 5},
+		alu64r(opMov, 1, 7), alu64r(opMov, 2, 8),
+		{Code: clsJMP | jmpCall, Src: 1}, // the callback, placed by finish
+		alu64i(opAdd, 7, 1), jmpi(clsJMP, jmpJEQ, 0, 0, -6),
+		alu64r(opMov, 0, 7),
+		ldx(szDW, 6, 10, base), ldx(szDW, 7, 10, base+8), ldx(szDW, 8, 10, base+16),
+	}
+	r.patch(k, out, fmt.Sprintf("insn %d: bpf_loop inlined, callback %s, r6-r8 spilled at r10%+d", orig, r.funcs[cb].Name, base))
+	r.items[k+12].callee = cb
+	r.items[k+12].target = r.funcs[cb].Start
+	return nil
 }

@@ -246,7 +246,10 @@ type rewriter struct {
 	known       map[int]bool // conditional branches with one outcome: taken?
 	zext        map[int]bool // 32-bit cmpxchgs whose r0 the verifier zero-extends
 	mayGotoInit map[int]bool // functions whose may_goto slots are initialised
-	calls       map[string]uint64
+	// loopFit is, per bpf_loop call (original index), the callback it
+	// always calls with flags 0 (fit_for_bpf_loop_inline), -1 if none.
+	loopFit map[int]int
+	calls   map[string]uint64
 }
 
 func (r *rewriter) layout(key string) (int16, error) {
@@ -326,7 +329,15 @@ func (r *rewriter) load() error {
 				r.mapRef[i] = ref
 				it.mapName = ref
 			case asm.PseudoFunc:
-				return fmt.Errorf("insn %d: function pointers (bpf_loop callbacks) are not modelled", slotOf[i])
+				if r.f.version() != Version61 {
+					return fmt.Errorf("insn %d: function pointers (bpf_loop callbacks) are not modelled", slotOf[i])
+				}
+				fi, ok := funcIdx[ins.Reference()]
+				if !ok {
+					return fmt.Errorf("insn %d: pointer to unknown function %q", slotOf[i], ins.Reference())
+				}
+				it.callee = fi
+				it.target = r.funcs[fi].Start
 			}
 		case op.Class().IsJump() && op.JumpOp() == asm.Call && ins.Src == asm.PseudoCall:
 			fi, ok := funcIdx[ins.Reference()]
@@ -439,6 +450,13 @@ func (r *rewriter) finish() (*Program, error) {
 				return nil, fmt.Errorf("branch to a removed instruction")
 			}
 			off := t - (pos[k] + 1)
+			if it.ld64 {
+				// BPF_PSEUDO_FUNC after jit_subprogs: the relative offset
+				// of the callback in imm, its index in the second slot.
+				in.Imm, it.hi = int32(off), int32(it.callee)
+				p.Insns = append(p.Insns, in, kernel.BPFInsn{Imm: it.hi})
+				continue
+			}
 			if in.Code == clsJMP32|jmpJA {
 				in.Imm = int32(off)
 			} else {
