@@ -5,6 +5,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/live"
@@ -39,7 +40,10 @@ func verifiedSet(t *session.Target, arch kernel.Arch, p *jit.Profile, from strin
 		if r.Host.Arch != arch {
 			return nil, nil, fmt.Errorf("%s: --verifier host: this machine is %s, not %s", t.Name, r.Host.Arch, arch)
 		}
-		f = verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr}
+		f = verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr, Arch: r.Host.Arch}
+		if capture.MajorMinor(r.Host.Release) == verifier.Version61 {
+			f.Version = verifier.Version61 // else the model's 6.18
+		}
 		f.CallBase, _ = r.Kallsyms.Addr("__bpf_call_base")
 		// &cpu_number is in no kallsyms without CONFIG_KALLSYMS_ALL.
 		f.CPUNumber = verifier.V618().CPUNumber

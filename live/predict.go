@@ -28,7 +28,10 @@ type Prediction struct {
 // xlated instructions (data symbols kallsyms lists only with
 // CONFIG_KALLSYMS_ALL).
 func (r *Reader) Facts(snap *Snapshot) verifier.Facts {
-	f := verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr, MapIDs: map[string]int{}}
+	f := verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr, MapIDs: map[string]int{}, Arch: r.Host.Arch}
+	if capture.MajorMinor(r.Host.Release) == verifier.Version61 {
+		f.Version = verifier.Version61 // else the model's 6.18
+	}
 	f.CallBase, _ = r.Kallsyms.Addr("__bpf_call_base")
 	for _, m := range snap.Capture.Maps {
 		f.MapIDs[m.Name] = m.ID

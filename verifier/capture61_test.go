@@ -3,7 +3,10 @@
 package verifier
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -285,5 +288,33 @@ func TestBPFLoop61(t *testing.T) {
 	}
 	if _, err := Rewrite(prog(0), "prog", Offline(V618())); err == nil {
 		t.Error("a callback on 6.18 was rewritten")
+	}
+}
+
+// The committed objects are their sources compiled as the captures'
+// programs were (clang 14): rebuilt, they are the same bytes. Other
+// compilers emit other code, so the check needs clang 14.
+func TestCaptureObjectsUpToDate(t *testing.T) {
+	out, err := exec.Command("clang", "--version").Output()
+	if err != nil || !strings.Contains(string(out), "clang version 14.") {
+		t.Skip("clang 14 (the captures' compiler) is not installed: the committed objects are not rebuilt")
+	}
+	dir := t.TempDir()
+	if msg, err := exec.Command("sh", "../testdata/captures-src/build.sh", dir).CombinedOutput(); err != nil {
+		t.Fatalf("build.sh: %v\n%s", err, msg)
+	}
+	built, err := filepath.Glob(filepath.Join(dir, "*.bpf.o"))
+	if err != nil || len(built) != 10 {
+		t.Fatalf("built %v %v, want 10 objects", built, err)
+	}
+	for _, b := range built {
+		want, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join("../testdata/captures-src/obj", filepath.Base(b)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: the committed object is not its source's (%v): go generate ./verifier", filepath.Base(b), err)
+		}
 	}
 }
