@@ -140,6 +140,8 @@ usage:
                                 with the profile's facts (x86_64 v6.18; arm64 and x86_64 v6.1),
                                 profile P's (as --verifier profile --profile P) or this kernel's
       --rewrites                with --verifier: BPF as written beside BPF as the JIT sees it
+      --object OBJ              for a kernel capture: its program from OBJ as written, through the
+                                verifier model with the capture's facts, JITed at its addresses
 ` + trampolineUsage + `
   jitscope run TARGET [flags]   execute the machine code on the emulator
       --arch, --profile         as for dump

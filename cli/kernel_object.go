@@ -97,3 +97,45 @@ func writeRewrites(env Env, orig, xl *kernel.Set, arch kernel.Arch, p *jit.Profi
 	}
 	return nil
 }
+
+// captureFromObject is `dump CAPTURE --object OBJ`: the capture's program
+// as written in OBJ, through jitscope's verifier model with the capture's
+// facts (verifier.FactsFromCapture), JITed at the capture's addresses
+// (live.CaptureImage). It also says how the rewritten program compares
+// with the capture's xlated.bin: "identical" or where it differs.
+func captureFromObject(t *session.Target, obj string, p *jit.Profile) (*jit.Image, string, error) {
+	c := t.Capture
+	ot, err := session.LoadTarget(obj)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ot.Object {
+		return nil, "", fmt.Errorf("%s: --object: %s is not a BPF object", t.Name, obj)
+	}
+	name := verifier.CaptureProgram(ot.Set, c.Program)
+	if name == "" {
+		return nil, "", fmt.Errorf("%s: --object: %s has no program %s (the capture's)", t.Name, obj, c.Program)
+	}
+	f, err := verifier.FactsFromCapture(c)
+	if err != nil {
+		return nil, "", err
+	}
+	vp, err := verifier.Rewrite(ot.Set, name, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: verifier: %w", obj, err)
+	}
+	xlated := "identical"
+	got := vp.Bytes()
+	if string(got) != string(c.Xlated) {
+		s := 0
+		for 8*s+8 <= min(len(got), len(c.Xlated)) && string(got[8*s:8*s+8]) == string(c.Xlated[8*s:8*s+8]) {
+			s++
+		}
+		xlated = fmt.Sprintf("differs at insn %d (%d insns, the kernel %d)", s, len(got)/8, len(c.Xlated)/8)
+	}
+	img, _, err := live.CaptureImage(ot.Set, vp, f, c, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", obj, err)
+	}
+	return img, xlated, nil
+}

@@ -43,3 +43,28 @@ func TestDumpVerifier61(t *testing.T) {
 		t.Errorf("--verifier v6.18 on arm64: %d %q", status, errOut)
 	}
 }
+
+// dump CAPTURE --object OBJ --compare: the capture's program from the
+// object as written, through the verifier model with the capture's facts
+// and the JIT at its addresses, is the kernel's (xlated and image) on
+// 6.1 arm64 (bpf_loop inlined, callbacks) and x86-64 (tail calls).
+func TestDumpCaptureFromObject(t *testing.T) {
+	for _, c := range []struct{ capture, arch, obj, fn string }{
+		{"arm64-6.1-src/calls/callbacks", "arm64", "arm64-calls", "loop_cb: identical"},
+		{"arm64-6.1-bti/tailcall_simple/entry", "arm64", "qemu-tailcall_simple", "entry: identical"},
+		{"x86_64-6.1/tailcall_simple/entry", "x86_64", "qemu-tailcall_simple", "entry: identical"},
+	} {
+		out, errOut, status := runCLI(t, "dump", "../testdata/captures/"+c.capture, "--arch", c.arch,
+			"--object", "../testdata/captures-src/obj/"+c.obj+".bpf.o", "--compare")
+		if status != 0 || !strings.Contains(out, "xlated from the object: identical\n") || !strings.Contains(out, c.fn) {
+			t.Errorf("%s: status %d, %q\n%s", c.capture, status, errOut, out)
+		}
+	}
+	obj := "../testdata/captures-src/obj/arm64-calls.bpf.o"
+	if _, errOut, status := runCLI(t, "dump", obj, "--object", obj); status != 1 || !strings.Contains(errOut, "needs a kernel capture") {
+		t.Errorf("--object on an object: %d %q", status, errOut)
+	}
+	if _, errOut, status := runCLI(t, "dump", "../testdata/captures/x86_64-6.1/tailcall_simple/entry", "--arch", "x86_64", "--object", obj); status != 1 || !strings.Contains(errOut, "has no program entry") {
+		t.Errorf("--object without the program: %d %q", status, errOut)
+	}
+}

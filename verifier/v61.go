@@ -128,6 +128,10 @@ func FactsFromCapture(c *capture.Capture) (Facts, error) {
 	syms := pl.Symbols
 	f.Func = func(name string) (uint64, bool) { a, ok := syms[name]; return a, ok }
 	f.Jiffies = syms["jiffies"]
+	if k.Release == "6.18.44-fc-v669" {
+		// &cpu_number is a per-CPU offset fixed by the build (V618's).
+		f.CPUNumber = V618().CPUNumber
+	}
 	for _, m := range c.Maps {
 		f.MapIDs[m.Name] = m.ID
 	}
