@@ -241,6 +241,18 @@ func TestFactsFromCapture(t *testing.T) {
 	if _, err := FactsFromCapture(c); err == nil {
 		t.Error("facts of a 5.15 capture were accepted")
 	}
+	f.Version = "5.15"
+	if _, err := Rewrite(&kernel.Set{Name: "t", Programs: []*kernel.Program{{Name: "p", Insns: asm.Instructions{asm.Return()}}}}, "p", f); err == nil {
+		t.Error("a rewrite for 5.15 was made")
+	}
+	// A 6.18 capture: the built-in offsets of its kernel, its own ids.
+	c, err = capture.Load("../testdata/captures/x86_64-6.18-src/tailcalls/tc_direct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err = FactsFromCapture(c); err != nil || f.version() != Version618 || f.Layout["sk_buff.len"] != V618().Layout["sk_buff.len"] || f.CPUNumber != V618().CPUNumber {
+		t.Errorf("6.18 capture: %v %s %v %#x", err, f.version(), f.Layout["sk_buff.len"], f.CPUNumber)
+	}
 }
 
 // bpf_loop is inlined only when every path passes one callback and flags

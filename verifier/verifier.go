@@ -205,6 +205,9 @@ func Rewrite(set *kernel.Set, name string, f Facts) (*Program, error) {
 	if prog.Xlated {
 		return nil, fmt.Errorf("%s: program %s is already the kernel's translated form", set.Name, name)
 	}
+	if v := f.version(); v != Version61 && v != Version618 {
+		return nil, fmt.Errorf("%s: jitscope models the verifier of Linux 6.1 and 6.18, not %s", set.Name, v)
+	}
 	r := &rewriter{set: set, prog: prog, f: f, mapIDs: map[string]int{}, known: map[int]bool{}}
 	for i, m := range set.Maps {
 		if id, ok := f.MapIDs[m.Name]; ok {
