@@ -135,10 +135,13 @@ usage:
       --syntax att|att-legacy|intel   x86 syntax (default att; att-legacy for v5.10)
       --compare                 for a kernel capture: compare with the kernel's image
       --slot MAP[KEY]=PROG      fill (or with no PROG, empty) a prog array slot first (repeatable)
-      --verifier profile|host   compile what the kernel's JIT receives: the verifier's rewrites
+      --verifier profile|host|P compile what the kernel's JIT receives: the verifier's rewrites
                                 (context fields, map lookups, division guards, helper addresses)
-                                with the profile's facts (x86_64 v6.18) or this kernel's
+                                with the profile's facts (x86_64 v6.18; arm64 and x86_64 v6.1),
+                                profile P's (as --verifier profile --profile P) or this kernel's
       --rewrites                with --verifier: BPF as written beside BPF as the JIT sees it
+      --object OBJ              for a kernel capture: its program from OBJ as written, through the
+                                verifier model with the capture's facts, JITed at its addresses
 ` + trampolineUsage + `
   jitscope run TARGET [flags]   execute the machine code on the emulator
       --arch, --profile         as for dump

@@ -50,6 +50,7 @@ func cmdDump(args []string, env Env) error {
 	syntax := fs.String("syntax", "", "")
 	verifierFrom := fs.String("verifier", "", "")
 	rewrites := fs.Bool("rewrites", false, "")
+	object := fs.String("object", "", "")
 	var slots slotFlags
 	fs.Var(&slots, "slot", "")
 	pos, err := parseInterspersed(fs, args)
@@ -81,6 +82,16 @@ func cmdDump(args []string, env Env) error {
 	if *compare && t.Capture == nil {
 		return fmt.Errorf("%s: --compare needs a kernel capture directory", t.Name)
 	}
+	if v := *verifierFrom; v != "" && v != "profile" && v != "host" {
+		// --verifier v6.1: the verifier facts and the JIT of that profile.
+		if _, err := jit.LookupProfile(arch, v); err != nil {
+			return usagef("dump: --verifier must be profile or host (or a kernel profile such as v6.1), not %q", v)
+		}
+		if *profFlag != "" && *profFlag != v {
+			return usagef("dump: --verifier %s with --profile %s: the verifier and the JIT are one kernel's", v, *profFlag)
+		}
+		*profFlag, *verifierFrom = v, "profile"
+	}
 	p, err := t.PickProfile(arch, *profFlag)
 	if err != nil {
 		return err
@@ -99,8 +110,25 @@ func cmdDump(args []string, env Env) error {
 		}
 		t.Set = set
 	}
-	imgs, err := t.CompileAll(arch, p)
-	if err != nil {
+	var imgs []*jit.Image
+	if *object != "" {
+		// The capture's program from the object as written: the verifier
+		// model with the capture's facts, the JIT at its addresses.
+		if t.Capture == nil {
+			return fmt.Errorf("%s: --object needs a kernel capture directory as TARGET", t.Name)
+		}
+		img, xlated, err := captureFromObject(t, *object, p)
+		if err != nil {
+			return err
+		}
+		imgs = []*jit.Image{img}
+		if *compare {
+			fmt.Fprintf(env.Stdout, "xlated from the object: %s\n", xlated)
+			if xlated != "identical" {
+				return fmt.Errorf("%s: the verifier rewrites of %s differ from the kernel's xlated instructions (%s)", t.Name, *object, xlated)
+			}
+		}
+	} else if imgs, err = t.CompileAll(arch, p); err != nil {
 		return err
 	}
 	if *compare {

@@ -5,6 +5,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/live"
@@ -39,7 +40,10 @@ func verifiedSet(t *session.Target, arch kernel.Arch, p *jit.Profile, from strin
 		if r.Host.Arch != arch {
 			return nil, nil, fmt.Errorf("%s: --verifier host: this machine is %s, not %s", t.Name, r.Host.Arch, arch)
 		}
-		f = verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr}
+		f = verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr, Arch: r.Host.Arch}
+		if capture.MajorMinor(r.Host.Release) == verifier.Version61 {
+			f.Version = verifier.Version61 // else the model's 6.18
+		}
 		f.CallBase, _ = r.Kallsyms.Addr("__bpf_call_base")
 		// &cpu_number is in no kallsyms without CONFIG_KALLSYMS_ALL.
 		f.CPUNumber = verifier.V618().CPUNumber
@@ -92,4 +96,46 @@ func writeRewrites(env Env, orig, xl *kernel.Set, arch kernel.Arch, p *jit.Profi
 		}
 	}
 	return nil
+}
+
+// captureFromObject is `dump CAPTURE --object OBJ`: the capture's program
+// as written in OBJ, through jitscope's verifier model with the capture's
+// facts (verifier.FactsFromCapture), JITed at the capture's addresses
+// (live.CaptureImage). It also says how the rewritten program compares
+// with the capture's xlated.bin: "identical" or where it differs.
+func captureFromObject(t *session.Target, obj string, p *jit.Profile) (*jit.Image, string, error) {
+	c := t.Capture
+	ot, err := session.LoadTarget(obj)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ot.Object {
+		return nil, "", fmt.Errorf("%s: --object: %s is not a BPF object", t.Name, obj)
+	}
+	name := verifier.CaptureProgram(ot.Set, c.Program)
+	if name == "" {
+		return nil, "", fmt.Errorf("%s: --object: %s has no program %s (the capture's)", t.Name, obj, c.Program)
+	}
+	f, err := verifier.FactsFromCapture(c)
+	if err != nil {
+		return nil, "", err
+	}
+	vp, err := verifier.Rewrite(ot.Set, name, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: verifier: %w", obj, err)
+	}
+	xlated := "identical"
+	got := vp.Bytes()
+	if string(got) != string(c.Xlated) {
+		s := 0
+		for 8*s+8 <= min(len(got), len(c.Xlated)) && string(got[8*s:8*s+8]) == string(c.Xlated[8*s:8*s+8]) {
+			s++
+		}
+		xlated = fmt.Sprintf("differs at insn %d (%d insns, the kernel %d)", s, len(got)/8, len(c.Xlated)/8)
+	}
+	img, _, err := live.CaptureImage(ot.Set, vp, f, c, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", obj, err)
+	}
+	return img, xlated, nil
 }

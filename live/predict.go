@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/verifier"
@@ -27,7 +28,10 @@ type Prediction struct {
 // xlated instructions (data symbols kallsyms lists only with
 // CONFIG_KALLSYMS_ALL).
 func (r *Reader) Facts(snap *Snapshot) verifier.Facts {
-	f := verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr, MapIDs: map[string]int{}}
+	f := verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr, MapIDs: map[string]int{}, Arch: r.Host.Arch}
+	if capture.MajorMinor(r.Host.Release) == verifier.Version61 {
+		f.Version = verifier.Version61 // else the model's 6.18
+	}
 	f.CallBase, _ = r.Kallsyms.Addr("__bpf_call_base")
 	for _, m := range snap.Capture.Maps {
 		f.MapIDs[m.Name] = m.ID
@@ -127,10 +131,17 @@ func (r *Reader) ObjectImage(set *kernel.Set, pr *Prediction, snap *Snapshot, p 
 	if pr.Err != nil || pr.Program == nil {
 		return nil, "", fmt.Errorf("no prediction")
 	}
-	c := snap.Capture
+	return CaptureImage(set, pr.Program, r.setFacts(set, snap), snap.Capture, p)
+}
+
+// CaptureImage JITs vp, a program of set as jitscope's verifier model
+// rewrote it with facts f, at the addresses of the kernel capture c (its
+// functions, maps, values, prog-array slots, symbols, layout and
+// configuration) and compares the image with the kernel's: "" when every
+// function is identical, else where the first difference is.
+func CaptureImage(set *kernel.Set, vp *verifier.Program, f verifier.Facts, c *capture.Capture, p *jit.Profile) (*jit.Image, string, error) {
 	arch := c.Kernel.Arch
-	f := r.setFacts(set, snap)
-	obj, err := verifier.ToSet(set, arch, []*verifier.Program{pr.Program}, f)
+	obj, err := verifier.ToSet(set, arch, []*verifier.Program{vp}, f)
 	if err != nil {
 		return nil, "", err
 	}

@@ -18,7 +18,7 @@ import (
 func (t *Target) ProfileFacts(arch kernel.Arch, p *jit.Profile) (verifier.Facts, error) {
 	f, ok := verifier.FactsFor(arch, p.Name)
 	if !ok {
-		return f, fmt.Errorf("jitscope has no verifier facts for %s %s (it has them for x86_64 v6.18)", arch, p.Name)
+		return f, fmt.Errorf("jitscope has no verifier facts for %s %s (it has them for x86_64 v6.18, arm64 v6.1 and x86_64 v6.1)", arch, p.Name)
 	}
 	return verifier.Offline(f), nil
 }

@@ -5,6 +5,7 @@ package verifier
 import (
 	"testing"
 
+	"github.com/jitscope/jitscope/capture"
 	"github.com/jitscope/jitscope/scenarios"
 )
 
@@ -28,6 +29,38 @@ func BenchmarkRewrite(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := Rewrite(set, c.prog, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRewrite61 rewrites, with 6.1 facts, the largest 6.1 capture
+// programs: alu64_imm (the most instructions) and callbacks (bpf_loop
+// inlined, three functions).
+func BenchmarkRewrite61(b *testing.B) {
+	for _, name := range []string{"alu64_imm", "callbacks"} {
+		b.Run(name, func(b *testing.B) {
+			c, err := capture.Load("../testdata/captures/arm64-6.1-src/" + map[string]string{"alu64_imm": "alu", "callbacks": "calls"}[name] + "/" + name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			obj, err := captureObject(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			set, err := scenarios.LoadELF(obj)
+			if err != nil {
+				b.Fatal(err)
+			}
+			f, err := FactsFromCapture(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Rewrite(set, name, f); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -20,6 +20,7 @@ const (
 	kConst   // a scalar of known value (c)
 	kZero    // stack bytes known to be zero (STACK_ZERO), size bytes
 	kNonNull // a map value the verifier knows is not NULL
+	kFunc    // a pointer to function c (BPF_PSEUDO_FUNC)
 )
 
 type val struct {
@@ -196,6 +197,27 @@ func (r *rewriter) step(st *regState, it item, entry []regState, changed *bool) 
 			set(in.Dst, val{k: kScalar})
 		}
 	case clsLD:
+		if mode := in.Code & 0xe0; mode == 0x20 || mode == 0x40 {
+			// LD_ABS/LD_IND: a helper call, r1-r5 clobbered.
+			for reg := 0; reg <= 5; reg++ {
+				st.regs[reg] = val{k: kScalar}
+			}
+			return true, nil
+		}
+		if it.ld64 && in.Src == 4 && it.callee >= 0 {
+			// A callback: the helper calls it with scalars (as far as
+			// the rewrites care) in r1-r5.
+			set(in.Dst, val{k: kFunc, c: int64(it.callee)})
+			var e regState
+			for reg := 1; reg <= 5; reg++ {
+				e.regs[reg] = val{k: kScalar}
+			}
+			e.stack = map[int]val{}
+			if entry[it.callee].join(e) {
+				*changed = true
+			}
+			return true, nil
+		}
 		if it.ld64 && in.Src == 1 {
 			set(in.Dst, val{k: kMap, m: r.mapRef[it.orig]})
 		} else {
@@ -256,6 +278,19 @@ func (r *rewriter) step(st *regState, it item, entry []regState, changed *bool) 
 				if entry[it.callee].join(e) {
 					*changed = true
 				}
+			}
+			if it.callee < 0 && in.Src == 0 && in.Imm == fnLoop {
+				// update_loop_inline_state: one callback and flags 0 on
+				// every path (the state here is final when step last
+				// runs on this instruction).
+				cb := -1
+				if f, fl := st.regs[2], st.regs[4]; f.k == kFunc && fl.k == kConst && fl.c == 0 {
+					cb = int(f.c)
+				}
+				if r.loopFit == nil {
+					r.loopFit = map[int]int{}
+				}
+				r.loopFit[it.orig] = cb
 			}
 			r0 := val{k: kScalar}
 			if it.callee < 0 && in.Src == 0 && in.Imm == fnMapLookup {
@@ -481,7 +516,8 @@ func (r *rewriter) read64(k int, pos map[int]int, seen map[int]bool) bool {
 // get_constant_map_key, 6.18).
 func (r *rewriter) lookupResult(st *regState) val {
 	mv, kv := st.regs[1], st.regs[2]
-	if mv.k != kMap || kv.k != kFP || r.f.Unprivileged {
+	// can_elide_value_nullness came with 6.13: 6.1 keeps every NULL test.
+	if mv.k != kMap || kv.k != kFP || r.f.Unprivileged || r.f.version() == Version61 {
 		return val{k: kScalar}
 	}
 	m := r.set.Map(mv.m)

@@ -185,6 +185,9 @@ func (r *rewriter) convertCtx() error {
 		if f == nil {
 			return fmt.Errorf("insn %d: context field at offset %d of %s is not modelled", orig, in.Off, r.progType)
 		}
+		if r.f.version() == Version61 && (f.name == "vlan_present" || f.name == "napi_id") {
+			return fmt.Errorf("insn %d: context field %s: its Linux 6.1 conversion is not modelled", orig, f.name)
+		}
 		if size != f.size {
 			return fmt.Errorf("insn %d: %d-byte access to context field %s (narrow and wide context accesses are not modelled)", orig, sizeBytes(size), f.name)
 		}
@@ -227,6 +230,8 @@ const (
 	fnGetCurrentPidTgid  = 14
 	fnJiffies64          = 118
 	fnMapLookupPercpuElm = 195
+	fnForEachMapElem     = 164
+	fnLoop               = 181
 )
 
 // helperFuncs are the kernel functions behind helpers whose
@@ -239,11 +244,11 @@ var helperFuncs = map[int32]string{
 // mapOps are the map_ops functions a map helper call becomes
 // (do_misc_fixups: BPF_CALL_IMM(ops->map_update_elem) ...), by map type.
 var mapOps = map[string]map[int32]string{
-	"array":        {fnMapUpdate: "array_map_update_elem", fnMapDelete: "array_map_delete_elem"},
-	"percpu_array": {fnMapUpdate: "array_map_update_elem", fnMapDelete: "array_map_delete_elem"},
-	"hash":         {fnMapUpdate: "htab_map_update_elem", fnMapDelete: "htab_map_delete_elem"},
-	"percpu_hash":  {fnMapLookup: "htab_percpu_map_lookup_elem", fnMapUpdate: "htab_percpu_map_update_elem", fnMapDelete: "htab_map_delete_elem"},
-	"lru_hash":     {fnMapUpdate: "htab_lru_map_update_elem", fnMapDelete: "htab_lru_map_delete_elem"},
+	"array":        {fnMapUpdate: "array_map_update_elem", fnMapDelete: "array_map_delete_elem", fnForEachMapElem: "bpf_for_each_array_elem"},
+	"percpu_array": {fnMapUpdate: "array_map_update_elem", fnMapDelete: "array_map_delete_elem", fnForEachMapElem: "bpf_for_each_array_elem"},
+	"hash":         {fnMapUpdate: "htab_map_update_elem", fnMapDelete: "htab_map_delete_elem", fnForEachMapElem: "bpf_for_each_hash_elem"},
+	"percpu_hash":  {fnMapLookup: "htab_percpu_map_lookup_elem", fnMapUpdate: "htab_percpu_map_update_elem", fnMapDelete: "htab_map_delete_elem", fnForEachMapElem: "bpf_for_each_hash_elem"},
+	"lru_hash":     {fnMapUpdate: "htab_lru_map_update_elem", fnMapDelete: "htab_lru_map_delete_elem", fnForEachMapElem: "bpf_for_each_hash_elem"},
 }
 
 func (r *rewriter) call(name string) (kernel.BPFInsn, error) {
@@ -324,6 +329,15 @@ func (r *rewriter) miscFixups() error {
 			} else {
 				r.patch(k, []kernel.BPFInsn{alu32i(opMov, in.Dst, 0)}, fmt.Sprintf("insn %d: signed modulo by -1 → 0", orig))
 			}
+		case cls == clsLD && (in.Code&0xe0 == 0x20 || in.Code&0xe0 == 0x40):
+			if r.f.version() != Version61 {
+				return fmt.Errorf("insn %d: LD_ABS/LD_IND: its rewrite (bpf_gen_ld_abs) is modelled for Linux 6.1 only", orig)
+			}
+			out, err := r.ldAbs61(in)
+			if err != nil {
+				return fmt.Errorf("insn %d: %w", orig, err)
+			}
+			r.patch(k, out, fmt.Sprintf("insn %d: LD_ABS/LD_IND → call of a skb load helper (bpf_gen_ld_abs)", orig))
 		case in.Code == clsSTX|szW|0xc0 && in.Imm == 0xf1 && r.zext[orig]:
 			// A 32-bit BPF_CMPXCHG defines w0: opt_subreg_zext_lo32_rnd_hi32
 			// zero-extends it even for JITs that need no zext
@@ -351,7 +365,10 @@ func (r *rewriter) fixCall(k, orig int, in kernel.BPFInsn, st regState) error {
 	if id == fnTailCall {
 		return nil // the dump shows tail calls as "call 12"
 	}
-	if id == fnMapLookup || id == fnMapUpdate || id == fnMapDelete {
+	if id == fnLoop {
+		return r.bpfLoop(k, orig)
+	}
+	if id == fnMapLookup || id == fnMapUpdate || id == fnMapDelete || id == fnForEachMapElem {
 		mv := st.regs[1]
 		if mv.k == kMap {
 			m := r.set.Map(mv.m)
@@ -363,7 +380,11 @@ func (r *rewriter) fixCall(k, orig int, in kernel.BPFInsn, st regState) error {
 					return nil
 				}
 			}
-			if name, ok := mapOps[m.Type][id]; ok {
+			name, ok := mapOps[m.Type][id]
+			if id == fnMapLookup && m.Type == "percpu_array" && r.f.version() == Version61 {
+				name, ok = "percpu_array_map_lookup_elem", true
+			}
+			if ok {
 				c, err := r.call(name)
 				if err != nil {
 					return err
@@ -373,6 +394,23 @@ func (r *rewriter) fixCall(k, orig int, in kernel.BPFInsn, st regState) error {
 			}
 			return fmt.Errorf("map helper %d on a %s map: its ops are not modelled", id, m.Type)
 		}
+	}
+	if id == fnGetSmpProcessorID && r.f.version() == Version61 {
+		// Not inlined before 6.10. tc and XDP programs get
+		// bpf_get_smp_processor_id_proto (tc_cls_act_func_proto,
+		// xdp_func_proto, net/core/filter.c), the others the base proto's
+		// bpf_get_raw_cpu_id (bpf_base_func_proto, kernel/bpf/helpers.c).
+		name := "bpf_get_raw_cpu_id"
+		switch r.progType {
+		case "sched_cls", "sched_act", "xdp":
+			name = "bpf_get_smp_processor_id"
+		}
+		c, err := r.call(name)
+		if err != nil {
+			return err
+		}
+		r.items[k].in = c
+		return nil
 	}
 	if id == fnGetSmpProcessorID {
 		if r.f.CPUNumber == 0 {
@@ -435,6 +473,11 @@ func (r *rewriter) genLookup(m *kernel.Map) ([]kernel.BPFInsn, error) {
 		}
 		return append(out, alu64r(opAdd, 0, 1), ja(1), alu64i(opMov, 0, 0)), nil
 	case "percpu_array":
+		if r.f.version() == Version61 {
+			// percpu_array_map_gen_lookup came with 6.10: 6.1 calls
+			// percpu_array_map_lookup_elem through the map's ops.
+			return nil, nil
+		}
 		pp, err := r.layout("bpf_array.pptrs")
 		if err != nil {
 			return nil, err
@@ -528,6 +571,12 @@ func (r *rewriter) funcDepth(fi int) int {
 	if fi < len(r.f.StackDepths) && r.f.StackDepths[fi] >= 16 {
 		return r.f.StackDepths[fi] - 16
 	}
+	return r.writtenDepth(fi)
+}
+
+// writtenDepth is the deepest r10-based access of function fi as
+// written, rounded up to 8.
+func (r *rewriter) writtenDepth(fi int) int {
 	end := r.origLen
 	if fi+1 < len(r.funcs) {
 		end = r.funcs[fi+1].Start

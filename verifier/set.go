@@ -30,21 +30,27 @@ func V618() Facts {
 			"xdp_rxq_info.dev": 0, "xdp_rxq_info.queue_index": 8, "xdp_txq_info.dev": 0,
 		},
 		CPUNumber: 0x83b0e034,
+		Version:   Version618,
+		Arch:      kernel.X86_64,
 	}
 }
 
 // FactsFor returns the built-in facts of a JIT profile, if jitscope has
 // them.
 func FactsFor(arch kernel.Arch, profile string) (Facts, bool) {
-	if arch == kernel.X86_64 && profile == "v6.18" {
+	switch {
+	case arch == kernel.X86_64 && profile == "v6.18":
 		return V618(), true
+	case (arch == kernel.X86_64 || arch == kernel.ARM64) && profile == "v6.1":
+		return V61(arch), true
 	}
 	return Facts{}, false
 }
 
 // Offline completes f for use without a kernel: __bpf_call_base and
 // every kernel function a rewrite calls get stand-in addresses (x86-64
-// kernel text, one 256-byte slot per name in the order asked), so that the
+// kernel text unless f has a CallBase, one 256-byte slot per name in the
+// order asked, above __bpf_call_base), so that the
 // listing names them. The image then equals the kernel's except in the
 // fields that hold addresses (calls, map pointers), which dump's relocs
 // list.

@@ -3,7 +3,8 @@
 // Package verifier rewrites a BPF program as written (a compiler's object,
 // a scenario) into what the kernel's JIT receives: the instructions the
 // verifier leaves after convert_ctx_accesses and do_misc_fixups
-// (kernel/bpf/verifier.c, net/core/filter.c, Linux 6.18), in the form
+// (kernel/bpf/verifier.c, net/core/filter.c, Linux 6.18, and Linux 6.1
+// where Facts.Version says so: see v61.go for what differs), in the form
 // BPF_OBJ_GET_INFO_BY_FD dumps them (xlated: map ids in ld_imm64, helper
 // calls as address − __bpf_call_base, tail calls as "call 12", bpf-to-bpf
 // calls with the callee's index).
@@ -41,6 +42,8 @@
 // where it differs from the kernel.
 package verifier
 
+//go:generate sh ../testdata/captures-src/build.sh
+
 import (
 	"encoding/binary"
 	"fmt"
@@ -77,6 +80,10 @@ type Facts struct {
 	// Unprivileged: map->bypass_spec_v1 is false (no CAP_PERFMON), so
 	// array lookups mask the index.
 	Unprivileged bool
+	// Version is the kernel version whose verifier is modelled:
+	// Version618 (also "") or Version61; Arch the architecture of its JIT.
+	Version string
+	Arch    kernel.Arch
 }
 
 // Required lists the Layout keys the rewrites may use.
@@ -198,6 +205,9 @@ func Rewrite(set *kernel.Set, name string, f Facts) (*Program, error) {
 	if prog.Xlated {
 		return nil, fmt.Errorf("%s: program %s is already the kernel's translated form", set.Name, name)
 	}
+	if v := f.version(); v != Version61 && v != Version618 {
+		return nil, fmt.Errorf("%s: jitscope models the verifier of Linux 6.1 and 6.18, not %s", set.Name, v)
+	}
 	r := &rewriter{set: set, prog: prog, f: f, mapIDs: map[string]int{}, known: map[int]bool{}}
 	for i, m := range set.Maps {
 		if id, ok := f.MapIDs[m.Name]; ok {
@@ -239,7 +249,10 @@ type rewriter struct {
 	known       map[int]bool // conditional branches with one outcome: taken?
 	zext        map[int]bool // 32-bit cmpxchgs whose r0 the verifier zero-extends
 	mayGotoInit map[int]bool // functions whose may_goto slots are initialised
-	calls       map[string]uint64
+	// loopFit is, per bpf_loop call (original index), the callback it
+	// always calls with flags 0 (fit_for_bpf_loop_inline), -1 if none.
+	loopFit map[int]int
+	calls   map[string]uint64
 }
 
 func (r *rewriter) layout(key string) (int16, error) {
@@ -298,6 +311,11 @@ func (r *rewriter) load() error {
 		if err != nil {
 			return fmt.Errorf("insn %d: %w", slotOf[i], err)
 		}
+		if r.f.version() == Version61 {
+			if what := notIn61(raw); what != "" {
+				return fmt.Errorf("insn %d: %s is not in Linux 6.1's instruction set: its verifier rejects the program", slotOf[i], what)
+			}
+		}
 		it := item{in: raw, orig: i, target: -1, callee: -1}
 		op := ins.OpCode
 		switch {
@@ -314,7 +332,15 @@ func (r *rewriter) load() error {
 				r.mapRef[i] = ref
 				it.mapName = ref
 			case asm.PseudoFunc:
-				return fmt.Errorf("insn %d: function pointers (bpf_loop callbacks) are not modelled", slotOf[i])
+				if r.f.version() != Version61 {
+					return fmt.Errorf("insn %d: function pointers (bpf_loop callbacks) are not modelled", slotOf[i])
+				}
+				fi, ok := funcIdx[ins.Reference()]
+				if !ok {
+					return fmt.Errorf("insn %d: pointer to unknown function %q", slotOf[i], ins.Reference())
+				}
+				it.callee = fi
+				it.target = r.funcs[fi].Start
 			}
 		case op.Class().IsJump() && op.JumpOp() == asm.Call && ins.Src == asm.PseudoCall:
 			fi, ok := funcIdx[ins.Reference()]
@@ -427,6 +453,13 @@ func (r *rewriter) finish() (*Program, error) {
 				return nil, fmt.Errorf("branch to a removed instruction")
 			}
 			off := t - (pos[k] + 1)
+			if it.ld64 {
+				// BPF_PSEUDO_FUNC after jit_subprogs: the relative offset
+				// of the callback in imm, its index in the second slot.
+				in.Imm, it.hi = int32(off), int32(it.callee)
+				p.Insns = append(p.Insns, in, kernel.BPFInsn{Imm: it.hi})
+				continue
+			}
 			if in.Code == clsJMP32|jmpJA {
 				in.Imm = int32(off)
 			} else {
