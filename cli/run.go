@@ -15,6 +15,7 @@ import (
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/scenarios"
+	"github.com/jitscope/jitscope/verifier"
 )
 
 func cmdRun(args []string, env Env) error {
@@ -28,6 +29,7 @@ func cmdRun(args []string, env Env) error {
 	maxMem := sizeFlag(DefaultMaxMem)
 	fs.Var(&maxMem, "max-mem", "")
 	packet := fs.String("packet", "", "")
+	verifierFrom := fs.String("verifier", "", "")
 	var slots, then slotFlags
 	fs.Var(&slots, "slot", "")
 	fs.Var(&then, "then", "")
@@ -69,7 +71,20 @@ func cmdRun(args []string, env Env) error {
 	if pl := t.Set.Placements[arch]; pl != nil {
 		p = p.WithConfig(pl.Config)
 	}
-	res, err := runTarget(t, arch, p, *entry, runLimits{steps: *limit, mem: int(maxMem)}, then, pkt)
+	var vf *verifier.Facts
+	if *verifierFrom != "" {
+		// The image of the program the kernel's JIT receives, on the
+		// kernel memory model.
+		f, err := verifierFacts(t, arch, p, *verifierFrom, "run")
+		if err != nil {
+			return err
+		}
+		if t, err = t.Verified(arch, f, nil); err != nil {
+			return err
+		}
+		vf = &f
+	}
+	res, err := runTarget(t, arch, p, *entry, runLimits{steps: *limit, mem: int(maxMem)}, then, pkt, vf)
 	if err != nil {
 		return err
 	}
@@ -121,7 +136,10 @@ const (
 // runLimits bound one run: instructions executed, bytes of emulated memory.
 type runLimits struct{ steps, mem int }
 
-func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit runLimits, then []string, packet []byte) (*runResult, error) {
+// runTarget runs entry of t on the emulator; vf, when set, are the
+// verifier facts t's programs were rewritten with (session.Target.
+// Verified), and the machine is the kernel memory model.
+func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit runLimits, then []string, packet []byte, vf *verifier.Facts) (*runResult, error) {
 	imgs, err := t.CompileAll(arch, p)
 	if err != nil {
 		return nil, err
@@ -136,7 +154,7 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 	if byName[entry] == nil {
 		return nil, fmt.Errorf("%s: no program %q (have %s)", t.Name, entry, programNames(t.Set))
 	}
-	su, err := t.NewMachine(arch, p, byName, machine.Options{Packet: packet, MemoryLimit: limit.mem})
+	su, err := t.NewMachine(arch, p, byName, machine.Options{Packet: packet, MemoryLimit: limit.mem, Verified: vf})
 	if err != nil {
 		if errors.Is(err, mem.ErrLimit) {
 			return nil, fmt.Errorf("%s: %w; raise it with --max-mem", t.Name, err)

@@ -19,7 +19,7 @@ func NewCPU(k *Kernel, bti, pac, ibt bool) (CPU, error) {
 		c.SPEL0 = k.currentTask()
 		return &arm64CPU{c: c}, nil
 	case kernel.X86_64:
-		return &x86CPU{c: &amd64.CPU{IBT: ibt, Trace: true}}, nil
+		return &x86CPU{c: &amd64.CPU{IBT: ibt, Trace: true, GSBase: k.PerCPUOffset}}, nil
 	}
 	return nil, fmt.Errorf("no emulator for %s", k.Arch)
 }

@@ -248,8 +248,13 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 	}
 	var lastTCC int64 = -1
 	var lastFrom *funcInfo
+	clocked := 0 // instructions the clock has counted (Kernel.StepNs)
 	for {
 		pc := cpu.PC()
+		if k.StepNs != 0 && run.N != clocked && k.HelperAt(pc) != nil {
+			k.Clock += uint64(run.N-clocked) * k.StepNs
+			clocked = run.N
+		}
 		if pc == k.ExitAddr {
 			run.Retval = cpu.Result()
 			from := prog
@@ -262,6 +267,15 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		if run.N >= limit {
 			run.Err = fmt.Errorf("%s: %w after %d instructions", prog, ErrStepLimit, limit)
 			return run
+		}
+		if h := k.HelperAt(pc); h != nil && h.Raw != nil {
+			ret, err := h.Raw(k, cpu)
+			if err != nil {
+				run.Err = fmt.Errorf("%s: step %d: call of %s: %w", r.name(lastFrom), run.N, h.Name, err)
+				return run
+			}
+			emit(trace.Event{Kind: trace.Helper, To: h.Name, Value: trace.V(int64(ret)), Addr: pc})
+			continue
 		}
 		if h := k.HelperAt(pc); h != nil {
 			ret, err := h.Fn(k, cpu.Args())
