@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/jitscope/jitscope/live"
+	"github.com/jitscope/jitscope/session"
+)
+
+// kernelRunsFile holds what this project's 6.18 machine returned for
+// every program of live/testdata under BPF_PROG_TEST_RUN.
+const kernelRunsFile = "testdata/kernel_runs.txt"
+
+// nondeterministic programs return what the kernel's clocks say.
+var nondeterministic = map[string]bool{"gt_calls.bpf.o helpers": true}
+
+type kernelRun struct {
+	obj, prog string
+	retval    uint32
+}
+
+func readKernelRuns(t *testing.T) []kernelRun {
+	t.Helper()
+	b, err := os.ReadFile(kernelRunsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []kernelRun
+	for i, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			t.Fatalf("%s:%d: want OBJECT PROGRAM RETVAL", kernelRunsFile, i+1)
+		}
+		v, err := strconv.ParseUint(f[2], 10, 32)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", kernelRunsFile, i+1, err)
+		}
+		runs = append(runs, kernelRun{f[0], f[1], uint32(v)})
+	}
+	if len(runs) < 25 {
+		t.Fatalf("%s: %d runs", kernelRunsFile, len(runs))
+	}
+	return runs
+}
+
+// Offline, with the v6.18 profile's verifier facts, every program of
+// live/testdata runs the image of its rewritten form on the kernel
+// memory model and returns what the kernel returned: skb_fields and
+// xdp_fields read struct sk_buff / xdp_buff, alu_muldiv divides behind
+// the verifier's guards, jmp_cond and jmp_long loop on may_goto's timed
+// counter, maps' helpers inlines array and hash lookups and reads
+// cpu_number through gs.
+func TestRunVerifierProfile(t *testing.T) {
+	for _, kr := range readKernelRuns(t) {
+		if nondeterministic[kr.obj+" "+kr.prog] {
+			continue
+		}
+		t.Run(kr.obj+"/"+kr.prog, func(t *testing.T) {
+			out, errOut, status := runCLI(t, "run", filepath.Join("../live/testdata", kr.obj), "--arch", "x86_64", "--profile", "v6.18",
+				"--verifier", "profile", "--entry", kr.prog, "--max-steps", "5000000", "--format", "json")
+			if status != 0 {
+				t.Fatalf("status %d: %s", status, errOut)
+			}
+			var res runResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Error != "" || uint32(res.Retval) != kr.retval {
+				t.Errorf("retval %d (error %q), the kernel returned %d", uint32(res.Retval), res.Error, kr.retval)
+			}
+		})
+	}
+}
+
+// As written (no --verifier) the emulator cannot run what only the
+// rewrites make runnable: the division by zero of alu_muldiv traps.
+// With the rewrites it runs: the guard is what makes the difference.
+func TestRunVerifierGuardsDivision(t *testing.T) {
+	_, errOut, status := runCLI(t, "run", "../live/testdata/gt_alu.bpf.o", "--arch", "x86_64", "--profile", "v6.18", "--entry", "alu_muldiv")
+	if status != 1 || !strings.Contains(errOut, "divide error") {
+		t.Fatalf("as written: status %d, %s", status, errOut)
+	}
+	out, errOut, status := runCLI(t, "run", "../live/testdata/gt_alu.bpf.o", "--arch", "x86_64", "--profile", "v6.18", "--entry", "alu_muldiv", "--verifier", "profile")
+	if status != 0 || !strings.Contains(out, "retval 0,") {
+		t.Fatalf("rewritten: status %d: %s\n%s", status, errOut, out)
+	}
+}
+
+// jmp_long's loop ends only when may_goto's time slice is spent: two
+// calls of arch_bpf_timed_may_goto, the first stamping the slice
+// (65535), the second finding a quarter second gone (0).
+func TestRunVerifierTimedMayGoto(t *testing.T) {
+	out, errOut, status := runCLI(t, "run", "../live/testdata/gt_jmp.bpf.o", "--arch", "x86_64", "--profile", "v6.18", "--entry", "jmp_long",
+		"--verifier", "profile", "--max-steps", "5000000", "--format", "json")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, errOut)
+	}
+	var res runResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range res.Events {
+		if e.Kind == "helper" && e.To == "arch_bpf_timed_may_goto" {
+			got = append(got, fmt.Sprint(*e.Value))
+		}
+	}
+	if strings.Join(got, ",") != "65535,0" {
+		t.Errorf("arch_bpf_timed_may_goto returned %v, want 65535 then 0", got)
+	}
+}
+
+func TestRunVerifierBadFlag(t *testing.T) {
+	_, errOut, status := runCLI(t, "run", "../live/testdata/ctx.bpf.o", "--arch", "x86_64", "--profile", "v6.18", "--verifier", "nope")
+	if status != 1 || !strings.Contains(errOut, "--verifier must be profile or host") {
+		t.Errorf("status %d: %s", status, errOut)
+	}
+	_, errOut, status = runCLI(t, "run", "../live/testdata/ctx.bpf.o", "--arch", "arm64", "--verifier", "profile")
+	if status != 1 || !strings.Contains(errOut, "no verifier facts") {
+		t.Errorf("arm64: status %d: %s", status, errOut)
+	}
+}
+
+// The kernel still returns what kernelRunsFile says (root, BPF); with
+// -update the file is written from this kernel.
+func TestKernelRunsCaptured(t *testing.T) {
+	requireKernel(t)
+	objs, err := filepath.Glob("../live/testdata/*.bpf.o")
+	if err != nil || len(objs) == 0 {
+		t.Fatalf("objects: %v %v", objs, err)
+	}
+	sort.Strings(objs)
+	var got []kernelRun
+	for _, obj := range objs {
+		tg, err := session.LoadTarget(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		order, skipped := loadable(tg.Set)
+		spec, err := ebpf.LoadCollectionSpec(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range skipped {
+			delete(spec.Programs, name)
+		}
+		slots := map[string]map[uint32]string{}
+		for _, m := range tg.Set.Maps {
+			for k, p := range m.Progs {
+				if slots[m.Name] == nil {
+					slots[m.Name] = map[uint32]string{}
+				}
+				slots[m.Name][k] = p
+			}
+		}
+		l, err := live.Load(spec, order, slots)
+		if err != nil {
+			t.Fatalf("%s: %v", obj, err)
+		}
+		for _, name := range l.Order {
+			err := l.ResetData(spec)
+			var ret uint32
+			if err == nil {
+				ret, err = l.Run(name, verifyPacket)
+			}
+			if err != nil {
+				l.Close()
+				t.Fatalf("%s %s: %v", obj, name, err)
+			}
+			got = append(got, kernelRun{filepath.Base(obj), name, ret})
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if *update {
+		r, err := live.NewReader(live.HostOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "# BPF_PROG_TEST_RUN return values on Linux %s %s: every program of\n", r.Host.Release, r.Host.Arch)
+		b.WriteString("# live/testdata, one run each on the 64-byte frame kernel verify sends\n")
+		b.WriteString("# (verifyPacket). Written by TestKernelRunsCaptured -update (as root);\n")
+		b.WriteString("# read by TestRunVerifierProfile. OBJECT PROGRAM RETVAL\n")
+		for _, kr := range got {
+			fmt.Fprintf(&b, "%s %s %d\n", kr.obj, kr.prog, kr.retval)
+		}
+		if err := os.WriteFile(kernelRunsFile, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want := map[string]uint32{}
+	for _, kr := range readKernelRuns(t) {
+		want[kr.obj+" "+kr.prog] = kr.retval
+	}
+	for _, kr := range got {
+		key := kr.obj + " " + kr.prog
+		w, ok := want[key]
+		switch {
+		case !ok:
+			t.Errorf("%s: not in %s (run with -update)", key, kernelRunsFile)
+		case nondeterministic[key]:
+		case w != kr.retval:
+			t.Errorf("%s: the kernel returned %d, %s says %d", key, kr.retval, kernelRunsFile, w)
+		}
+	}
+}
