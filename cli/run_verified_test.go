@@ -14,6 +14,9 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/jitscope/jitscope/exec/machine"
+	"github.com/jitscope/jitscope/jit"
+	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/live"
 	"github.com/jitscope/jitscope/session"
 )
@@ -24,6 +27,106 @@ const kernelRunsFile = "testdata/kernel_runs.txt"
 
 // nondeterministic programs return what the kernel's clocks say.
 var nondeterministic = map[string]bool{"gt_calls.bpf.o helpers": true}
+
+// kernelGlobalsFile holds the .bss of the programs of globalChecks after
+// their run in the kernel.
+const kernelGlobalsFile = "testdata/kernel_globals.txt"
+
+// globalChecks are the programs whose globals hold what they read from
+// the kernel's structs: size is the .bss bytes kept, ignore byte ranges
+// holding kernel addresses (which differ from the emulator's).
+var globalChecks = map[string]struct {
+	size   int
+	ignore [][2]int
+}{
+	// seen[] = ifindex, pkt_type, queue_mapping, hash + vlan_present
+	"ctx.bpf.o skb_fields": {32, nil},
+	// xdp_seen[] = rx_queue_index, data_meta (an address)
+	"xdp.bpf.o xdp_fields": {16, [][2]int{{8, 16}}},
+}
+
+func readKernelGlobals(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(kernelGlobalsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && !strings.HasPrefix(line, "#") {
+			out[f[0]+" "+f[1]] = f[2]
+		}
+	}
+	if len(out) != len(globalChecks) {
+		t.Fatalf("%s: %d entries, want %d", kernelGlobalsFile, len(out), len(globalChecks))
+	}
+	return out
+}
+
+// What skb_fields and xdp_fields read from the kernel memory model and
+// store in their globals (ifindex, pkt_type, queue_mapping, hash,
+// vlan_present; rx_queue_index) is what they read in the kernel.
+func TestRunVerifierGlobals(t *testing.T) {
+	want := readKernelGlobals(t)
+	for key, gc := range globalChecks {
+		obj, prog, _ := strings.Cut(key, " ")
+		tg, err := session.LoadTarget(filepath.Join("../live/testdata", obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := tg.PickProfile(kernel.X86_64, "v6.18")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := tg.ProfileFacts(kernel.X86_64, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vt, err := tg.Verified(kernel.X86_64, f, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs, err := vt.CompileAll(kernel.X86_64, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName := map[string]*jit.Image{}
+		for _, img := range imgs {
+			byName[img.Program] = img
+		}
+		su, err := vt.NewMachine(kernel.X86_64, p, byName, machine.Options{Verified: &f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := su.Kernel
+		r, err := machine.NewRunner(k, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cpu, err := machine.NewCPU(k, p.BTI, p.PAC, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run := r.Run(cpu, prog, machine.RunOptions{Thunks: thunks(imgs)}); run.Err != nil {
+			t.Fatalf("%s: %v", key, run.Err)
+		}
+		b, err := k.Mem.ReadBytes(k.Maps[".bss"].ValueAddr, gc.size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprintf("%x", b)
+		w := want[key]
+		for _, ig := range gc.ignore {
+			got = got[:2*ig[0]] + strings.Repeat("-", 2*(ig[1]-ig[0])) + got[2*ig[1]:]
+			if len(w) == len(got) {
+				w = w[:2*ig[0]] + strings.Repeat("-", 2*(ig[1]-ig[0])) + w[2*ig[1]:]
+			}
+		}
+		if got != w {
+			t.Errorf("%s: .bss %s on the emulator, %s in the kernel", key, got, w)
+		}
+	}
+}
 
 type kernelRun struct {
 	obj, prog string
@@ -145,6 +248,7 @@ func TestKernelRunsCaptured(t *testing.T) {
 	}
 	sort.Strings(objs)
 	var got []kernelRun
+	var gotGlobals []string
 	for _, obj := range objs {
 		tg, err := session.LoadTarget(obj)
 		if err != nil {
@@ -182,6 +286,19 @@ func TestKernelRunsCaptured(t *testing.T) {
 				t.Fatalf("%s %s: %v", obj, name, err)
 			}
 			got = append(got, kernelRun{filepath.Base(obj), name, ret})
+			if gc, ok := globalChecks[filepath.Base(obj)+" "+name]; ok {
+				m := l.Coll.Maps[".bss"]
+				if m == nil {
+					l.Close()
+					t.Fatalf("%s: no .bss", obj)
+				}
+				b := make([]byte, gc.size)
+				if err := m.Lookup(uint32(0), &b); err != nil {
+					l.Close()
+					t.Fatalf("%s: .bss: %v", obj, err)
+				}
+				gotGlobals = append(gotGlobals, fmt.Sprintf("%s %s %x", filepath.Base(obj), name, b))
+			}
 		}
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
@@ -203,7 +320,24 @@ func TestKernelRunsCaptured(t *testing.T) {
 		if err := os.WriteFile(kernelRunsFile, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		b.Reset()
+		fmt.Fprintf(&b, "# .bss after one BPF_PROG_TEST_RUN on Linux %s %s (the values the\n", r.Host.Release, r.Host.Arch)
+		b.WriteString("# programs read from the kernel's structs and keep out of their result).\n")
+		b.WriteString("# Written by TestKernelRunsCaptured -update (as root); read by\n# TestRunVerifierGlobals. OBJECT PROGRAM HEX\n")
+		for _, g := range gotGlobals {
+			b.WriteString(g + "\n")
+		}
+		if err := os.WriteFile(kernelGlobalsFile, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		return
+	}
+	wantGlobals := readKernelGlobals(t)
+	for _, g := range gotGlobals {
+		f := strings.Fields(g)
+		if w := wantGlobals[f[0]+" "+f[1]]; w != f[2] {
+			t.Errorf("%s %s: the kernel's .bss is %s, %s says %s", f[0], f[1], f[2], kernelGlobalsFile, w)
+		}
 	}
 	want := map[string]uint32{}
 	for _, kr := range readKernelRuns(t) {
