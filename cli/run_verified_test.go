@@ -355,3 +355,19 @@ func TestKernelRunsCaptured(t *testing.T) {
 		}
 	}
 }
+
+// With this kernel's facts (its BTF offsets, kallsyms addresses) the
+// rewritten images return what the kernel returned too (root).
+func TestRunVerifierHost(t *testing.T) {
+	requireKernel(t)
+	for _, kr := range readKernelRuns(t) {
+		if nondeterministic[kr.obj+" "+kr.prog] || (kr.obj != "ctx.bpf.o" && kr.obj != "xdp.bpf.o" && kr.obj != "maps.bpf.o" && kr.obj != "gt_jmp.bpf.o") {
+			continue
+		}
+		out, errOut, status := runCLI(t, "run", filepath.Join("../live/testdata", kr.obj), "--arch", "x86_64", "--verifier", "host",
+			"--entry", kr.prog, "--max-steps", "5000000")
+		if status != 0 || !strings.Contains(out, fmt.Sprintf("retval %d,", kr.retval)) {
+			t.Errorf("%s %s: status %d, want retval %d: %s\n%s", kr.obj, kr.prog, status, kr.retval, errOut, out)
+		}
+	}
+}

@@ -251,7 +251,8 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 	clocked := 0 // instructions the clock has counted (Kernel.StepNs)
 	for {
 		pc := cpu.PC()
-		if k.StepNs != 0 && run.N != clocked && k.HelperAt(pc) != nil {
+		h := k.HelperAt(pc)
+		if h != nil && k.StepNs != 0 && run.N != clocked {
 			k.Clock += uint64(run.N-clocked) * k.StepNs
 			clocked = run.N
 		}
@@ -268,7 +269,7 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 			run.Err = fmt.Errorf("%s: %w after %d instructions", prog, ErrStepLimit, limit)
 			return run
 		}
-		if h := k.HelperAt(pc); h != nil && h.Raw != nil {
+		if h != nil && h.Raw != nil {
 			ret, err := h.Raw(k, cpu)
 			if err != nil {
 				run.Err = fmt.Errorf("%s: step %d: call of %s: %w", r.name(lastFrom), run.N, h.Name, err)
@@ -277,7 +278,7 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 			emit(trace.Event{Kind: trace.Helper, To: h.Name, Value: trace.V(int64(ret)), Addr: pc})
 			continue
 		}
-		if h := k.HelperAt(pc); h != nil {
+		if h != nil {
 			ret, err := h.Fn(k, cpu.Args())
 			if err != nil {
 				caller := prog
