@@ -186,7 +186,15 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 	// jitscope's verifier model on the set as written, with this kernel's
 	// facts, on the kernel memory model.
 	rf, depths := r.RunFacts(t.Set, snaps)
-	vt, verr := t.Verified(r.Host.Arch, rf, depths)
+	runT, runFacts := t, &rf
+	if vt, verr := t.Verified(r.Host.Arch, rf, depths); verr != nil {
+		// What the verifier model cannot rewrite runs as written
+		// (uapi context, helpers by id), as before it existed.
+		fmt.Fprintf(env.Stdout, "run: the emulator runs the programs as written: %v\n", verr)
+		runFacts = nil
+	} else {
+		runT = vt
+	}
 	for _, name := range l.Order {
 		id := l.IDs[name]
 		snap := snaps[name]
@@ -229,11 +237,7 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 		if kerr == nil {
 			kret, kerr = l.Run(name, pkt)
 		}
-		var res *runResult
-		eerr := verr
-		if eerr == nil {
-			res, eerr = runTarget(vt, r.Host.Arch, p, name, runLimits{steps: verifyMaxSteps, mem: DefaultMaxMem}, nil, pkt, &rf)
-		}
+		res, eerr := runTarget(runT, r.Host.Arch, p, name, runLimits{steps: verifyMaxSteps, mem: DefaultMaxMem}, nil, pkt, runFacts)
 		switch {
 		case kerr != nil:
 			fmt.Fprintf(env.Stdout, "%s: run: BPF_PROG_TEST_RUN failed: %v\n", name, kerr)
