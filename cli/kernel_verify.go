@@ -177,23 +177,37 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 		pkt = verifyPacket
 	}
 	snaps := map[string]*live.Snapshot{}
+	preds := map[string]*live.Prediction{}
+	var unpredicted error
 	for _, name := range l.Order {
 		if snaps[name], err = r.Snapshot(l.IDs[name]); err != nil {
 			return err
 		}
+		// jitscope's verifier model on the program as written, against
+		// the kernel's xlated instructions.
+		pr := r.Predict(t.Set, name, snaps[name])
+		preds[name] = pr
+		switch {
+		case unpredicted != nil:
+		case pr.Err != nil:
+			unpredicted = fmt.Errorf("%s: %v", name, pr.Err)
+		case pr.FirstDiff >= 0:
+			unpredicted = fmt.Errorf("%s: jitscope's rewrites differ from the kernel's", name)
+		}
 	}
 	// The emulator runs the image of what the kernel's JIT received:
 	// jitscope's verifier model on the set as written, with this kernel's
-	// facts, on the kernel memory model.
+	// facts, on the kernel memory model — when the model predicts every
+	// program's translation exactly. Otherwise the programs run as
+	// written (uapi context, helpers by id), as before the model existed.
 	rf, depths := r.RunFacts(t.Set, snaps)
 	runT, runFacts := t, &rf
-	if vt, verr := t.Verified(r.Host.Arch, rf, depths); verr != nil {
-		// What the verifier model cannot rewrite runs as written
-		// (uapi context, helpers by id), as before it existed.
-		fmt.Fprintf(env.Stdout, "run: the emulator runs the programs as written: %v\n", verr)
-		runFacts = nil
-	} else {
-		runT = vt
+	if unpredicted == nil {
+		runT, unpredicted = t.Verified(r.Host.Arch, rf, depths)
+	}
+	if unpredicted != nil {
+		fmt.Fprintf(env.Stdout, "run: the emulator runs the programs as written: %v\n", unpredicted)
+		runT, runFacts = t, nil
 	}
 	for _, name := range l.Order {
 		id := l.IDs[name]
@@ -209,9 +223,7 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 				problems = append(problems, fmt.Sprintf("%s/%s differs", name, f.Name))
 			}
 		}
-		// jitscope's verifier model on the program as written, against
-		// the kernel's xlated instructions.
-		pred := r.Predict(t.Set, name, snap)
+		pred := preds[name]
 		fmt.Fprintf(env.Stdout, "%s: xlated from the object: %s\n", name, pred.Describe())
 		if pred.Err == nil && pred.FirstDiff >= 0 {
 			problems = append(problems, name+": jitscope's verifier rewrites differ from the kernel's")
