@@ -54,8 +54,8 @@ func cmdRun(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if t.Capture != nil {
-		return fmt.Errorf("%s: kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model; run the scenario or object instead", t.Name)
+	if t.Capture != nil && *verifierFrom != "" {
+		return usagef("run: --verifier: %s is a kernel capture, already the verifier's output", t.Name)
 	}
 	if err := applySlots(t.Name, t.Set, slots); err != nil {
 		return err
@@ -72,6 +72,15 @@ func cmdRun(args []string, env Env) error {
 		p = p.WithConfig(pl.Config)
 	}
 	var vf *verifier.Facts
+	if t.Capture != nil {
+		// The kernel's translated programs read the kernel's structs:
+		// they run on the kernel memory model.
+		f, err := t.CaptureFacts(arch, p)
+		if err != nil {
+			return err
+		}
+		vf = &f
+	}
 	if *verifierFrom != "" {
 		// The image of the program the kernel's JIT receives, on the
 		// kernel memory model.

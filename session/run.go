@@ -145,11 +145,16 @@ func (s *Session) newRun(l *Listing) *Run {
 	if s.cfg.Entry != "" {
 		r.Entry = s.cfg.Entry
 	}
-	if t.Capture != nil {
-		r.Err = fmt.Errorf("kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model")
-		return r
-	}
 	var facts *verifier.Facts
+	if t.Capture != nil {
+		// The kernel's translated programs read the kernel's structs.
+		f, err := t.CaptureFacts(l.Arch, l.Profile)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		facts = &f
+	}
 	if l.Rewrites != nil {
 		// The listing shows the image of the programs as the verifier
 		// model rewrote them with the profile's facts: the run executes

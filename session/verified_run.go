@@ -5,6 +5,9 @@ package session
 import (
 	"fmt"
 
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/verifier"
 )
@@ -37,4 +40,35 @@ func (t *Target) Verified(arch kernel.Arch, f verifier.Facts, depths map[string]
 		return nil, fmt.Errorf("%s: verifier: %w", t.Name, err)
 	}
 	return &Target{Name: t.Name, Set: set, Scenario: t.Scenario, Object: t.Object}, nil
+}
+
+// CaptureFacts are the verifier facts a kernel capture runs with on the
+// kernel memory model: its programs are the verifier's output already, so
+// only what they read needs facts — struct offsets from the profile's
+// built-in facts (the capture's kernel version), &cpu_number and &jiffies
+// from its own translated instructions (the inlined
+// bpf_get_smp_processor_id and bpf_jiffies64).
+func (t *Target) CaptureFacts(arch kernel.Arch, p *jit.Profile) (verifier.Facts, error) {
+	f, ok := verifier.FactsFor(arch, p.Name)
+	if !ok {
+		return f, fmt.Errorf("%s: a capture runs on the kernel memory model, and jitscope has no struct offsets for %s %s (it has them for x86_64 v6.18)", t.Name, arch, p.Name)
+	}
+	f.CPUNumber = 0
+	for _, prog := range t.Set.Programs {
+		ins := prog.Insns
+		for i := 0; i+1 < len(ins); i++ {
+			a, b := ins[i], ins[i+1]
+			switch {
+			case a.OpCode == asm.Mov.Op(asm.ImmSource) && a.Dst == asm.R0 && b.OpCode == asm.Mov.Op(asm.RegSource) &&
+				b.Dst == asm.R0 && b.Src == asm.R0 && b.Offset == -1:
+				// r0 = (u32)&cpu_number; r0 = per-CPU address of r0
+				f.CPUNumber = uint32(a.Constant)
+			case a.OpCode.IsDWordLoad() && a.Src == 0 && a.Dst == asm.R0 && b.OpCode == asm.LoadMemOp(asm.DWord) &&
+				b.Dst == asm.R0 && b.Src == asm.R0 && b.Offset == 0:
+				// r0 = &jiffies ll; r0 = *(u64 *)(r0 + 0)
+				f.Jiffies = uint64(a.Constant)
+			}
+		}
+	}
+	return f, nil
 }

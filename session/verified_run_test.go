@@ -3,6 +3,7 @@
 package session
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/jitscope/jitscope/kernel"
@@ -55,5 +56,23 @@ func TestRunVerifiedListing(t *testing.T) {
 		if w := s.Run(s.Compile(kernel.X86_64, "v6.18", SyntaxDefault)); w == r {
 			t.Errorf("%s: the run as written is the rewritten run", c.obj)
 		}
+	}
+}
+
+// A kernel capture runs on the kernel memory model too: xdp_rewrite
+// moves data with bpf_xdp_adjust_head on its struct xdp_buff and returns
+// what the kernel returned when it was captured (XDP_PASS on 64 zero
+// bytes, capture.json "run").
+func TestRunCapture(t *testing.T) {
+	s, err := Load("../testdata/captures/x86_64-6.18-src/xdp/xdp_rewrite", Options{Arches: []kernel.Arch{kernel.X86_64}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetRunConfig(RunConfig{Packet: "0x" + strings.Repeat("00", 64)}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Run(s.Listings[0])
+	if !r.Ran || r.Err != nil || r.Retval != 2 {
+		t.Fatalf("ran %v, err %v, retval %d, want 2", r.Ran, r.Err, r.Retval)
 	}
 }

@@ -88,8 +88,12 @@ func (k *Kernel) currentTask() uint64 { return k.heapEnd - 0x1000 }
 func (k *Kernel) registerHelpers() error {
 	add := func(name string, addr uint64) {
 		fn := helperImpls[name]
-		if fn == nil && k.Verified != nil {
-			fn = kernelFuncs[name]
+		if k.Verified != nil {
+			if f := kernelHelpers[name]; f != nil {
+				fn = f
+			} else if fn == nil {
+				fn = kernelFuncs[name]
+			}
 		}
 		if fn == nil {
 			fn = func(*Kernel, [5]uint64) (uint64, error) {

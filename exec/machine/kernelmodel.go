@@ -328,6 +328,68 @@ func (k *Kernel) htabValueOffset(m *Map) (uint64, error) {
 	return ko + roundUp8(uint64(m.Spec.KeySize)), nil
 }
 
+// xdpFrameSize is sizeof(struct xdp_frame) (include/net/xdp.h, 6.18):
+// the head of the headroom bpf_xdp_adjust_head must leave alone.
+const xdpFrameSize = 40
+
+// xdpAdjustHead is bpf_xdp_adjust_head(xdp, offset) on the struct
+// xdp_buff (net/core/filter.c, 6.18): data moves by offset within
+// [data_hard_start + sizeof(struct xdp_frame) + metalen, data_end -
+// ETH_HLEN], the metadata with it; -EINVAL otherwise. data_hard_start is
+// the packet's address less the 256 bytes of XDP_PACKET_HEADROOM that
+// BPF_PROG_TEST_RUN leaves (and layoutContext too).
+func (k *Kernel) xdpAdjustHead(a [5]uint64) (uint64, error) {
+	xdp, off := a[0], int64(int32(a[1]))
+	load := func(key string) (uint64, uint64, error) {
+		o, err := k.field(key)
+		if err != nil {
+			return 0, 0, err
+		}
+		v, err := k.Mem.Load(xdp+o, 8)
+		return v, xdp + o, err
+	}
+	data, dataAt, err := load("xdp_buff.data")
+	if err != nil {
+		return 0, err
+	}
+	end, _, err := load("xdp_buff.data_end")
+	if err != nil {
+		return 0, err
+	}
+	meta, metaAt, err := load("xdp_buff.data_meta")
+	if err != nil {
+		return 0, err
+	}
+	metalen := uint64(0)
+	if meta < data { // xdp_get_metalen: 0 when data_meta is invalid (> data)
+		metalen = data - meta
+	}
+	start := k.PacketAddr - 256 + xdpFrameSize + metalen
+	nd := uint64(int64(data) + off)
+	if nd < start || nd > end-14 {
+		return errEINVAL, nil
+	}
+	if metalen > 0 {
+		b, err := k.Mem.ReadBytes(meta, int(metalen))
+		if err != nil {
+			return 0, err
+		}
+		if err := k.Mem.WriteBytes(uint64(int64(meta)+off), b); err != nil {
+			return 0, err
+		}
+	}
+	if err := k.Mem.Store(metaAt, 8, uint64(int64(meta)+off)); err != nil {
+		return 0, err
+	}
+	return 0, k.Mem.Store(dataAt, 8, nd)
+}
+
+// kernelHelpers replace helperImpls on the kernel memory model, where
+// these helpers work on the kernel's structs rather than the uapi ones.
+var kernelHelpers = map[string]func(k *Kernel, a [5]uint64) (uint64, error){
+	"bpf_xdp_adjust_head": (*Kernel).xdpAdjustHead,
+}
+
 // kernelFuncs are the kernel functions a rewritten program calls by
 // address that are not named like the helper they implement
 // (kernel/bpf/helpers.c, arraymap.c, hashtab.c; 6.18).
