@@ -29,9 +29,9 @@ func TestRunCaptures(t *testing.T) {
 		}
 		var c struct {
 			Run []struct {
-				Input  string `json:"input"`
+				Input  string  `json:"input"`
 				Retval *uint32 `json:"retval"`
-				Ctx    string `json:"ctx"`
+				Ctx    string  `json:"ctx"`
 			} `json:"run"`
 		}
 		if err := json.Unmarshal(b, &c); err != nil {
