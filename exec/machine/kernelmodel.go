@@ -169,8 +169,11 @@ func (k *Kernel) layoutKernelContext(base uint64) error {
 	}
 	pkt := k.PacketAddr
 	n := uint64(len(k.Packet))
-	switch k.ProgType {
-	case "xdp":
+	if n < 14 && (k.ProgType == "xdp" || isSkbType(k.ProgType)) {
+		// bpf_test_init: -EINVAL below ETH_HLEN.
+		return fmt.Errorf("kernel memory model: a %d-byte packet is shorter than an Ethernet header (BPF_PROG_TEST_RUN refuses it)", n)
+	}
+	if k.ProgType == "xdp" {
 		// bpf_prog_test_run_xdp: xdp_init_buff with the loopback
 		// device's rx queue 0, xdp_prepare_buff(..., meta_valid true):
 		// data_meta = data; txq stays NULL.
@@ -189,8 +192,8 @@ func (k *Kernel) layoutKernelContext(base uint64) error {
 			return err
 		}
 		return k.storeField(rxq, "xdp_rxq_info.queue_index", 4, 0)
-	case "sched_cls", "sched_act", "socket_filter", "cgroup_skb":
-	default:
+	}
+	if !isSkbType(k.ProgType) {
 		// The verifier model converts no other context: such programs
 		// read their context as written (a zeroed page here).
 		return nil
@@ -199,9 +202,6 @@ func (k *Kernel) layoutKernelContext(base uint64) error {
 	// pulls the Ethernet header (protocol, pkt_type, dev = loopback);
 	// tc programs (is_l2) see it pushed back, and bpf_compute_data_pointers
 	// sets the cb's data_end to data + headlen.
-	if n < 14 {
-		return fmt.Errorf("kernel memory model: a %d-byte packet is shorter than an Ethernet header (BPF_PROG_TEST_RUN refuses it)", n)
-	}
 	data, length := pkt, n
 	if k.ProgType == "socket_filter" || k.ProgType == "cgroup_skb" {
 		data, length = pkt+14, n-14
@@ -224,6 +224,14 @@ func (k *Kernel) layoutKernelContext(base uint64) error {
 		return err
 	}
 	return k.storeField(base+cb, "bpf_skb_data_end.data_end", 8, data+length)
+}
+
+func isSkbType(t string) bool {
+	switch t {
+	case "sched_cls", "sched_act", "socket_filter", "cgroup_skb":
+		return true
+	}
+	return false
 }
 
 // ethTypeTrans is eth_type_trans (net/ethernet/eth.c) on frame for the
