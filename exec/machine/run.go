@@ -58,7 +58,8 @@ type RunOptions struct {
 	StepLimit int // default 1,000,000
 	// DiscardSteps keeps only the count of executed instructions (Run.N),
 	// not each Step: a run's memory then stays bounded by its events,
-	// whatever the step limit.
+	// whatever the step limit. The CPU then stops recording each step's
+	// register and memory changes (SetTrace(false)), which nothing reads.
 	DiscardSteps bool
 	// Thunks maps addresses of x86 retpoline thunks to the register they
 	// jump through ("rcx") and return thunks to "ret".
@@ -241,6 +242,9 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 	if err := cpu.Call(k.Mem, p.BPFFunc, k.ExitAddr, k.StackTop, [5]uint64{k.CtxAddr}); err != nil {
 		run.Err = err
 		return run
+	}
+	if t, ok := cpu.(interface{ SetTrace(bool) }); ok && opt.DiscardSteps {
+		t.SetTrace(false)
 	}
 	emit := func(e trace.Event) {
 		e.Step = run.N
