@@ -152,6 +152,10 @@ usage:
       --slot MAP[KEY]=PROG      fill/empty a prog array slot before loading (repeatable)
       --then MAP[KEY]=PROG      after the run, update the slot (text pokes) and run again (repeatable)
       --packet NAME|0xHEX       the scenario's packet NAME (default: its first), or these bytes
+      --verifier profile|host   run the image of what the kernel's JIT receives (as dump
+                                --verifier) on a kernel memory model: struct sk_buff / xdp_buff
+                                filled as BPF_PROG_TEST_RUN fills them, kernel functions by
+                                address, per-CPU data, jiffies, may_goto's time slice
 
   jitscope show NAME [flags]    print a built-in scenario's source (save it, edit it, run the file)
       --packets                 list the scenario's packets (for run --packet)

@@ -22,23 +22,33 @@ func verifiedSet(t *session.Target, arch kernel.Arch, p *jit.Profile, from strin
 	if t.Capture != nil {
 		return nil, nil, fmt.Errorf("%s: --verifier: a kernel capture is already the verifier's output", t.Name)
 	}
+	f, err := verifierFacts(t, arch, p, from, "dump")
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.VerifiedSet(arch, f)
+}
+
+// verifierFacts are the facts `--verifier from` names for cmd (dump,
+// run): the profile's built-in ones or the running kernel's.
+func verifierFacts(t *session.Target, arch kernel.Arch, p *jit.Profile, from, cmd string) (verifier.Facts, error) {
 	var f verifier.Facts
 	switch from {
 	case "profile":
 		var err error
 		if f, err = t.ProfileFacts(arch, p); err != nil {
-			return nil, nil, fmt.Errorf("%s: --verifier profile: %w; or use --verifier host", t.Name, err)
+			return f, fmt.Errorf("%s: --verifier profile: %w; or use --verifier host", t.Name, err)
 		}
 	case "host":
 		if err := kernelChecks(); err != nil {
-			return nil, nil, err
+			return f, err
 		}
 		r, err := live.NewReader(live.HostOptions{})
 		if err != nil {
-			return nil, nil, err
+			return f, err
 		}
 		if r.Host.Arch != arch {
-			return nil, nil, fmt.Errorf("%s: --verifier host: this machine is %s, not %s", t.Name, r.Host.Arch, arch)
+			return f, fmt.Errorf("%s: --verifier host: this machine is %s, not %s", t.Name, r.Host.Arch, arch)
 		}
 		f = verifier.Facts{Layout: r.Host.Layout, Func: r.Kallsyms.Addr, Arch: r.Host.Arch}
 		if capture.MajorMinor(r.Host.Release) == verifier.Version61 {
@@ -49,9 +59,9 @@ func verifiedSet(t *session.Target, arch kernel.Arch, p *jit.Profile, from strin
 		f.CPUNumber = verifier.V618().CPUNumber
 		f = verifier.Offline(f)
 	default:
-		return nil, nil, usagef("dump: --verifier must be profile or host, not %q", from)
+		return f, usagef("%s: --verifier must be profile or host, not %q", cmd, from)
 	}
-	return t.VerifiedSet(arch, f)
+	return f, nil
 }
 
 // writeRewrites prints, per program, the BPF as written (left) beside the

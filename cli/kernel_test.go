@@ -153,6 +153,14 @@ func TestKernelVerifyAll(t *testing.T) {
 				if runDiffRE.MatchString(line) && !(nondet && strings.HasPrefix(line, "helpers: ")) {
 					t.Errorf("run differs: %s", line)
 				}
+				// Every run is compared: the emulator runs the image of
+				// the rewritten program on the kernel memory model.
+				if strings.Contains(line, ": run: ") && !strings.Contains(line, ": run: kernel and emulator both returned ") && !runDiffRE.MatchString(line) {
+					t.Errorf("run not compared: %s", line)
+				}
+			}
+			if n := strings.Count(out, ": run: kernel "); n != len(ids) {
+				t.Errorf("%d run comparisons for %d programs:\n%s", n, len(ids), out)
 			}
 			if strings.Count(out, "image from the object: identical") != len(ids) {
 				t.Errorf("not every program's image from the object is identical:\n%s", out)

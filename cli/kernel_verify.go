@@ -58,6 +58,11 @@ func loadable(s *kernel.Set) (keep []string, skipped map[string]string) {
 	return keep, skipped
 }
 
+// verifyMaxSteps bounds verify's emulator runs: a loop only may_goto's
+// time slice ends (gt_jmp's jmp_long) takes over a million instructions
+// on the kernel memory model.
+const verifyMaxSteps = 20_000_000
+
 func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 	t, err := session.LoadTarget(target)
 	if err != nil {
@@ -171,12 +176,42 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 	if err != nil || pkt == nil {
 		pkt = verifyPacket
 	}
+	snaps := map[string]*live.Snapshot{}
+	preds := map[string]*live.Prediction{}
+	var unpredicted error
 	for _, name := range l.Order {
-		id := l.IDs[name]
-		snap, err := r.Snapshot(id)
-		if err != nil {
+		if snaps[name], err = r.Snapshot(l.IDs[name]); err != nil {
 			return err
 		}
+		// jitscope's verifier model on the program as written, against
+		// the kernel's xlated instructions.
+		pr := r.Predict(t.Set, name, snaps[name])
+		preds[name] = pr
+		switch {
+		case unpredicted != nil:
+		case pr.Err != nil:
+			unpredicted = fmt.Errorf("%s: %v", name, pr.Err)
+		case pr.FirstDiff >= 0:
+			unpredicted = fmt.Errorf("%s: jitscope's rewrites differ from the kernel's", name)
+		}
+	}
+	// The emulator runs the image of what the kernel's JIT received:
+	// jitscope's verifier model on the set as written, with this kernel's
+	// facts, on the kernel memory model — when the model predicts every
+	// program's translation exactly. Otherwise the programs run as
+	// written (uapi context, helpers by id), as before the model existed.
+	rf, depths := r.RunFacts(t.Set, snaps)
+	runT, runFacts := t, &rf
+	if unpredicted == nil {
+		runT, unpredicted = t.Verified(r.Host.Arch, rf, depths)
+	}
+	if unpredicted != nil {
+		fmt.Fprintf(env.Stdout, "run: the emulator runs the programs as written: %v\n", unpredicted)
+		runT, runFacts = t, nil
+	}
+	for _, name := range l.Order {
+		id := l.IDs[name]
+		snap := snaps[name]
 		cmp, err := live.Compare(snap, p.WithConfig(snap.Capture.Placement().Config), lopt)
 		if err != nil {
 			return err
@@ -188,9 +223,7 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 				problems = append(problems, fmt.Sprintf("%s/%s differs", name, f.Name))
 			}
 		}
-		// jitscope's verifier model on the program as written, against
-		// the kernel's xlated instructions.
-		pred := r.Predict(t.Set, name, snap)
+		pred := preds[name]
 		fmt.Fprintf(env.Stdout, "%s: xlated from the object: %s\n", name, pred.Describe())
 		if pred.Err == nil && pred.FirstDiff >= 0 {
 			problems = append(problems, name+": jitscope's verifier rewrites differ from the kernel's")
@@ -211,12 +244,12 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 			}
 		}
 		// The kernel runs it; the emulator runs jitscope's image of the
-		// same program (as written, with jitscope's own verifier model).
+		// same program as the verifier rewrote it.
 		kret, kerr := uint32(0), l.ResetData(spec)
 		if kerr == nil {
 			kret, kerr = l.Run(name, pkt)
 		}
-		res, eerr := runTarget(t, r.Host.Arch, p, name, runLimits{steps: DefaultMaxSteps, mem: DefaultMaxMem}, nil, pkt)
+		res, eerr := runTarget(runT, r.Host.Arch, p, name, runLimits{steps: verifyMaxSteps, mem: DefaultMaxMem}, nil, pkt, runFacts)
 		switch {
 		case kerr != nil:
 			fmt.Fprintf(env.Stdout, "%s: run: BPF_PROG_TEST_RUN failed: %v\n", name, kerr)
@@ -228,10 +261,8 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 			} else {
 				msg = res.Error
 			}
-			// The emulator runs the program as written (uapi context,
-			// 32-bit data pointers): what it cannot run is reported, not
-			// counted against the kernel's image.
-			fmt.Fprintf(env.Stdout, "%s: run: kernel returned %d; not compared, the emulator cannot run it: %s\n", name, kret, msg)
+			fmt.Fprintf(env.Stdout, "%s: run: kernel returned %d; the emulator failed: %s\n", name, kret, msg)
+			problems = append(problems, name+": the emulator could not run it")
 		case uint32(res.Retval) != kret:
 			fmt.Fprintf(env.Stdout, "%s: run: kernel returned %d, the emulator %d\n", name, kret, uint32(res.Retval))
 			problems = append(problems, fmt.Sprintf("%s returned %d in the kernel, %d on the emulator", name, kret, uint32(res.Retval)))

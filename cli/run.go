@@ -15,6 +15,7 @@ import (
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 	"github.com/jitscope/jitscope/scenarios"
+	"github.com/jitscope/jitscope/verifier"
 )
 
 func cmdRun(args []string, env Env) error {
@@ -28,6 +29,7 @@ func cmdRun(args []string, env Env) error {
 	maxMem := sizeFlag(DefaultMaxMem)
 	fs.Var(&maxMem, "max-mem", "")
 	packet := fs.String("packet", "", "")
+	verifierFrom := fs.String("verifier", "", "")
 	var slots, then slotFlags
 	fs.Var(&slots, "slot", "")
 	fs.Var(&then, "then", "")
@@ -52,8 +54,8 @@ func cmdRun(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if t.Capture != nil {
-		return fmt.Errorf("%s: kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model; run the scenario or object instead", t.Name)
+	if t.Capture != nil && *verifierFrom != "" {
+		return usagef("run: --verifier: %s is a kernel capture, already the verifier's output", t.Name)
 	}
 	if err := applySlots(t.Name, t.Set, slots); err != nil {
 		return err
@@ -69,7 +71,29 @@ func cmdRun(args []string, env Env) error {
 	if pl := t.Set.Placements[arch]; pl != nil {
 		p = p.WithConfig(pl.Config)
 	}
-	res, err := runTarget(t, arch, p, *entry, runLimits{steps: *limit, mem: int(maxMem)}, then, pkt)
+	var vf *verifier.Facts
+	if t.Capture != nil {
+		// The kernel's translated programs read the kernel's structs:
+		// they run on the kernel memory model.
+		f, err := t.CaptureFacts(arch, p)
+		if err != nil {
+			return err
+		}
+		vf = &f
+	}
+	if *verifierFrom != "" {
+		// The image of the program the kernel's JIT receives, on the
+		// kernel memory model.
+		f, err := verifierFacts(t, arch, p, *verifierFrom, "run")
+		if err != nil {
+			return err
+		}
+		if t, err = t.Verified(arch, f, nil); err != nil {
+			return err
+		}
+		vf = &f
+	}
+	res, err := runTarget(t, arch, p, *entry, runLimits{steps: *limit, mem: int(maxMem)}, then, pkt, vf)
 	if err != nil {
 		return err
 	}
@@ -121,7 +145,10 @@ const (
 // runLimits bound one run: instructions executed, bytes of emulated memory.
 type runLimits struct{ steps, mem int }
 
-func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit runLimits, then []string, packet []byte) (*runResult, error) {
+// runTarget runs entry of t on the emulator; vf, when set, are the
+// verifier facts t's programs were rewritten with (session.Target.
+// Verified), and the machine is the kernel memory model.
+func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string, limit runLimits, then []string, packet []byte, vf *verifier.Facts) (*runResult, error) {
 	imgs, err := t.CompileAll(arch, p)
 	if err != nil {
 		return nil, err
@@ -136,7 +163,7 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 	if byName[entry] == nil {
 		return nil, fmt.Errorf("%s: no program %q (have %s)", t.Name, entry, programNames(t.Set))
 	}
-	su, err := t.NewMachine(arch, p, byName, machine.Options{Packet: packet, MemoryLimit: limit.mem})
+	su, err := t.NewMachine(arch, p, byName, machine.Options{Packet: packet, MemoryLimit: limit.mem, Verified: vf})
 	if err != nil {
 		if errors.Is(err, mem.ErrLimit) {
 			return nil, fmt.Errorf("%s: %w; raise it with --max-mem", t.Name, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/jitscope/jitscope/exec/trace"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/verifier"
 )
 
 // RunStepLimit bounds the runs a session makes: they are kept whole (every
@@ -114,12 +115,12 @@ func (s *Session) Run(l *Listing) *Run {
 		}
 		return r
 	}
+	cfg := s.cfg.key()
 	if l.Rewrites != nil {
-		// The emulated kernel lays out the programs as written; the
-		// rewritten ones call kernel functions it does not have.
-		return &Run{Arch: l.Arch, Profile: l.Profile.Name, Err: fmt.Errorf("runs execute the BPF as written: leave the verifier's rewrites to run")}
+		// The image of the rewritten programs, on the kernel memory model.
+		cfg += "|verifier"
 	}
-	k := runKey{l.Arch, l.Profile.Name, s.cfg.key()}
+	k := runKey{l.Arch, l.Profile.Name, cfg}
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if r := s.runs[k]; r != nil {
@@ -144,9 +145,32 @@ func (s *Session) newRun(l *Listing) *Run {
 	if s.cfg.Entry != "" {
 		r.Entry = s.cfg.Entry
 	}
+	var facts *verifier.Facts
 	if t.Capture != nil {
-		r.Err = fmt.Errorf("kernel captures cannot be run: their context accesses were rewritten for the kernel's struct sk_buff, which jitscope does not model")
-		return r
+		// The kernel's translated programs read the kernel's structs.
+		f, err := t.CaptureFacts(l.Arch, l.Profile)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		facts = &f
+	}
+	if l.Rewrites != nil {
+		// The listing shows the image of the programs as the verifier
+		// model rewrote them with the profile's facts: the run executes
+		// that image on the kernel memory model (struct sk_buff, kernel
+		// functions by address...). The facts' stand-in addresses are
+		// handed out in the same order as when the listing was made.
+		f, err := t.ProfileFacts(l.Arch, l.Profile)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		if t, err = t.Verified(l.Arch, f, nil); err != nil {
+			r.Err = err
+			return r
+		}
+		facts = &f
 	}
 	p := l.Profile
 	if pl := t.Set.Placements[l.Arch]; pl != nil {
@@ -168,7 +192,7 @@ func (s *Session) newRun(l *Listing) *Run {
 		r.Err = err
 		return r
 	}
-	mo := machine.Options{Packet: pkt}
+	mo := machine.Options{Packet: pkt, Verified: facts}
 	if l.loadOpts == (kernel.Options{Layout: p.Layout}) {
 		// The programs the images were compiled from, loaded as New
 		// would load them.

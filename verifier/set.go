@@ -47,8 +47,8 @@ func FactsFor(arch kernel.Arch, profile string) (Facts, bool) {
 	return Facts{}, false
 }
 
-// Offline completes f for use without a kernel: __bpf_call_base and
-// every kernel function a rewrite calls get stand-in addresses (x86-64
+// Offline completes f for use without a kernel: __bpf_call_base, &jiffies
+// and every kernel function a rewrite calls get stand-in addresses (x86-64
 // kernel text unless f has a CallBase, one 256-byte slot per name in the
 // order asked, above __bpf_call_base), so that the
 // listing names them. The image then equals the kernel's except in the
@@ -57,6 +57,11 @@ func FactsFor(arch kernel.Arch, profile string) (Facts, bool) {
 func Offline(f Facts) Facts {
 	if f.CallBase == 0 {
 		f.CallBase = 0xffffffff814ca4d0
+	}
+	if f.Jiffies == 0 {
+		// &jiffies, a data symbol: a stand-in in kernel data, past the
+		// functions' stand-ins.
+		f.Jiffies = f.CallBase + 0x1000000
 	}
 	known := map[string]uint64{}
 	next := f.CallBase + 0x10000

@@ -19,7 +19,7 @@ func NewCPU(k *Kernel, bti, pac, ibt bool) (CPU, error) {
 		c.SPEL0 = k.currentTask()
 		return &arm64CPU{c: c}, nil
 	case kernel.X86_64:
-		return &x86CPU{c: &amd64.CPU{IBT: ibt, Trace: true}}, nil
+		return &x86CPU{c: &amd64.CPU{IBT: ibt, Trace: true, GSBase: k.PerCPUOffset}}, nil
 	}
 	return nil, fmt.Errorf("no emulator for %s", k.Arch)
 }
@@ -29,6 +29,10 @@ type arm64CPU struct{ c *a64.CPU }
 
 // A64 exposes the emulator (for the UI's register pane).
 func (a *arm64CPU) A64() *a64.CPU { return a.c }
+
+// SetTrace turns the per-step record of register and memory changes on
+// or off (Runner.Run turns it off for runs that discard their steps).
+func (a *arm64CPU) SetTrace(on bool) { a.c.Trace = on }
 
 func (a *arm64CPU) PC() uint64     { return a.c.PC }
 func (a *arm64CPU) SetPC(v uint64) { a.c.PC = v }
@@ -93,6 +97,9 @@ type x86CPU struct{ c *amd64.CPU }
 
 // AMD64 exposes the emulator (for the UI's register pane).
 func (x *x86CPU) AMD64() *amd64.CPU { return x.c }
+
+// SetTrace is arm64CPU.SetTrace.
+func (x *x86CPU) SetTrace(on bool) { x.c.Trace = on }
 
 func (x *x86CPU) PC() uint64     { return x.c.RIP }
 func (x *x86CPU) SetPC(v uint64) { x.c.RIP = v }

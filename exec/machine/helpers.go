@@ -88,12 +88,22 @@ func (k *Kernel) currentTask() uint64 { return k.heapEnd - 0x1000 }
 func (k *Kernel) registerHelpers() error {
 	add := func(name string, addr uint64) {
 		fn := helperImpls[name]
+		if k.Verified != nil {
+			if f := kernelHelpers[name]; f != nil {
+				fn = f
+			} else if fn == nil {
+				fn = kernelFuncs[name]
+			}
+		}
 		if fn == nil {
 			fn = func(*Kernel, [5]uint64) (uint64, error) {
 				return 0, fmt.Errorf("helper %s is not modelled by jitscope", name)
 			}
 		}
 		h := &Helper{Name: name, ID: kernel.HelperID(name), Addr: addr, Fn: fn}
+		if name == "arch_bpf_timed_may_goto" && k.Verified != nil {
+			h.Raw = (*Kernel).timedMayGoto
+		}
 		k.helpers[addr] = h
 		if h.ID > 0 {
 			k.helperID[h.ID] = h
@@ -221,13 +231,36 @@ func (k *Kernel) mapUpdate(a [5]uint64) (uint64, error) {
 		if len(m.hash) >= int(m.Spec.MaxEntries) {
 			return errE2BIG, nil
 		}
-		if addr, err = k.Alloc(int(roundUp8(uint64(m.Spec.ValueSize)))); err != nil {
+		if addr, err = k.allocElem(m, key); err != nil {
 			return 0, err
 		}
 		m.hash[string(key)] = addr
 		m.hashOrder = append(m.hashOrder, string(key))
 	}
 	return 0, k.Mem.WriteBytes(addr, val)
+}
+
+// allocElem allocates a hash map element and returns its value's
+// address: the value alone, or with the kernel memory model a struct
+// htab_elem with the key at its offset (what the inlined lookup reads).
+func (k *Kernel) allocElem(m *Map, key []byte) (uint64, error) {
+	vs := int(roundUp8(uint64(m.Spec.ValueSize)))
+	if k.Verified == nil {
+		return k.Alloc(vs)
+	}
+	off, err := k.htabValueOffset(m)
+	if err != nil {
+		return 0, err
+	}
+	elem, err := k.Alloc(int(off) + vs)
+	if err != nil {
+		return 0, err
+	}
+	ko, _ := k.field("htab_elem.key")
+	if err := k.Mem.WriteBytes(elem+ko, key); err != nil {
+		return 0, err
+	}
+	return elem + off, nil
 }
 
 // mapDelete models bpf_map_delete_elem.

@@ -16,6 +16,7 @@ import (
 	"github.com/jitscope/jitscope/exec/mem"
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
+	"github.com/jitscope/jitscope/verifier"
 )
 
 // Kernel is the emulated kernel state.
@@ -48,6 +49,17 @@ type Kernel struct {
 	// Replaced holds the attached extensions by patched address.
 	Replaced map[uint64]*Replacement
 	ExitAddr uint64 // return address of the outermost call: reaching it ends the run
+	// Verified holds the verifier facts of programs the verifier model
+	// rewrote (Options.Verified): the context is then the kernel's own
+	// struct (kernelmodel.go).
+	Verified *verifier.Facts
+	// StepNs is how far the clock (bpf_ktime_get_ns, the timestamps of
+	// may_goto's time slice) moves per executed instruction: the kernel's
+	// clocks run while the program does. 0 keeps it still between reads.
+	StepNs uint64
+	// PerCPUOffset is CPU 0's per-CPU offset, the gs base of x86-64 code
+	// (0 without the kernel memory model).
+	PerCPUOffset uint64
 }
 
 // Map is a map at run time.
@@ -73,6 +85,11 @@ type Helper struct {
 	ID   int64
 	Addr uint64
 	Fn   func(k *Kernel, args [5]uint64) (uint64, error)
+	// Raw, when set, runs instead of Fn for kernel functions with their
+	// own calling convention (arch_bpf_timed_may_goto): it sets the
+	// registers and returns to the caller itself, reporting the value it
+	// returned.
+	Raw func(k *Kernel, cpu CPU) (uint64, error)
 }
 
 // Options configure New.
@@ -85,6 +102,12 @@ type Options struct {
 	// loads the others. Loading a 1M-instruction program again took half a
 	// second and its memory.
 	Loaded map[string]*kernel.Loaded
+	// Verified says the programs are the verifier model's rewrites made
+	// with these facts (verifier.Rewrite, verifier.ToSet): the kernel
+	// memory model lays out what they read (struct sk_buff, struct
+	// xdp_buff, per-CPU data, jiffies) and their calls reach kernel
+	// functions by name.
+	Verified *verifier.Facts
 }
 
 // Memory regions per architecture: where jitscope puts what the kernel
@@ -108,7 +131,7 @@ func New(set *kernel.Set, arch kernel.Arch, layout kernel.Layout, images map[str
 		Arch: arch, Mem: mem.New(opt.MemoryLimit), Layout: layout,
 		Maps: map[string]*Map{}, Progs: map[string]*Prog{}, Loaded: map[string]*kernel.Loaded{},
 		Images: images, helpers: map[uint64]*Helper{}, helperID: map[int64]*Helper{},
-		Clock: 1_000_000_000, Prandom: opt.PrandomSeed,
+		Clock: 1_000_000_000, Prandom: opt.PrandomSeed, Verified: opt.Verified,
 	}
 	if k.Prandom == 0 {
 		k.Prandom = 0x2545f491
@@ -152,6 +175,12 @@ func New(set *kernel.Set, arch kernel.Arch, layout kernel.Layout, images map[str
 	}
 	if err := k.layoutContext(set, base.ctx, opt.Packet); err != nil {
 		return nil, err
+	}
+	if k.Verified != nil {
+		k.StepNs = emulatedStepNs
+		if err := k.layoutKernelState(images); err != nil {
+			return nil, err
+		}
 	}
 	return k, nil
 }
@@ -383,11 +412,14 @@ func (k *Kernel) layoutContext(set *kernel.Set, base uint64, packet []byte) erro
 	if err := k.Mem.WriteBytes(k.PacketAddr, k.Packet); err != nil {
 		return err
 	}
-	ctx := make([]byte, 192)
-	le := binary.LittleEndian
 	if len(set.Programs) > 0 {
 		k.ProgType = set.Programs[0].Type
 	}
+	if k.Verified != nil {
+		return k.layoutKernelContext(base)
+	}
+	ctx := make([]byte, 192)
+	le := binary.LittleEndian
 	switch k.ProgType {
 	case "xdp":
 		// struct xdp_md { u32 data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex; }

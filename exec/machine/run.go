@@ -58,7 +58,8 @@ type RunOptions struct {
 	StepLimit int // default 1,000,000
 	// DiscardSteps keeps only the count of executed instructions (Run.N),
 	// not each Step: a run's memory then stays bounded by its events,
-	// whatever the step limit.
+	// whatever the step limit. The CPU then stops recording each step's
+	// register and memory changes (SetTrace(false)), which nothing reads.
 	DiscardSteps bool
 	// Thunks maps addresses of x86 retpoline thunks to the register they
 	// jump through ("rcx") and return thunks to "ret".
@@ -242,14 +243,23 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 		run.Err = err
 		return run
 	}
+	if t, ok := cpu.(interface{ SetTrace(bool) }); ok && opt.DiscardSteps {
+		t.SetTrace(false)
+	}
 	emit := func(e trace.Event) {
 		e.Step = run.N
 		run.Events = append(run.Events, e)
 	}
 	var lastTCC int64 = -1
 	var lastFrom *funcInfo
+	clocked := 0 // instructions the clock has counted (Kernel.StepNs)
 	for {
 		pc := cpu.PC()
+		h := k.HelperAt(pc)
+		if h != nil && k.StepNs != 0 && run.N != clocked {
+			k.Clock += uint64(run.N-clocked) * k.StepNs
+			clocked = run.N
+		}
 		if pc == k.ExitAddr {
 			run.Retval = cpu.Result()
 			from := prog
@@ -263,7 +273,16 @@ func (r *Runner) Run(cpu CPU, prog string, opt RunOptions) *Run {
 			run.Err = fmt.Errorf("%s: %w after %d instructions", prog, ErrStepLimit, limit)
 			return run
 		}
-		if h := k.HelperAt(pc); h != nil {
+		if h != nil && h.Raw != nil {
+			ret, err := h.Raw(k, cpu)
+			if err != nil {
+				run.Err = fmt.Errorf("%s: step %d: call of %s: %w", r.name(lastFrom), run.N, h.Name, err)
+				return run
+			}
+			emit(trace.Event{Kind: trace.Helper, To: h.Name, Value: trace.V(int64(ret)), Addr: pc})
+			continue
+		}
+		if h != nil {
 			ret, err := h.Fn(k, cpu.Args())
 			if err != nil {
 				caller := prog
