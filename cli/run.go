@@ -125,6 +125,8 @@ type runResult struct {
 	Then []*runResult `json:"then,omitempty"`
 	// Update names the map update that preceded this run (in Then).
 	Update string `json:"update,omitempty"`
+	// stepLimit: the run reached its step limit without returning.
+	stepLimit bool
 	// Note says that the profile is a compatibility model only; Compat
 	// which prog array rules set the run up (scenarios with extensions).
 	Note   string `json:"note,omitempty"`
@@ -192,6 +194,7 @@ func runTarget(t *session.Target, arch kernel.Arch, p *jit.Profile, entry string
 		if run.Err != nil {
 			res.Error = run.Err.Error()
 			if errors.Is(run.Err, machine.ErrStepLimit) {
+				res.stepLimit = true
 				res.Error += " (an endless loop? --max-steps raises the limit)"
 			}
 		}
