@@ -5,6 +5,7 @@
 package mem
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -160,15 +161,31 @@ func (m *Memory) byteAt(addr uint64) *byte {
 	return &p[addr&(PageSize-1)]
 }
 
+// copyOut copies len(b) mapped bytes at addr into b, a page at a time.
+func (m *Memory) copyOut(b []byte, addr uint64) {
+	for len(b) > 0 {
+		p := m.pages[addr&^(PageSize-1)]
+		n := copy(b, p[addr&(PageSize-1):])
+		b, addr = b[n:], addr+uint64(n)
+	}
+}
+
+// copyIn copies b to the mapped bytes at addr, a page at a time.
+func (m *Memory) copyIn(addr uint64, b []byte) {
+	for len(b) > 0 {
+		p := m.pages[addr&^(PageSize-1)]
+		n := copy(p[addr&(PageSize-1):], b)
+		b, addr = b[n:], addr+uint64(n)
+	}
+}
+
 // ReadBytes copies n bytes at addr.
 func (m *Memory) ReadBytes(addr uint64, n int) ([]byte, error) {
 	if err := m.check(addr, n, "read", Read); err != nil {
 		return nil, err
 	}
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = *m.byteAt(addr + uint64(i))
-	}
+	m.copyOut(b, addr)
 	return b, nil
 }
 
@@ -178,9 +195,7 @@ func (m *Memory) Fetch(addr uint64, n int) ([]byte, error) {
 		return nil, err
 	}
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = *m.byteAt(addr + uint64(i))
-	}
+	m.copyOut(b, addr)
 	return b, nil
 }
 
@@ -188,6 +203,19 @@ func (m *Memory) Fetch(addr uint64, n int) ([]byte, error) {
 func (m *Memory) Load(addr uint64, size int) (uint64, error) {
 	if err := m.check(addr, size, "read", Read); err != nil {
 		return 0, err
+	}
+	if off := addr & (PageSize - 1); off+uint64(size) <= PageSize {
+		p := m.pages[addr&^(PageSize-1)][off:]
+		switch size {
+		case 1:
+			return uint64(p[0]), nil
+		case 2:
+			return uint64(binary.LittleEndian.Uint16(p)), nil
+		case 4:
+			return uint64(binary.LittleEndian.Uint32(p)), nil
+		case 8:
+			return binary.LittleEndian.Uint64(p), nil
+		}
 	}
 	var v uint64
 	for i := size - 1; i >= 0; i-- {
@@ -213,14 +241,10 @@ func (m *Memory) WriteBytes(addr uint64, b []byte) error {
 	}
 	if m.record {
 		old := make([]byte, len(b))
-		for i := range b {
-			old[i] = *m.byteAt(addr + uint64(i))
-		}
+		m.copyOut(old, addr)
 		m.journal = append(m.journal, WriteRecord{Addr: addr, Old: old, New: append([]byte(nil), b...)})
 	}
-	for i, c := range b {
-		*m.byteAt(addr + uint64(i)) = c
-	}
+	m.copyIn(addr, b)
 	return nil
 }
 
@@ -233,6 +257,23 @@ func (m *Memory) put(addr uint64, size int, val uint64) {
 			nw[i] = byte(val >> (8 * i))
 		}
 		m.journal = append(m.journal, WriteRecord{Addr: addr, Old: old, New: nw})
+	}
+	if off := addr & (PageSize - 1); off+uint64(size) <= PageSize {
+		p := m.pages[addr&^(PageSize-1)][off:]
+		switch size {
+		case 1:
+			p[0] = byte(val)
+			return
+		case 2:
+			binary.LittleEndian.PutUint16(p, uint16(val))
+			return
+		case 4:
+			binary.LittleEndian.PutUint32(p, uint32(val))
+			return
+		case 8:
+			binary.LittleEndian.PutUint64(p, val)
+			return
+		}
 	}
 	for i := 0; i < size; i++ {
 		*m.byteAt(addr + uint64(i)) = byte(val >> (8 * i))

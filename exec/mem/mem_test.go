@@ -1,9 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
 package mem
 
 import (
+	"bytes"
 	"errors"
+	"math/rand"
 	"testing"
 )
+
+// TestAgainstBytes holds the page-at-a-time and one-lookup paths of Load,
+// Store, ReadBytes, Fetch and WriteBytes to a plain byte slice, at every
+// offset around page boundaries, every size, with the journal on and off.
+func TestAgainstBytes(t *testing.T) {
+	const base, size = 0xffffffffc0000000, 3 * PageSize
+	m := New(0)
+	if err := m.Map("text", base, size, Read|Write|Exec); err != nil {
+		t.Fatal(err)
+	}
+	ref := make([]byte, size)
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 20000; i++ {
+		off := uint64(rng.Intn(size - 64))
+		if i%2 == 0 { // near a page boundary
+			off = uint64(PageSize*(1+rng.Intn(2)) - 9 + rng.Intn(18))
+		}
+		m.Record(i%3 == 0)
+		switch rng.Intn(4) {
+		case 0:
+			sz := []int{1, 2, 4, 8}[rng.Intn(4)]
+			v := rng.Uint64()
+			if err := m.Store(base+off, sz, v); err != nil {
+				t.Fatal(err)
+			}
+			for k := 0; k < sz; k++ {
+				ref[int(off)+k] = byte(v >> (8 * k))
+			}
+		case 1:
+			b := make([]byte, 1+rng.Intn(40))
+			rng.Read(b)
+			if err := m.WriteBytes(base+off, b); err != nil {
+				t.Fatal(err)
+			}
+			copy(ref[off:], b)
+		case 2:
+			sz := []int{1, 2, 4, 8}[rng.Intn(4)]
+			got, err := m.Load(base+off, sz)
+			var want uint64
+			for k := sz - 1; k >= 0; k-- {
+				want = want<<8 | uint64(ref[int(off)+k])
+			}
+			if err != nil || got != want {
+				t.Fatalf("Load(%#x, %d) = %#x, %v; want %#x", off, sz, got, err, want)
+			}
+		case 3:
+			n := 1 + rng.Intn(40)
+			got, err := m.ReadBytes(base+off, n)
+			got2, err2 := m.Fetch(base+off, n)
+			if err != nil || err2 != nil || !bytes.Equal(got, ref[off:int(off)+n]) || !bytes.Equal(got2, got) {
+				t.Fatalf("ReadBytes/Fetch(%#x, %d) = %x / %x, %v %v; want %x", off, n, got, got2, err, err2, ref[off:int(off)+n])
+			}
+		}
+	}
+	// Undoing the journal of the recorded writes puts their old bytes back.
+	m.Record(true)
+	m.Journal()
+	before, _ := m.ReadBytes(base+PageSize-4, 8)
+	m.Store(base+PageSize-4, 8, 0)
+	m.Undo(m.Journal())
+	if after, _ := m.ReadBytes(base+PageSize-4, 8); !bytes.Equal(before, after) {
+		t.Errorf("undo across a page: %x, want %x", after, before)
+	}
+}
 
 func TestLoadStoreLittleEndian(t *testing.T) {
 	m := New(0)
