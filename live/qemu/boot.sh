@@ -10,7 +10,7 @@
 #
 # The initramfs holds jitscope cross-compiled for the guest (CGO_ENABLED=0),
 # live/qemu/guest as /init, the kernel's .config at /boot/config, the BPF
-# objects of live/testdata, and CMDS: a file of jitscope command lines, one
+# objects of live/testdata and testdata/captures-src/obj, and CMDS: a file of jitscope command lines, one
 # per line (default: `kernel verify` of every built-in scenario and test
 # object, then `kernel list`). The guest frames each command's output with
 # JSQEMU BEGIN/END lines on its serial console, which is written to OUT.log,
@@ -51,7 +51,7 @@ mkdir -p "$R"/{dev,proc,sys,tmp,boot,obj}
 (cd "$ROOT" && CGO_ENABLED=0 GOOS=linux GOARCH=$goarch go build -trimpath -o "$R/jitscope" . &&
 	CGO_ENABLED=0 GOOS=linux GOARCH=$goarch go build -trimpath -o "$R/init" ./live/qemu/guest)
 cp "$CONFIG" "$R/boot/config"
-cp "$ROOT"/live/testdata/*.bpf.o "$R/obj/"
+cp "$ROOT"/live/testdata/*.bpf.o "$ROOT"/testdata/captures-src/obj/*.bpf.o "$R/obj/"
 if [ -n "$CMDS" ]; then
 	cp "$CMDS" "$R/cmds"
 else
