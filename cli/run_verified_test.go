@@ -395,3 +395,25 @@ func BenchmarkRunVerifiedMayGoto(b *testing.B) {
 	cpu.Report(b)
 	b.ReportMetric(1_180_110*float64(b.N)/b.Elapsed().Seconds(), "insns/s")
 }
+
+// TestRunVerifier61 runs xdp.bpf.o's xdp_fields rewritten by the 6.1
+// model on both architectures: 6.1 calls percpu_array_map_lookup_elem
+// where 6.18 inlines it, so the kernel memory model must implement it.
+// 1 is what Debian's arm64 and x86-64 6.1 kernels returned for it under
+// QEMU (live/qemu/boot.sh, kernel verify /obj/xdp.bpf.o).
+func TestRunVerifier61(t *testing.T) {
+	for _, arch := range []string{"arm64", "x86_64"} {
+		out, errOut, status := runCLI(t, "run", "../live/testdata/xdp.bpf.o", "--arch", arch, "--profile", "v6.1",
+			"--verifier", "profile", "--entry", "xdp_fields", "--format", "json")
+		if status != 0 {
+			t.Fatalf("%s: status %d: %s", arch, status, errOut)
+		}
+		var res runResult
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Error != "" || res.Retval != 1 {
+			t.Errorf("%s: retval %d (error %q), the 6.1 kernels returned 1", arch, res.Retval, res.Error)
+		}
+	}
+}

@@ -411,4 +411,28 @@ var kernelFuncs = map[string]func(k *Kernel, a [5]uint64) (uint64, error){
 	"htab_lru_map_update_elem": (*Kernel).mapUpdate,
 	"htab_lru_map_delete_elem": (*Kernel).mapDelete,
 	"__htab_map_lookup_elem":   (*Kernel).htabLookup,
+	// Linux 6.1 calls it where 6.18 inlines the lookup.
+	"percpu_array_map_lookup_elem": (*Kernel).percpuArrayLookup,
+}
+
+// percpuArrayLookup is percpu_array_map_lookup_elem (kernel/bpf/arraymap.c,
+// 6.1): this_cpu_ptr(array->pptrs[index]), CPU 0's copy of element *key,
+// or NULL past max_entries.
+func (k *Kernel) percpuArrayLookup(a [5]uint64) (uint64, error) {
+	m, err := k.mapArg(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if m.Spec.Type != "percpu_array" {
+		return 0, fmt.Errorf("percpu_array_map_lookup_elem on %s, a %s", m.Spec.Name, m.Spec.Type)
+	}
+	key, err := k.readKey(m, a[1])
+	if err != nil {
+		return 0, err
+	}
+	idx := leUint(key)
+	if idx >= uint64(m.Spec.MaxEntries) {
+		return 0, nil
+	}
+	return m.ValueAddr + idx*roundUp8(uint64(m.Spec.ValueSize)), nil
 }
