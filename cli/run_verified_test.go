@@ -417,3 +417,36 @@ func TestRunVerifier61(t *testing.T) {
 		}
 	}
 }
+
+// TestRunVerifier61LdAbs: 6.1 turns LD_ABS/LD_IND into calls of
+// bpf_skb_load_helper_*_no_cache, which the kernel memory model
+// implements: ld_abs of the 6.1 capture sources returns 58 on verify's
+// packet (8 + 0x0800 + 0x45000032 + 0x0800, low byte), as the arm64 6.1
+// kernel returned under QEMU.
+func TestRunVerifier61LdAbs(t *testing.T) {
+	tg, err := session.LoadTarget("../testdata/captures-src/obj/arm64-calls.bpf.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, arch := range []kernel.Arch{kernel.ARM64, kernel.X86_64} {
+		p, err := tg.PickProfile(arch, "v6.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := tg.ProfileFacts(arch, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vt, err := tg.Verified(arch, f, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := runTarget(vt, arch, p, "ld_abs", runLimits{steps: verifyMaxSteps, mem: DefaultMaxMem}, nil, verifyPacket, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Error != "" || res.Retval != 58 {
+			t.Errorf("%s: retval %d (error %q), want 58", arch, res.Retval, res.Error)
+		}
+	}
+}

@@ -413,6 +413,51 @@ var kernelFuncs = map[string]func(k *Kernel, a [5]uint64) (uint64, error){
 	"__htab_map_lookup_elem":   (*Kernel).htabLookup,
 	// Linux 6.1 calls it where 6.18 inlines the lookup.
 	"percpu_array_map_lookup_elem": (*Kernel).percpuArrayLookup,
+	// Linux 6.1's LD_ABS/LD_IND (net/core/filter.c).
+	"bpf_skb_load_helper_8_no_cache":  func(k *Kernel, a [5]uint64) (uint64, error) { return k.skbLoad(a, 1) },
+	"bpf_skb_load_helper_16_no_cache": func(k *Kernel, a [5]uint64) (uint64, error) { return k.skbLoad(a, 2) },
+	"bpf_skb_load_helper_32_no_cache": func(k *Kernel, a [5]uint64) (uint64, error) { return k.skbLoad(a, 4) },
+}
+
+// skbLoad is bpf_skb_load_helper_{8,16,32}_no_cache (net/core/filter.c,
+// 6.1): size bytes at offset a[1] of the packet of the struct sk_buff at
+// a[0], big-endian, or -EFAULT past the linear data (the model's skbs
+// have no fragments, data_len 0). Negative offsets (SKF_NET_OFF,
+// SKF_LL_OFF: bpf_internal_load_pointer_neg_helper) are not modelled.
+func (k *Kernel) skbLoad(a [5]uint64, size int) (uint64, error) {
+	dataOff, err := k.field("sk_buff.data")
+	if err != nil {
+		return 0, err
+	}
+	lenOff, err := k.field("sk_buff.len")
+	if err != nil {
+		return 0, err
+	}
+	data, err := k.Mem.Load(a[0]+dataOff, 8)
+	if err != nil {
+		return 0, err
+	}
+	headlen, err := k.Mem.Load(a[0]+lenOff, 4)
+	if err != nil {
+		return 0, err
+	}
+	off := int64(int32(a[1]))
+	if off < 0 {
+		return 0, fmt.Errorf("LD_ABS/LD_IND at a negative offset (%d: SKF_NET_OFF/SKF_LL_OFF) is not modelled", off)
+	}
+	if int64(headlen)-off < int64(size) {
+		efault := int64(-14)
+		return uint64(efault), nil // -EFAULT, as the u64 BPF_CALL returns it
+	}
+	b, err := k.Mem.ReadBytes(data+uint64(off), size)
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v, nil
 }
 
 // percpuArrayLookup is percpu_array_map_lookup_elem (kernel/bpf/arraymap.c,
