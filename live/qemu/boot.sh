@@ -10,9 +10,9 @@
 #
 # The initramfs holds jitscope cross-compiled for the guest (CGO_ENABLED=0),
 # live/qemu/guest as /init, the kernel's .config at /boot/config, the BPF
-# objects of live/testdata and testdata/captures-src/obj, and CMDS: a file of jitscope command lines, one
-# per line (default: `kernel verify` of every built-in scenario and test
-# object, then `kernel list`). The guest frames each command's output with
+# objects of live/testdata and testdata/captures-src/obj, and CMDS: a file
+# of jitscope command lines, one per line (default: `kernel verify` of
+# every built-in scenario and test object, then `kernel list`). The guest frames each command's output with
 # JSQEMU BEGIN/END lines on its serial console, which is written to OUT.log,
 # and powers off.
 #
