@@ -124,12 +124,12 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 	for name := range skipped {
 		delete(spec.Programs, name)
 	}
+	// What is loaded: the target without the skipped programs; the
+	// emulator runs the same (below).
+	tl := asLoaded(t, skipped)
 	slots := map[string]map[uint32]string{}
-	for _, m := range t.Set.Maps {
+	for _, m := range tl.Set.Maps {
 		for k, prog := range m.Progs {
-			if _, skip := skipped[prog]; skip {
-				continue
-			}
 			if slots[m.Name] == nil {
 				slots[m.Name] = map[uint32]string{}
 			}
@@ -233,8 +233,7 @@ func kernelVerify(env Env, kf *kernelFlags, target string) (err error) {
 	// facts, on the kernel memory model — when the model predicts every
 	// program's translation exactly. Otherwise the programs run as
 	// written (uapi context, helpers by id), as before the model existed.
-	// It runs what the kernel runs: without the programs verify skipped.
-	tl := asLoaded(t, skipped)
+	// It runs what the kernel runs: tl, without the programs verify skipped.
 	rf, depths := r.RunFacts(tl.Set, snaps)
 	runT, runFacts := tl, &rf
 	if unpredicted == nil {

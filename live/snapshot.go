@@ -630,7 +630,10 @@ func loadCapture(cj *cJSON, info *RawInfo) (*capture.Capture, map[string][]byte,
 // field that moved). Were the JIT's layout wrong, the values read would be
 // garbage, and the comparison that follows would show it.
 func (r *Reader) pairFromImage(snap *Snapshot, cj *cJSON) error {
-	hasMaps := len(cj.Maps) > 0
+	_, hadCPUOff := cj.Symbols["this_cpu_off"]
+	if len(cj.Maps) == 0 && hadCPUOff {
+		return nil // nothing the image alone tells
+	}
 	p, err := r.Profile("")
 	if err != nil {
 		return nil // no profile: nothing to pair with; Compare says why
@@ -644,7 +647,6 @@ func (r *Reader) pairFromImage(snap *Snapshot, cj *cJSON) error {
 		}
 		read[key] = text
 	}
-	_, hadCPUOff := cj.Symbols["this_cpu_off"]
 	known := map[string]bool{}
 	for _, m := range cj.Maps {
 		if m.Address != nil {
@@ -663,9 +665,6 @@ func (r *Reader) pairFromImage(snap *Snapshot, cj *cJSON) error {
 		if _, ok := pl.Symbols["this_cpu_off"]; !ok {
 			pl.Symbols["this_cpu_off"] = 0x1f000 // stand-in, replaced below
 		}
-		if round == 0 && !hasMaps && hadCPUOff {
-			return nil
-		}
 		l, err := kernel.Load(c.Set, c.Program, c.Kernel.Arch, p.LoadOptions())
 		if err != nil {
 			return nil
@@ -679,9 +678,6 @@ func (r *Reader) pairFromImage(snap *Snapshot, cj *cJSON) error {
 		// to have moved, were the JIT's layout different from the kernel's.
 		done := map[string]bool{}
 		set := func(key string, dst **string, val uint64) {
-			if done[key] {
-				return
-			}
 			done[key] = true
 			s := hexAddr(val)
 			if *dst == nil || **dst != s {
