@@ -77,7 +77,7 @@ func listAll(b *testing.B, imgs []*jit.Image) []*disasm.Program {
 func lines(progs []*disasm.Program) int {
 	n := 0
 	for _, f := range disasm.Flatten(progs) {
-		n += len(f.Lines)
+		n += f.Len()
 	}
 	return n
 }
@@ -254,3 +254,63 @@ func BenchmarkDumpMemory(b *testing.B) {
 type countWriter struct{ n int }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+
+// BenchmarkIndex is disasm.Index: the compact listing a viewer lays out
+// before its first frame (line starts, BPF instructions, regions, control
+// flow; no text). It reports machine instructions per second.
+func BenchmarkIndex(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		for _, arch := range benchArches {
+			b.Run(fmt.Sprintf("arch=%s/insns=%d", arch, n), func(b *testing.B) {
+				imgs := compiled(b, n, arch)
+				var progs []*disasm.Program
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu := benchutil.Start()
+				for b.Loop() {
+					progs = progs[:0]
+					for _, img := range imgs {
+						p, err := disasm.Index(img, disasm.Options{})
+						if err != nil {
+							b.Fatal(err)
+						}
+						progs = append(progs, p)
+					}
+				}
+				cpu.Report(b)
+				b.ReportMetric(float64(lines(progs))*float64(b.N)/b.Elapsed().Seconds(), "minsns/s")
+			})
+		}
+	}
+}
+
+// BenchmarkIndexFill is disasm.Index and then Program.Fill: every line's
+// text printed into the arena, what a search of an indexed listing needs
+// (Fill's own cost is this less BenchmarkIndex).
+func BenchmarkIndexFill(b *testing.B) {
+	for _, arch := range benchArches {
+		b.Run(fmt.Sprintf("arch=%s/insns=%d", arch, 1_000_000), func(b *testing.B) {
+			imgs := compiled(b, 1_000_000, arch)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := benchutil.Start()
+			n := 0
+			for b.Loop() {
+				var progs []*disasm.Program
+				for _, img := range imgs {
+					p, err := disasm.Index(img, disasm.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := p.Fill(); err != nil {
+						b.Fatal(err)
+					}
+					progs = append(progs, p)
+				}
+				n = lines(progs)
+			}
+			cpu.Report(b)
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "minsns/s")
+		})
+	}
+}

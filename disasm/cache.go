@@ -275,7 +275,8 @@ func (c *decodeCache) x86(code []byte, pc uint64, opts X86Opts, want x86Syntax) 
 	if branch {
 		t := hexAddr(in.Target)
 		ends := func(s string) bool { return s == "" || strings.HasSuffix(s, t) }
-		branch = in.Text+in.Intel+in.Legacy != "" && ends(in.Text) && ends(in.Intel) && ends(in.Legacy)
+		// (want 0: shapes only, no texts to rewrite.)
+		branch = (want == 0 || in.Text+in.Intel+in.Legacy != "") && ends(in.Text) && ends(in.Intel) && ends(in.Legacy)
 	}
 	if err == nil && (!in.HasTarget && !in.RIPRelative || branch) && in.Len <= 15 {
 		// (A one-byte instruction is filed under the byte that follows

@@ -58,14 +58,14 @@ func Flow(funcs []*Func) []Arrow {
 	callers := map[int][]site{} // callee func index -> call sites
 	tails := map[int][]int{}    // func index -> tail-called func indexes
 	for fi, f := range funcs {
-		for li, l := range f.Lines {
-			if (l.Kind == Jump || l.Kind == CondJump) && l.HasTarget {
-				if to, ok := at.pos(l.Target); ok && to.Func == fi {
+		for fl := range f.Flow() {
+			if (fl.Kind == Jump || fl.Kind == CondJump) && fl.HasTarget {
+				if to, ok := at.pos(fl.Target); ok && to.Func == fi {
 					k := ArrowJump
-					if l.Kind == CondJump {
+					if fl.Kind == CondJump {
 						k = ArrowCondJump
 					}
-					arrows = append(arrows, Arrow{From: Pos{fi, li}, To: to, Kind: k})
+					arrows = append(arrows, Arrow{From: Pos{fi, int(fl.Line)}, To: to, Kind: k})
 				}
 			}
 		}
@@ -79,7 +79,7 @@ func Flow(funcs []*Func) []Arrow {
 			switch e.Kind {
 			case jit.EdgeCall:
 				arrows = append(arrows, Arrow{From: from, To: to, Kind: ArrowCall, Label: e.Detail})
-				if li+1 < len(f.Lines) {
+				if li+1 < f.Len() {
 					callers[to.Func] = append(callers[to.Func], site{from, Pos{fi, li + 1}})
 				}
 			case jit.EdgeTailCall:
@@ -94,9 +94,9 @@ func Flow(funcs []*Func) []Arrow {
 	retLines := func(fi int) []int {
 		r, ok := rets[fi]
 		if !ok {
-			for li := range funcs[fi].Lines {
-				if funcs[fi].Lines[li].Kind == Return {
-					r = append(r, li)
+			for fl := range funcs[fi].Flow() {
+				if fl.Kind == Return {
+					r = append(r, int(fl.Line))
 				}
 			}
 			rets[fi] = r
@@ -276,23 +276,23 @@ type addrIndex struct {
 func newAddrIndex(funcs []*Func) *addrIndex {
 	x := &addrIndex{funcs: funcs, stride4: make([]bool, len(funcs))}
 	for fi, f := range funcs {
-		if n := len(f.Lines); n > 0 {
+		if n := f.Len(); n > 0 {
 			x.order = append(x.order, fi)
 			// A function's addresses only grow (as the search in pos
 			// assumes too), so this span means steps of 4.
-			x.stride4[fi] = f.Lines[n-1].Addr-f.Lines[0].Addr == 4*uint64(n-1)
+			x.stride4[fi] = f.Addr(n-1)-f.Addr(0) == 4*uint64(n-1)
 		}
 	}
-	first := func(fi int) uint64 { return funcs[fi].Lines[0].Addr }
-	last := func(fi int) uint64 { return funcs[fi].Lines[len(funcs[fi].Lines)-1].Addr }
+	first := func(fi int) uint64 { return funcs[fi].Addr(0) }
+	last := func(fi int) uint64 { return funcs[fi].Addr(funcs[fi].Len() - 1) }
 	sort.SliceStable(x.order, func(i, j int) bool { return first(x.order[i]) < first(x.order[j]) })
 	for i := 1; i < len(x.order); i++ {
 		if first(x.order[i]) <= last(x.order[i-1]) {
 			x.order = nil
 			x.byAddr = map[uint64]Pos{}
 			for fi, f := range funcs {
-				for li, l := range f.Lines {
-					x.byAddr[l.Addr] = Pos{fi, li}
+				for li := range f.Len() {
+					x.byAddr[f.Addr(li)] = Pos{fi, li}
 				}
 			}
 			break
@@ -306,20 +306,21 @@ func (x *addrIndex) pos(addr uint64) (Pos, bool) {
 		p, ok := x.byAddr[addr]
 		return p, ok
 	}
-	k := sort.Search(len(x.order), func(k int) bool { return x.funcs[x.order[k]].Lines[0].Addr > addr }) - 1
+	k := sort.Search(len(x.order), func(k int) bool { return x.funcs[x.order[k]].Addr(0) > addr }) - 1
 	if k < 0 {
 		return Pos{}, false
 	}
 	fi := x.order[k]
-	ls := x.funcs[fi].Lines
+	f := x.funcs[fi]
+	n := f.Len()
 	if x.stride4[fi] {
-		if d := addr - ls[0].Addr; d%4 == 0 && d/4 < uint64(len(ls)) {
+		if d := addr - f.Addr(0); d%4 == 0 && d/4 < uint64(n) {
 			return Pos{fi, int(d / 4)}, true
 		}
 		return Pos{}, false
 	}
-	li := sort.Search(len(ls), func(i int) bool { return ls[i].Addr >= addr })
-	if li < len(ls) && ls[li].Addr == addr {
+	li := sort.Search(n, func(i int) bool { return f.Addr(i) >= addr })
+	if li < n && f.Addr(li) == addr {
 		return Pos{fi, li}, true
 	}
 	return Pos{}, false

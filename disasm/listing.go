@@ -37,7 +37,10 @@ type Line struct {
 // Func is the listing of one function image.
 type Func struct {
 	Image *jit.FuncImage
+	// Lines are the lines as List lists them; nil in the compact form
+	// (Index), which the accessors in lazy.go read.
 	Lines []Line
+	ix    *lineIndex
 }
 
 // Header is the function's header line as seed 000 and bpftool print it:
@@ -119,26 +122,7 @@ func listFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
 
 func listFuncCached(arch kernel.Arch, fi *jit.FuncImage, opt Options, cache *decodeCache) (*Func, error) {
 	f := &Func{Image: fi}
-	notes := map[int][]string{}
-	// Source lines first (BTF line info), as bpftool's "linum" shows them.
-	for _, li := range fi.Lines {
-		i := li.Insn - fi.FirstInsn
-		if i < 0 || i >= len(fi.Insns) || li.Line == 0 {
-			continue
-		}
-		at := fi.BPFOffsets[i]
-		src := fmt.Sprintf("line %d", li.Line)
-		if li.File != "" {
-			src = fmt.Sprintf("%s:%d", li.File, li.Line)
-		}
-		if li.Text != "" {
-			src += ": " + strings.TrimSpace(li.Text)
-		}
-		notes[at] = append(notes[at], src)
-	}
-	for _, n := range fi.Notes {
-		notes[n.Offset] = append(notes[n.Offset], n.Text)
-	}
+	notes := lineNotes(fi)
 	noteAt := func(off int) []string {
 		if len(notes) == 0 {
 			return nil
@@ -227,17 +211,35 @@ func (f *Func) paintRegions() {
 
 // LineAt returns the index of the line at byte offset off, or -1.
 func (f *Func) LineAt(off int) int {
-	lo, hi := 0, len(f.Lines)-1
+	if x := f.ix; x != nil && x.offs == nil {
+		if off < 0 || off%4 != 0 || off/4 >= x.n {
+			return -1
+		}
+		return off / 4
+	}
+	lo, hi := 0, f.Len()-1
 	for lo <= hi {
 		mid := (lo + hi) / 2
-		switch {
-		case f.Lines[mid].Offset == off:
+		switch o := f.Offset(mid); {
+		case o == off:
 			return mid
-		case f.Lines[mid].Offset < off:
+		case o < off:
 			lo = mid + 1
 		default:
 			hi = mid - 1
 		}
 	}
 	return -1
+}
+
+// noteOfLine is how a note names a source line: "file:line: text".
+func noteOfLine(li kernel.LineInfo) string {
+	src := fmt.Sprintf("line %d", li.Line)
+	if li.File != "" {
+		src = fmt.Sprintf("%s:%d", li.File, li.Line)
+	}
+	if li.Text != "" {
+		src += ": " + strings.TrimSpace(li.Text)
+	}
+	return src
 }
