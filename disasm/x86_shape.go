@@ -15,16 +15,16 @@ package disasm
 // full decoder decodes it.
 
 const (
-	xsOK     uint16 = 1 << iota
-	xsModRM         // a ModRM byte (and SIB, displacement) follows
-	xsImm8          // an 8-bit immediate
-	xsImmZ          // a 16-bit immediate with 66, else 32-bit
-	xsImmV          // B8+r: 64-bit with REX.W, else as xsImmZ
-	xsRel8          // an 8-bit branch displacement
-	xsRel32         // a 32-bit branch displacement
-	xsNoMod3        // ModRM.mod == 3 is not an instruction (lea)
-	xsNo66          // 66 makes it another instruction (or none): full decoder
-	xsTestImm       // F6/F7: /0 and /1 (test) take an immediate
+	xsOK      uint16 = 1 << iota
+	xsModRM          // a ModRM byte (and SIB, displacement) follows
+	xsImm8           // an 8-bit immediate
+	xsImmZ           // a 16-bit immediate with 66, else 32-bit
+	xsImmV           // B8+r: 64-bit with REX.W, else as xsImmZ
+	xsRel8           // an 8-bit branch displacement
+	xsRel32          // a 32-bit branch displacement
+	xsNoMod3         // ModRM.mod == 3 is not an instruction (lea)
+	xsNo66           // 66 makes it another instruction (or none): full decoder
+	xsTestImm        // F6/F7: /0 and /1 (test) take an immediate
 )
 
 type x86ShapeOp struct {
@@ -84,7 +84,7 @@ func x86ShapeTables() (one, two [256]x86ShapeOp) {
 	one[0xe8].kind = Call
 	one[0xe9].kind, one[0xeb].kind = Jump, Jump
 
-	set(&two, 0x0b, 0x0b, xsNo66)        // ud2
+	set(&two, 0x0b, 0x0b, xsNo66)         // ud2
 	set(&two, 0x1f, 0x1f, xsModRM|xsNo66) // nopl
 	two[0x1f].regs = 1                    // (0F 1F /0; the others are hints)
 	set(&two, 0x40, 0x4f, xsModRM|xsNo66) // cmovcc
