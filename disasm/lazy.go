@@ -481,3 +481,22 @@ func (p *Program) Fill() error {
 		return f.ix.fillErr
 	})
 }
+
+// Full returns f with every Line listed, as List lists it: f itself when
+// it is not in the compact form. For readers that walk every line's
+// fields (exports, comparisons) of a listing that may be indexed. A line
+// that cannot be decoded (where List fails) reads as Line gives it.
+func (f *Func) Full() *Func {
+	if f.ix == nil {
+		return f
+	}
+	g, err := listFuncCached(f.ix.arch, f.Image, f.ix.opt, newDecodeCache(len(f.Image.Code)))
+	if err == nil {
+		return g
+	}
+	g = &Func{Image: f.Image, Lines: make([]Line, f.Len())}
+	for i := range g.Lines {
+		g.Lines[i] = f.Line(i)
+	}
+	return g
+}

@@ -117,6 +117,9 @@ func TestIndexMatchesList(t *testing.T) {
 					t.Fatalf("%s: Indexed %v %v", name, f.Indexed(), g.Indexed())
 				}
 				compareFuncs(t, name+"/"+f.Image.Name, f, g, false)
+				if h := g.Full(); h.Indexed() || !reflect.DeepEqual(h.Lines, f.Lines) {
+					t.Fatalf("%s: Full differs", name)
+				}
 			}
 			if err := lazy.Fill(); err != nil {
 				t.Fatalf("%s: Fill: %v", name, err)

@@ -61,7 +61,11 @@ func ANSI(w io.Writer, l *session.Listing, th *themes.Theme) error {
 	}
 	// The instruction lines in the order WriteText prints them, with the
 	// byte column width it uses.
+	// Every line's fields are read: an indexed listing's are listed.
 	funcs := disasm.Flatten(l.Programs)
+	for i, f := range funcs {
+		funcs[i] = f.Full()
+	}
 	byteCols := 7
 	for _, f := range funcs {
 		for _, ln := range f.Lines {

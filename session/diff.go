@@ -109,7 +109,7 @@ func Compare(a, b *Listing) *Diff {
 }
 
 func markAll(marks []DiffMark, l *Listing, fi int) {
-	for li := range l.Funcs[fi].Lines {
+	for li := range l.Funcs[fi].Len() {
 		marks[l.RowOfLine(fi, li)] = DiffOnly
 	}
 }
@@ -137,17 +137,16 @@ func segments(f *disasm.Func) *segs {
 		n = max(n, in.Index+1)
 	}
 	s := &segs{bpf: make([][]int, n), region: map[string][]int{}}
-	for li := range f.Lines {
-		ln := &f.Lines[li]
-		if ln.BPF >= 0 {
-			x := f.Image.Insns[ln.BPF].Index
+	for li := range f.Len() {
+		if b := f.BPF(li); b >= 0 {
+			x := f.Image.Insns[b].Index
 			if s.bpf[x] == nil {
 				s.order = append(s.order, segKey{bpf: x})
 			}
 			s.bpf[x] = append(s.bpf[x], li)
 			continue
 		}
-		k := string(ln.Region)
+		k := string(f.Region(li))
 		if _, ok := s.region[k]; !ok {
 			s.order = append(s.order, segKey{bpf: -1, region: k})
 		}
@@ -274,7 +273,7 @@ func normTexts(a, b *Listing) ([][]string, [][]string) {
 		out := make([][]string, len(l.Funcs))
 		ix := newImageIndex(l)
 		for fi, f := range l.Funcs {
-			lines := f.Lines
+			lines := f.Full().Lines
 			if respell {
 				if g, err := disasm.ListFunc(l.Arch, f.Image); err == nil && len(g.Lines) == len(lines) {
 					lines = g.Lines

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,6 +102,15 @@ type Listing struct {
 	// on the first Target (a key press used to scan every group).
 	targetsOnce sync.Once
 	targets     map[int]int
+
+	// The lines of an indexed listing decoded for Line, a bounded cache
+	// (a frame asks for its rows' lines again and again).
+	linesMu sync.Mutex
+	lines   map[int]*disasm.Line
+	// fill is closed when every text is printed (Fill, Filling).
+	fillMu sync.Mutex
+	fill   chan struct{}
+	textW  int
 }
 
 // Group is a set of arrows drawn as one line in one lane: branches to the
@@ -125,13 +133,107 @@ func (g *Group) Local() bool {
 	return g.Kind == disasm.ArrowJump || g.Kind == disasm.ArrowCondJump
 }
 
-// Line returns the instruction shown on row r, or nil.
+// Line returns the instruction shown on row r, or nil. Its fields are
+// not to be changed.
 func (l *Listing) Line(r int) *disasm.Line {
 	if r < 0 || r >= len(l.Rows) || l.Rows[r].Kind != RowInsn {
 		return nil
 	}
 	row := l.Rows[r]
-	return &l.Funcs[row.Func].Lines[row.Line]
+	f := l.Funcs[row.Func]
+	if !f.Indexed() {
+		return &f.Lines[row.Line]
+	}
+	l.linesMu.Lock()
+	defer l.linesMu.Unlock()
+	if ln := l.lines[r]; ln != nil {
+		return ln
+	}
+	if l.lines == nil || len(l.lines) >= lineCacheSize {
+		l.lines = make(map[int]*disasm.Line, 256)
+	}
+	ln := f.Line(int(row.Line))
+	l.lines[r] = &ln
+	return &ln
+}
+
+// lineCacheSize bounds the lines an indexed listing keeps decoded.
+const lineCacheSize = 4096
+
+// lazyCodeBytes is the size of machine code from which a listing is kept
+// indexed (disasm.Index: lines decoded when shown, texts printed in the
+// background) rather than listed whole: about 130 000 instructions.
+var lazyCodeBytes = 512 << 10
+
+// Fill prints every text of an indexed listing, what Search and TextWidth
+// read, and returns when it is done (at once for a listing listed whole).
+func (l *Listing) Fill() { <-l.Filling() }
+
+// Filling starts printing the texts in the background, once, and returns
+// a channel closed when they are all printed.
+func (l *Listing) Filling() <-chan struct{} {
+	l.fillMu.Lock()
+	defer l.fillMu.Unlock()
+	if l.fill == nil {
+		l.fill = make(chan struct{})
+		progs := l.Programs
+		fill := func() {
+			w := 0
+			for _, p := range progs {
+				// An undecodable word prints as its error (List
+				// would have failed); the listing still shows.
+				_ = p.Fill()
+				for _, f := range p.Funcs {
+					w = max(w, f.MaxText())
+				}
+			}
+			l.textW = w
+			close(l.fill)
+		}
+		for _, p := range progs {
+			for _, f := range p.Funcs {
+				if !f.Filled() {
+					go fill()
+					return l.fill
+				}
+			}
+		}
+		fill() // listed whole: nothing to print
+	}
+	return l.fill
+}
+
+// Filled reports whether every text is printed. It does not start
+// printing them (Filling does), except in a listing listed whole, where
+// there is nothing to print.
+func (l *Listing) Filled() bool {
+	l.fillMu.Lock()
+	started := l.fill != nil
+	l.fillMu.Unlock()
+	if !started {
+		for _, p := range l.Programs {
+			for _, f := range p.Funcs {
+				if !f.Filled() {
+					return false
+				}
+			}
+		}
+	}
+	select {
+	case <-l.Filling():
+		return true
+	default:
+		return false
+	}
+}
+
+// TextWidth is the length of the longest instruction text, once the
+// listing is Filled; false before.
+func (l *Listing) TextWidth() (int, bool) {
+	if !l.Filled() {
+		return 0, false
+	}
+	return l.textW, true
 }
 
 // Func returns the function row r belongs to.
@@ -144,11 +246,15 @@ func (l *Listing) Func(r int) *disasm.Func {
 
 // BPFInsn returns the BPF instruction row r was compiled from, if any.
 func (l *Listing) BPFInsn(r int) (kernel.Insn, bool) {
-	ln := l.Line(r)
-	if ln == nil || ln.BPF < 0 {
+	if r < 0 || r >= len(l.Rows) || l.Rows[r].Kind != RowInsn {
 		return kernel.Insn{}, false
 	}
-	return l.Funcs[l.Rows[r].Func].Image.Insns[ln.BPF], true
+	f := l.Funcs[l.Rows[r].Func]
+	b := f.BPF(int(l.Rows[r].Line))
+	if b < 0 {
+		return kernel.Insn{}, false
+	}
+	return f.Image.Insns[b], true
 }
 
 // FirstRowOfBPF returns the first row with BPF id id, or -1.
@@ -232,7 +338,7 @@ func (l *Listing) layoutRows() {
 				src = sourceStarts(f)
 			}
 			srcs = append(srcs, src)
-			n += 2 + len(f.Lines) + len(src)
+			n += 2 + f.Len() + len(src)
 		}
 	}
 	l.Rows = make([]Row, 0, n)
@@ -281,7 +387,7 @@ func (l *Listing) layoutArrows() {
 // layoutFunc appends the rows of function fi's lines, giving each its BPF
 // id: the function's id table is looked up and locked once, not per line.
 func (l *Listing) layoutFunc(fi int, prog string, f *disasm.Func, src map[int]int32) {
-	rows := make([]int32, len(f.Lines))
+	rows := make([]int32, f.Len())
 	l.lineRow = append(l.lineRow, rows)
 	var origin []int
 	if rw := l.Rewrites[prog]; rw != nil {
@@ -292,10 +398,9 @@ func (l *Listing) layoutFunc(fi int, prog string, f *disasm.Func, src map[int]in
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var ft *funcIDs
-	for li := range f.Lines {
-		ln := &f.Lines[li]
+	for li := range rows {
 		if len(src) > 0 {
-			if si, ok := src[ln.Offset]; ok {
+			if si, ok := src[f.Offset(li)]; ok {
 				l.sourceAt = append(l.sourceAt, int32(len(l.Rows)))
 				l.sourceIdx = append(l.sourceIdx, si)
 				l.Rows = append(l.Rows, Row{Kind: RowSource, Func: int32(fi), Line: int32(li), BPF: -1})
@@ -304,15 +409,15 @@ func (l *Listing) layoutFunc(fi int, prog string, f *disasm.Func, src map[int]in
 		}
 		rows[li] = int32(len(l.Rows))
 		index, region := -1, jit.RegionKind("")
-		if ln.BPF >= 0 {
-			index = insns[ln.BPF].Index
+		if b := f.BPF(li); b >= 0 {
+			index = insns[b].Index
 			if index < len(origin) {
 				// The instruction as written: what the other
 				// pane (BPF as written) links to.
 				index = origin[index]
 			}
 		} else {
-			region = ln.Region
+			region = f.Region(li)
 		}
 		if ft == nil {
 			ft = b.funcTable(prog, f.Image.Name, index)
@@ -472,7 +577,7 @@ func (l *Listing) RowOfAddr(addr uint64) int {
 		if addr < img.Address || addr >= img.Address+uint64(len(img.Code)) {
 			continue
 		}
-		i := sort.Search(len(f.Lines), func(i int) bool { return f.Lines[i].Addr > addr }) - 1
+		i := f.LineContaining(int(addr - img.Address))
 		if i < 0 {
 			return -1
 		}
@@ -528,11 +633,11 @@ func (l *Listing) matches(r int, m query) bool {
 		li, _ := l.SourceLine(r)
 		return m.in(SourceText(li))
 	case RowInsn:
-		ln := &l.Funcs[row.Func].Lines[row.Line]
-		if m.in(ln.Text) {
+		f := l.Funcs[row.Func]
+		if m.in(f.Text(int(row.Line))) {
 			return true
 		}
-		for _, n := range ln.Notes {
+		for _, n := range f.Notes(int(row.Line)) {
 			if m.in(n) {
 				return true
 			}
@@ -567,6 +672,7 @@ func (l *Listing) Search(q string, from, dir int) int {
 	if dir < 0 {
 		step = -1
 	}
+	l.Fill() // every row's text, printed once
 	m := newQuery(q)
 	r := (from%n + n) % n
 	for range n {

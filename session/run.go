@@ -395,22 +395,21 @@ func (r *Run) locate(l *Listing) {
 		loc := posLoc{fn: -1, line: -1, id: -1}
 		if fi >= 0 {
 			f := r.funcs[fi].f
-			li := sort.Search(len(f.Lines), func(i int) bool { return f.Lines[i].Addr > pc }) - 1
+			li := f.LineContaining(int(pc - f.Image.Address))
 			loc.fn, loc.line = int32(fi), int32(li)
 			if li >= 0 {
 				if ids[fi] == nil {
-					ids[fi] = make([]int32, len(f.Lines))
+					ids[fi] = make([]int32, f.Len())
 					for k := range ids[fi] {
 						ids[fi][k] = -2
 					}
 				}
 				if ids[fi][li] == -2 {
-					ln := &f.Lines[li]
 					key := BPFKey{Prog: r.funcs[fi].prog, Func: f.Image.Name, Index: -1}
-					if ln.BPF >= 0 {
-						key.Index = f.Image.Insns[ln.BPF].Index
+					if b := f.BPF(li); b >= 0 {
+						key.Index = f.Image.Insns[b].Index
 					} else {
-						key.Region = ln.Region
+						key.Region = f.Region(li)
 					}
 					ids[fi][li] = l.ids.ID(key)
 				}
@@ -652,10 +651,10 @@ func (r *Run) Step(i int) StepView {
 		v.Func = f.Image.Name
 		v.Offset = int(v.PC - f.Image.Address)
 		if loc.line >= 0 {
-			ln := &f.Lines[loc.line]
-			v.Region = ln.Region
-			if ln.BPF >= 0 {
-				in := f.Image.Insns[ln.BPF]
+			li := int(loc.line)
+			v.Region = f.Region(li)
+			if b := f.BPF(li); b >= 0 {
+				in := f.Image.Insns[b]
 				v.BPFIndex = in.Index
 				v.BPF = fmt.Sprintf("%d: %s", in.Index, disasm.BPFText(in))
 			}

@@ -339,15 +339,36 @@ func (s *Session) compileListed(arch kernel.Arch, profile string, syntax Syntax)
 		l.Err = err
 		return l
 	}
-	for _, img := range imgs {
-		lp, err := disasm.ListOpts(img, opt)
-		if err != nil {
-			l.Err = fmt.Errorf("%s: %w", s.Target.Name, err)
-			return l
-		}
-		l.Programs = append(l.Programs, lp)
+	if l.Programs, err = listPrograms(imgs, opt); err != nil {
+		l.Err = fmt.Errorf("%s: %w", s.Target.Name, err)
 	}
 	return l
+}
+
+// listPrograms lists the images: whole (disasm.ListOpts) up to
+// lazyCodeBytes of machine code, indexed beyond (disasm.Index), where a
+// line is decoded when it is shown and the texts are printed in the
+// background (Listing.Filling).
+func listPrograms(imgs []*jit.Image, opt disasm.Options) ([]*disasm.Program, error) {
+	size := 0
+	for _, img := range imgs {
+		for _, f := range img.Funcs {
+			size += len(f.Code)
+		}
+	}
+	list := disasm.ListOpts
+	if size > lazyCodeBytes {
+		list = disasm.Index
+	}
+	out := make([]*disasm.Program, 0, len(imgs))
+	for _, img := range imgs {
+		lp, err := list(img, opt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, lp)
+	}
+	return out, nil
 }
 
 // Relist prints an existing listing again with another syntax, without
@@ -365,13 +386,13 @@ func (s *Session) Relist(l *Listing, syntax Syntax) *Listing {
 	}
 	n := &Listing{Arch: l.Arch, Syntax: syntax, Profile: l.Profile, Profiles: l.Profiles, ids: s.ids, Source: !s.hideSource,
 		loaded: l.loaded, loadOpts: l.loadOpts, Rewrites: l.Rewrites, NoRewrites: l.NoRewrites}
-	for _, lp := range l.Programs {
-		q, err := disasm.ListOpts(lp.Image, opt)
-		if err != nil {
-			n.Err = fmt.Errorf("%s: %w", s.Target.Name, err)
-			return n
-		}
-		n.Programs = append(n.Programs, q)
+	imgs := make([]*jit.Image, len(l.Programs))
+	for i, lp := range l.Programs {
+		imgs[i] = lp.Image
+	}
+	if n.Programs, err = listPrograms(imgs, opt); err != nil {
+		n.Err = fmt.Errorf("%s: %w", s.Target.Name, err)
+		return n
 	}
 	n.layout()
 	return n

@@ -163,7 +163,7 @@ func (s *Session) place(ts *TourStop, st *scenarios.Stop, listings map[string]*L
 	if li < 0 {
 		return fmt.Errorf("%#x (%s+%#x) is inside an instruction, not at its start", pc, l.funcName(fi), pc-f.Image.Address)
 	}
-	ts.Function, ts.Offset, ts.Insn = l.funcName(fi), int(pc-f.Image.Address), f.Lines[li].Text
+	ts.Function, ts.Offset, ts.Insn = l.funcName(fi), int(pc-f.Image.Address), f.Text(li)
 	return nil
 }
 
@@ -196,12 +196,7 @@ func (l *Listing) lineAt(pc uint64) (int, int) {
 		if pc < img.Address || pc >= img.Address+uint64(len(img.Code)) {
 			continue
 		}
-		for li := range f.Lines {
-			if f.Lines[li].Addr == pc {
-				return fi, li
-			}
-		}
-		return fi, -1
+		return fi, f.LineOfAddr(pc)
 	}
 	return -1, -1
 }

@@ -246,8 +246,8 @@ func (m *Model) gotoTarget(v string) {
 		// A short address: match the low digits, as the pane shows them.
 		mask := uint64(1)<<(4*uint(len(hex))) - 1
 		for fi, f := range p.l.Funcs {
-			for li := range f.Lines {
-				if f.Lines[li].Addr&mask == a {
+			for li := range f.Len() {
+				if f.Addr(li)&mask == a {
 					r = p.l.RowOfLine(fi, li)
 					break
 				}

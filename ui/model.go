@@ -71,15 +71,18 @@ var layouts = [][2]kernel.Arch{
 
 // Model is the root model.
 type Model struct {
-	c      *Common
-	opt    Options
-	sess   *session.Session
-	panes  [2]*Pane
-	prof   [2]string // profile name per pane, "" for the target's default
-	focus  int
-	zoom   bool
-	layout int
-	syntax session.Syntax
+	c     *Common
+	opt   Options
+	sess  *session.Session
+	panes [2]*Pane
+	prof  [2]string // profile name per pane, "" for the target's default
+	// filling holds the indexed listings whose texts are being printed
+	// (waitFills).
+	filling map[*session.Listing]bool
+	focus   int
+	zoom    bool
+	layout  int
+	syntax  session.Syntax
 
 	themeName string
 	mode      mode
@@ -166,6 +169,52 @@ func (m *Model) Init() tea.Cmd {
 // Update routes a message: resize, background colour, mouse, modal input,
 // then the keys.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if f, ok := msg.(filledMsg); ok {
+		m.textsFilled(f.l)
+		return m, nil
+	}
+	mm, cmd := m.update(msg)
+	return mm, tea.Batch(cmd, m.waitFills())
+}
+
+// filledMsg says every text of an indexed listing is printed.
+type filledMsg struct{ l *session.Listing }
+
+// waitFills starts printing the texts of the shown listings that are
+// indexed (session.Listing.Filling) and waits for them, once per listing.
+func (m *Model) waitFills() tea.Cmd {
+	var cmds []tea.Cmd
+	for _, p := range m.panes {
+		l := p.l
+		if p.textFilled || l == nil || m.filling[l] {
+			continue
+		}
+		if m.filling == nil {
+			m.filling = map[*session.Listing]bool{}
+		}
+		m.filling[l] = true
+		cmds = append(cmds, func() tea.Msg {
+			<-l.Filling()
+			return filledMsg{l}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// textsFilled sizes the text column of the panes showing l, now that its
+// texts are printed.
+func (m *Model) textsFilled(l *session.Listing) {
+	delete(m.filling, l)
+	for _, p := range m.panes {
+		if p.l == l {
+			p.setTextWidth()
+			p.cache = map[int]*rowCache{}
+		}
+	}
+}
+
+// update is Update for every other message.
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd, handled := m.tourUpdate(msg)
 	if handled {
 		return m, cmd

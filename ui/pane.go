@@ -50,7 +50,10 @@ type Pane struct {
 	cache    map[int]*rowCache       // rows drawn lately (rowCacheMax at most)
 	srcNotes map[int]map[string]bool // see sourceNotes
 	textW    int                     // widest instruction text, capped
-	folded   int                     // the listing's Folded(), counted once
+	// textFilled says textW is the listing's (not the width it has
+	// before an indexed listing's texts are printed).
+	textFilled bool
+	folded     int // the listing's Folded(), counted once
 }
 
 type paneLayout struct {
@@ -79,6 +82,19 @@ func NewPane(c *Common, l *session.Listing) *Pane {
 	return p
 }
 
+// setTextWidth sizes the instruction text column: the widest text, at
+// most 40 columns. An indexed listing's texts are printed in the
+// background; until they are, the column is 40 wide (and textFilled is
+// unset: the model sets it again when they are, filledMsg).
+func (p *Pane) setTextWidth() {
+	w, ok := p.l.TextWidth()
+	p.textFilled = ok
+	if !ok {
+		w = 40
+	}
+	p.textW = min(w, 40)
+}
+
 // SetListing replaces the listing, keeping the cursor on the same address
 // (or function) when the new listing has it.
 func (p *Pane) SetListing(l *session.Listing) {
@@ -96,13 +112,7 @@ func (p *Pane) SetListing(l *session.Listing) {
 	p.folded = l.Folded()
 	p.cache = map[int]*rowCache{}
 	p.srcNotes = nil
-	p.textW = 0
-	for fi := range l.Funcs {
-		for li := range l.Funcs[fi].Lines {
-			p.textW = max(p.textW, len(l.Funcs[fi].Lines[li].Text))
-		}
-	}
-	p.textW = min(p.textW, 40)
+	p.setTextWidth()
 	p.back = nil
 	r := -1
 	if addr != 0 {

@@ -45,7 +45,7 @@ func (p *Pane) runMarks() runMarks {
 		fi := int(p.l.Rows[mk.pcRow].Func)
 		f := p.l.Funcs[fi]
 		n := 0
-		for n < len(f.Lines) && f.Lines[n].Offset < e.Landing {
+		for n < f.Len() && f.Offset(n) < e.Landing {
 			n++
 		}
 		if n > 0 {

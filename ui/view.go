@@ -258,7 +258,7 @@ func describe(p *Pane) string {
 		return " " + session.SourceText(li)
 	}
 	if ln == nil {
-		return fmt.Sprintf(" %s at %#x, %d bytes, %d instructions", f.Image.Name, f.Image.Address, len(f.Image.Code), len(f.Lines))
+		return fmt.Sprintf(" %s at %#x, %d bytes, %d instructions", f.Image.Name, f.Image.Address, len(f.Image.Code), f.Len())
 	}
 	s := fmt.Sprintf(" %s+%#x  %#x  %s", f.Image.Name, ln.Offset, ln.Addr, ln.Text)
 	if in, ok := l.BPFInsn(r); ok {

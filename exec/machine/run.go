@@ -153,9 +153,10 @@ func NewRunnerListed(k *Kernel, p *jit.Profile, lists map[*jit.FuncImage]*disasm
 				}
 				inTC = nil
 			}
-			for _, ln := range lf.Lines {
-				if ln.Region == jit.RegionTailCall || ln.Region == jit.RegionPokeBypass || ln.Region == jit.RegionPokeTarget {
-					inTC = append(inTC, ln)
+			for li := range lf.Len() {
+				if rg := lf.Region(li); rg == jit.RegionTailCall || rg == jit.RegionPokeBypass || rg == jit.RegionPokeTarget {
+					// (Decoded here: the listing may be indexed.)
+					inTC = append(inTC, lf.Line(li))
 				} else if inTC != nil {
 					flush()
 				}
@@ -386,8 +387,8 @@ func (r *Runner) tailCallEvent(run *Run, emit func(trace.Event), from, to *funcI
 		lines, unit = landing/4, "instructions"
 	} else if lf, err := disasm.ListFunc(r.K.Arch, to.img); err == nil {
 		lines = 0
-		for _, l := range lf.Lines {
-			if l.Offset < landing {
+		for li := range lf.Len() {
+			if lf.Offset(li) < landing {
 				lines++
 			}
 		}
