@@ -11,7 +11,7 @@ import (
 )
 
 // TestIndexedListingMatches lays every built-in scenario and a generated
-// program out twice, listed whole and indexed (lazyCodeBytes 0: lines
+// program out twice, listed whole and indexed (IndexAbove 1: lines
 // decoded when asked for, texts printed by Fill), in every syntax, and
 // holds the indexed session to the other: rows, BPF ids, arrows, groups,
 // lanes, every row's line, BPF instruction, target and address, search
@@ -30,15 +30,12 @@ func TestIndexedListingMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets["gen"] = &Target{Name: set.Name, Set: set}
-	defer func(n int) { lazyCodeBytes = n }(lazyCodeBytes)
 	rows := 0
 	defer func() { t.Logf("%d targets, %d rows", len(targets), rows) }()
 	for name, tg := range targets {
 		for _, syn := range []Syntax{SyntaxDefault, SyntaxIntel} {
-			lazyCodeBytes = 1 << 40
-			whole := FromTarget(tg, Options{Syntax: syn})
-			lazyCodeBytes = 0
-			ix := FromTarget(tg, Options{Syntax: syn})
+			whole := FromTarget(tg, Options{Syntax: syn, IndexAbove: 1 << 40})
+			ix := FromTarget(tg, Options{Syntax: syn, IndexAbove: 1})
 			for li, a := range whole.Listings {
 				b := ix.Listings[li]
 				where := name + "/" + string(a.Arch) + "/" + string(syn)

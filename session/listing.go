@@ -160,10 +160,8 @@ func (l *Listing) Line(r int) *disasm.Line {
 // lineCacheSize bounds the lines an indexed listing keeps decoded.
 const lineCacheSize = 4096
 
-// lazyCodeBytes is the size of machine code from which a listing is kept
-// indexed (disasm.Index: lines decoded when shown, texts printed in the
-// background) rather than listed whole: about 130 000 instructions.
-var lazyCodeBytes = 512 << 10
+// defaultIndexAbove is Options.IndexAbove's default.
+const defaultIndexAbove = 512 << 10
 
 // Fill prints every text of an indexed listing, what Search and TextWidth
 // read, and returns when it is done (at once for a listing listed whole).
@@ -201,6 +199,12 @@ func (l *Listing) Filling() <-chan struct{} {
 		fill() // listed whole: nothing to print
 	}
 	return l.fill
+}
+
+// Indexed reports whether the listing is in the compact form
+// (disasm.Index): a large program, whose texts are printed on demand.
+func (l *Listing) Indexed() bool {
+	return len(l.Programs) > 0 && len(l.Programs[0].Funcs) > 0 && l.Programs[0].Funcs[0].Indexed()
 }
 
 // Filled reports whether every text is printed. It does not start

@@ -115,14 +115,9 @@ func (s *Session) Run(l *Listing) *Run {
 		}
 		return r
 	}
-	cfg := s.cfg.key()
-	if l.Rewrites != nil {
-		// The image of the rewritten programs, on the kernel memory model.
-		cfg += "|verifier"
-	}
-	k := runKey{l.Arch, l.Profile.Name, cfg}
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
+	k := s.runKey(l)
 	if r := s.runs[k]; r != nil {
 		return r
 	}
@@ -132,6 +127,27 @@ func (s *Session) Run(l *Listing) *Run {
 	}
 	s.runs[k] = r
 	return r
+}
+
+// runKey is what a run of l depends on; s.runMu is held.
+func (s *Session) runKey(l *Listing) runKey {
+	cfg := s.cfg.key()
+	if l.Rewrites != nil {
+		// The image of the rewritten programs, on the kernel memory model.
+		cfg += "|verifier"
+	}
+	return runKey{l.Arch, l.Profile.Name, cfg}
+}
+
+// CachedRun is Run when the run is computed already, else nil: it never
+// runs anything.
+func (s *Session) CachedRun(l *Listing) *Run {
+	if l.Err != nil || l.Profile == nil || len(l.Programs) == 0 {
+		return nil
+	}
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	return s.runs[s.runKey(l)]
 }
 
 func (s *Session) newRun(l *Listing) *Run {

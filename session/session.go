@@ -55,6 +55,11 @@ type Options struct {
 	// HideSource leaves the C source lines (BTF line info) out of the
 	// listings' rows; they are laid out by default where known.
 	HideSource bool
+	// IndexAbove is the size of machine code (all programs of a listing)
+	// above which a listing is indexed (disasm.Index: a line decoded when
+	// shown, the texts printed in the background, Listing.Filling) rather
+	// than listed whole; 0 means 512 KiB (about 130 000 instructions).
+	IndexAbove int
 }
 
 // DefaultArches is the side-by-side pair jitscope shows.
@@ -189,6 +194,7 @@ type Session struct {
 	ids      *BPFIDs
 	// hideSource: no RowSource rows in the listings made from now on.
 	hideSource bool
+	indexAbove int // Options.IndexAbove
 
 	runMu sync.Mutex
 	runs  map[runKey]*Run
@@ -209,6 +215,10 @@ func (s *Session) RunConfig() RunConfig { return s.cfg }
 // listings held elsewhere must be replaced (Compile). Nothing changes when
 // the configuration is invalid.
 func (s *Session) SetRunConfig(cfg RunConfig) (recompiled bool, err error) {
+	// A run may be under way in the background (a viewer's): it reads
+	// the configuration and the target's prog arrays under runMu.
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
 	t := s.Target
 	if cfg.Entry != "" && t.Set.Program(cfg.Entry) == nil {
 		return false, fmt.Errorf("%s: no program %q (programs: %s)", t.Name, cfg.Entry, programNames(t.Set))
@@ -261,7 +271,7 @@ func FromTarget(t *Target, opt Options) *Session {
 	if len(arches) == 0 {
 		arches = DefaultArches
 	}
-	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource}
+	s := &Session{Target: t, ids: NewBPFIDs(), hideSource: opt.HideSource, indexAbove: opt.IndexAbove}
 	// The architectures are compiled and listed at the same time; their
 	// rows are laid out in order, as BPF ids are given in order of first
 	// sight, then their arrows at the same time again.
@@ -339,25 +349,29 @@ func (s *Session) compileListed(arch kernel.Arch, profile string, syntax Syntax)
 		l.Err = err
 		return l
 	}
-	if l.Programs, err = listPrograms(imgs, opt); err != nil {
+	if l.Programs, err = s.listPrograms(imgs, opt); err != nil {
 		l.Err = fmt.Errorf("%s: %w", s.Target.Name, err)
 	}
 	return l
 }
 
 // listPrograms lists the images: whole (disasm.ListOpts) up to
-// lazyCodeBytes of machine code, indexed beyond (disasm.Index), where a
-// line is decoded when it is shown and the texts are printed in the
-// background (Listing.Filling).
-func listPrograms(imgs []*jit.Image, opt disasm.Options) ([]*disasm.Program, error) {
+// Options.IndexAbove bytes of machine code, indexed beyond (disasm.Index),
+// where a line is decoded when it is shown and the texts are printed in
+// the background (Listing.Filling).
+func (s *Session) listPrograms(imgs []*jit.Image, opt disasm.Options) ([]*disasm.Program, error) {
 	size := 0
 	for _, img := range imgs {
 		for _, f := range img.Funcs {
 			size += len(f.Code)
 		}
 	}
+	above := s.indexAbove
+	if above == 0 {
+		above = defaultIndexAbove
+	}
 	list := disasm.ListOpts
-	if size > lazyCodeBytes {
+	if size > above {
 		list = disasm.Index
 	}
 	out := make([]*disasm.Program, 0, len(imgs))
@@ -390,7 +404,7 @@ func (s *Session) Relist(l *Listing, syntax Syntax) *Listing {
 	for i, lp := range l.Programs {
 		imgs[i] = lp.Image
 	}
-	if n.Programs, err = listPrograms(imgs, opt); err != nil {
+	if n.Programs, err = s.listPrograms(imgs, opt); err != nil {
 		n.Err = fmt.Errorf("%s: %w", s.Target.Name, err)
 		return n
 	}

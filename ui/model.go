@@ -79,6 +79,9 @@ type Model struct {
 	// filling holds the indexed listings whose texts are being printed
 	// (waitFills).
 	filling map[*session.Listing]bool
+	// running holds the listings whose runs are computed in the
+	// background (startRuns).
+	running map[*session.Listing]bool
 	focus   int
 	zoom    bool
 	layout  int
@@ -173,8 +176,60 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.textsFilled(f.l)
 		return m, nil
 	}
+	if r, ok := msg.(runMsg); ok {
+		// The run as the session has it now: the run configuration may
+		// have changed while it ran (then startRuns starts another).
+		run := m.sess.CachedRun(r.l)
+		for _, p := range m.panes {
+			if p.l == r.l && p.run == nil {
+				p.run, p.pos = run, 0
+			}
+		}
+		delete(m.running, r.l)
+		return m, m.startRuns()
+	}
 	mm, cmd := m.update(msg)
-	return mm, tea.Batch(cmd, m.waitFills())
+	return mm, tea.Batch(cmd, m.waitFills(), m.startRuns())
+}
+
+// backgroundRun reports whether pane p's run is computed in the
+// background (startRuns) rather than before a frame: a large program's;
+// not the verifier's nor a capture's, which read facts the session
+// caches as it goes, on the caller's goroutine.
+func (m *Model) backgroundRun(p *Pane) bool {
+	l := p.l
+	return l.Err == nil && l.Indexed() && l.Rewrites == nil && m.sess.Target.Capture == nil
+}
+
+// runMsg says a run was computed in the background (startRuns).
+type runMsg struct{ l *session.Listing }
+
+// startRuns computes in the background the runs the state pane shows of
+// large (indexed) listings, which Render does not wait for: a run of a
+// million-instruction program takes a quarter of a second. A key that
+// needs the run before it arrives computes it (the session's runs are
+// computed once, under its lock).
+func (m *Model) startRuns() tea.Cmd {
+	if !m.stateShown() {
+		return nil
+	}
+	var cmds []tea.Cmd
+	for _, p := range m.visible() {
+		l := p.l
+		if p.run != nil || !m.backgroundRun(p) || m.running[l] {
+			continue
+		}
+		if m.running == nil {
+			m.running = map[*session.Listing]bool{}
+		}
+		m.running[l] = true
+		sess := m.sess
+		cmds = append(cmds, func() tea.Msg {
+			sess.Run(l)
+			return runMsg{l}
+		})
+	}
+	return tea.Batch(cmds...)
 }
 
 // filledMsg says every text of an indexed listing is printed.

@@ -107,7 +107,14 @@ func (m *Model) stateBlock(p *Pane, w int) []string {
 		out = append(out, ln.String())
 		return m.fill(out, w)
 	}
-	r := m.ensureRun(p)
+	r := p.run
+	if r == nil {
+		// A large program's run, being computed (startRuns).
+		ln.text(" run: running the program…", ts, bgNone)
+		ln.pad(w, bgNone)
+		out = append(out, ln.String())
+		return m.fill(out, w)
+	}
 	if !r.Ran {
 		ln.text(" run: none", ts, bgNone)
 		ln.pad(w, bgNone)

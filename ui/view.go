@@ -31,8 +31,10 @@ func (m *Model) Render() string {
 	if m.stateShown() {
 		// The state pane shows the runs: compute them before the
 		// listings draw their PC.
+		// (A large program's runs are computed in the background,
+		// startRuns, not before its first frame.)
 		for _, p := range m.visible() {
-			if p.l.Err == nil {
+			if p.l.Err == nil && !m.backgroundRun(p) {
 				m.ensureRun(p)
 			}
 		}
