@@ -50,7 +50,11 @@ func Flatten(progs []*Program) []*Func {
 // replaced function — the flow seed 000 draws.
 func Flow(funcs []*Func) []Arrow {
 	at := newAddrIndex(funcs)
-	var arrows []Arrow
+	n := 0 // jumps are most arrows: at most one a flow line
+	for _, f := range funcs {
+		n += f.flowLines()
+	}
+	arrows := make([]Arrow, 0, n+n/8)
 	type site struct {
 		from Pos
 		ret  Pos
@@ -160,7 +164,7 @@ func AssignLanes(arrows []Arrow, row func(Pos) int) int {
 	}
 	var groups []group
 	groupOf := make([]int32, len(arrows))
-	byTarget := map[Pos]int32{}
+	byTarget := make(map[int64]int32, len(arrows)/2)
 	for i, a := range arrows {
 		lo, hi := row(a.From), row(a.To)
 		if lo > hi {
@@ -168,13 +172,14 @@ func AssignLanes(arrows []Arrow, row func(Pos) int) int {
 		}
 		local := a.Kind == ArrowJump || a.Kind == ArrowCondJump
 		if local {
-			if gi, ok := byTarget[a.To]; ok {
+			to := int64(a.To.Func)<<32 | int64(uint32(a.To.Line))
+			if gi, ok := byTarget[to]; ok {
 				g := &groups[gi]
 				g.lo, g.hi = min(g.lo, lo), max(g.hi, hi)
 				groupOf[i] = gi
 				continue
 			}
-			byTarget[a.To] = int32(len(groups))
+			byTarget[to] = int32(len(groups))
 		}
 		groupOf[i] = int32(len(groups))
 		groups = append(groups, group{lo: lo, hi: hi, idx: int32(len(groups))})
@@ -319,8 +324,7 @@ func (x *addrIndex) pos(addr uint64) (Pos, bool) {
 		}
 		return Pos{}, false
 	}
-	li := sort.Search(n, func(i int) bool { return f.Addr(i) >= addr })
-	if li < n && f.Addr(li) == addr {
+	if li := f.LineOfAddr(addr); li >= 0 {
 		return Pos{fi, li}, true
 	}
 	return Pos{}, false

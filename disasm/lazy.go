@@ -308,6 +308,21 @@ func (f *Func) Flow() iter.Seq[FlowLine] {
 	}
 }
 
+// flowLines counts the lines with control flow (a bound for Flow's
+// arrows).
+func (f *Func) flowLines() int {
+	if f.ix != nil {
+		return len(f.ix.flow)
+	}
+	n := 0
+	for i := range f.Lines {
+		if f.Lines[i].Kind != None {
+			n++
+		}
+	}
+	return n
+}
+
 // LineOfAddr returns the index of the line starting at addr, or -1.
 func (f *Func) LineOfAddr(addr uint64) int {
 	if addr < f.Image.Address {

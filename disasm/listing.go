@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/jitscope/jitscope/internal/par"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -211,11 +212,19 @@ func (f *Func) paintRegions() {
 
 // LineAt returns the index of the line at byte offset off, or -1.
 func (f *Func) LineAt(off int) int {
-	if x := f.ix; x != nil && x.offs == nil {
-		if off < 0 || off%4 != 0 || off/4 >= x.n {
-			return -1
+	if x := f.ix; x != nil {
+		if x.offs == nil {
+			if off < 0 || off%4 != 0 || off/4 >= x.n {
+				return -1
+			}
+			return off / 4
 		}
-		return off / 4
+		if off >= 0 && off <= math.MaxInt32 {
+			if i, ok := slices.BinarySearch(x.offs, int32(off)); ok {
+				return i
+			}
+		}
+		return -1
 	}
 	lo, hi := 0, f.Len()-1
 	for lo <= hi {

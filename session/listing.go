@@ -5,7 +5,6 @@ package session
 import (
 	"cmp"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,9 +72,8 @@ type Listing struct {
 	sourceAt, sourceIdx []int32
 	lineRow             [][]int32 // row of each function's each line
 
-	// Arrows are the static control-flow edges (disasm.Flow) with lanes
-	// assigned over rows; Groups merges those drawn as one line.
-	Arrows []disasm.Arrow
+	// Groups are the static control-flow edges (disasm.Flow) with lanes
+	// assigned over rows, those drawn as one line merged.
 	Groups []Group
 	Lanes  int // lanes used by Groups
 
@@ -367,25 +365,52 @@ func (l *Listing) layoutRows() {
 // lanes; it reads only the listing, so listings are done at the same time.
 func (l *Listing) layoutArrows() {
 	rowOf := func(p disasm.Pos) int { return int(l.lineRow[p.Func][p.Line]) }
-	l.Arrows = disasm.Flow(l.Funcs)
-	l.Lanes = disasm.AssignLanes(l.Arrows, rowOf)
-	type gkey struct{ lane, target int }
-	byKey := map[gkey]int{}
-	for _, a := range l.Arrows {
+	arrows := disasm.Flow(l.Funcs)
+	l.Lanes = disasm.AssignLanes(arrows, rowOf)
+	// Arrows in the same lane to the same row are one group, in order
+	// of first appearance. The groups' sources share one array: counted
+	// first, then filled.
+	byKey := make(map[int64]int32, len(arrows)/2)
+	groupOf := make([]int32, len(arrows))
+	var count []int32 // sources per group
+	for i := range arrows {
+		a := &arrows[i]
 		from, to := rowOf(a.From), rowOf(a.To)
-		k := gkey{a.Lane, to}
+		k := int64(a.Lane)<<32 | int64(uint32(to))
 		gi, ok := byKey[k]
 		if !ok {
-			h := fnv.New32a()
-			h.Write([]byte(strconv.Itoa(to)))
-			gi = len(l.Groups)
+			gi = int32(len(l.Groups))
 			byKey[k] = gi
-			l.Groups = append(l.Groups, Group{Lane: a.Lane, Lo: to, Hi: to, Target: to, Kind: a.Kind, Label: a.Label, Color: h.Sum32()})
+			l.Groups = append(l.Groups, Group{Lane: a.Lane, Lo: to, Hi: to, Target: to, Kind: a.Kind, Label: a.Label, Color: rowColor(to)})
+			count = append(count, 0)
 		}
 		g := &l.Groups[gi]
 		g.Lo, g.Hi = min(g.Lo, from), max(g.Hi, from)
-		g.Sources = append(g.Sources, from)
+		groupOf[i] = gi
+		count[gi]++
 	}
+	srcs := make([]int, len(arrows))
+	at := 0
+	for gi := range l.Groups {
+		n := int(count[gi])
+		l.Groups[gi].Sources = srcs[at : at : at+n]
+		at += n
+	}
+	for i := range arrows {
+		g := &l.Groups[groupOf[i]]
+		g.Sources = append(g.Sources, rowOf(arrows[i].From))
+	}
+}
+
+// rowColor is a group's Color: FNV-1a of the target row in decimal.
+func rowColor(row int) uint32 {
+	var b [24]byte
+	h := uint32(2166136261)
+	for _, c := range strconv.AppendInt(b[:0], int64(row), 10) {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
 }
 
 // layoutFunc appends the rows of function fi's lines, giving each its BPF
