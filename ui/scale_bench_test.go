@@ -130,7 +130,9 @@ func BenchmarkSearch(b *testing.B) {
 // the live heap after a GC (live-MB) and the peak resident size of the
 // process while opening (peak-RSS-MB: the kernel's high-water mark, reset
 // after the program is generated and the heap returned to the system;
-// Linux only, 0 elsewhere). Run it alone: other benchmarks' heaps would
+// Linux only, 0 elsewhere); then the same once the work the viewer starts
+// after its first frame is done (settled-*: the state pane's runs, every
+// text printed for search). Run it alone: other benchmarks' heaps would
 // count.
 func BenchmarkOpenMemory(b *testing.B) {
 	t := genTarget(b, 1_000_000)
@@ -142,13 +144,22 @@ func BenchmarkOpenMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		s := session.FromTarget(t, session.Options{})
 		m := NewFromSession(Options{}, themes.Dark(), s)
-		m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+		_, cmd := m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
 		_ = m.View()
 		peak := peakRSS()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1e6, "live-MB")
 		b.ReportMetric(float64(peak)/1e6, "peak-RSS-MB")
+		// Then the background work the viewer starts after its first
+		// frame: the runs of the state pane, every text printed.
+		drain(m, cmd)
+		_ = m.View()
+		peak = peakRSS()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1e6, "settled-live-MB")
+		b.ReportMetric(float64(peak)/1e6, "settled-peak-RSS-MB")
 		runtime.KeepAlive(m)
 	}
 }
