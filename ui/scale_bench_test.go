@@ -106,6 +106,9 @@ func BenchmarkSearch(b *testing.B) {
 	if l.Err != nil {
 		b.Fatalf("%s: %v", l.Arch, l.Err)
 	}
+	// Once the texts are printed, which the viewer starts after its
+	// first frame (BenchmarkIndexFill in disasm measures that).
+	l.Fill()
 	last := l.Funcs[len(l.Funcs)-1].Image.Name
 	for _, q := range []struct{ name, query string }{{"last", last + ":"}, {"none", "no such text"}} {
 		b.Run(fmt.Sprintf("insns=%d/match=%s", n, q.name), func(b *testing.B) {
