@@ -41,7 +41,8 @@ func cmdOpen(args []string, env Env) error {
 	}
 	// Check the target before taking over the terminal, so a bad one is
 	// one line on stderr like everywhere else.
-	if _, err := session.LoadTarget(target); err != nil {
+	t, err := session.LoadTarget(target)
+	if err != nil {
 		return err
 	}
 	if !env.IsTerminal {
@@ -57,5 +58,5 @@ func cmdOpen(args []string, env Env) error {
 	if *x86 != "" {
 		prof[kernel.X86_64] = *x86
 	}
-	return ui.Run(ui.Options{Target: target, Theme: *theme, Profiles: prof, Syntax: session.Syntax(*syntax)}, os.Stdin, env.Stdout)
+	return ui.Run(ui.Options{Target: target, Loaded: t, Theme: *theme, Profiles: prof, Syntax: session.Syntax(*syntax)}, os.Stdin, env.Stdout)
 }

@@ -41,6 +41,10 @@ type Options struct {
 	Theme    string // auto, dark, light, high-contrast, mono
 	Profiles map[kernel.Arch]string
 	Syntax   session.Syntax
+	// Loaded is Target already read (session.LoadTarget), when the
+	// caller has it: a scenario of a million instructions takes a
+	// quarter of a second to read.
+	Loaded *session.Target
 }
 
 // Common is shared by the components.
@@ -125,10 +129,13 @@ func New(opt Options, dark bool) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := session.Load(opt.Target, session.Options{Profiles: opt.Profiles, Syntax: opt.Syntax})
-	if err != nil {
-		return nil, err
+	t := opt.Loaded
+	if t == nil {
+		if t, err = session.LoadTarget(opt.Target); err != nil {
+			return nil, err
+		}
 	}
+	sess := session.FromTarget(t, session.Options{Profiles: opt.Profiles, Syntax: opt.Syntax})
 	return newModel(opt, th, sess), nil
 }
 

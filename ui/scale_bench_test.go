@@ -5,6 +5,7 @@ package ui
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -42,6 +43,36 @@ func BenchmarkOpen(b *testing.B) {
 			for b.Loop() {
 				s := session.FromTarget(t, session.Options{})
 				m := NewFromSession(Options{}, themes.Dark(), s)
+				m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+				_ = m.View()
+			}
+			cpu.Report(b)
+		})
+	}
+}
+
+// BenchmarkOpenFile is `jitscope open FILE` to its first frame at 200x50
+// on the file `jitscope gen --insns N` writes: the scenario read and
+// parsed, then everything BenchmarkOpen measures (what ui.Run does before
+// the terminal shows the first frame).
+func BenchmarkOpenFile(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("insns=%d", n), func(b *testing.B) {
+			src, err := gen.Scenario(gen.Options{Insns: n, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			path := filepath.Join(b.TempDir(), "big.scn")
+			if err := os.WriteFile(path, src, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			cpu := benchutil.Start()
+			for b.Loop() {
+				m, err := New(Options{Target: path}, true)
+				if err != nil {
+					b.Fatal(err)
+				}
 				m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
 				_ = m.View()
 			}
