@@ -159,10 +159,9 @@ func sortArrows(arrows []Arrow) []Arrow {
 func AssignLanes(arrows []Arrow, row func(Pos) int) int {
 	type group struct {
 		lo, hi int
-		idx    int32 // order of creation, the last sort key
 		lane   int32
 	}
-	var groups []group
+	groups := make([]group, 0, len(arrows))
 	groupOf := make([]int32, len(arrows))
 	byTarget := make(map[int64]int32, len(arrows)/2)
 	for i, a := range arrows {
@@ -182,26 +181,29 @@ func AssignLanes(arrows []Arrow, row func(Pos) int) int {
 			byTarget[to] = int32(len(groups))
 		}
 		groupOf[i] = int32(len(groups))
-		groups = append(groups, group{lo: lo, hi: hi, idx: int32(len(groups))})
+		groups = append(groups, group{lo: lo, hi: hi})
 	}
 	// Shortest first, then topmost, then in the order found (what a
-	// stable sort by the first two keys gives).
-	order := make([]int32, len(groups))
-	for i := range order {
-		order[i] = int32(i)
+	// stable sort by the first two keys gives): the keys packed, rows
+	// being below 2^32.
+	type okey struct {
+		lenLo uint64 // length << 32 | lo
+		idx   int32
 	}
-	slices.SortFunc(order, func(x, y int32) int {
-		a, b := &groups[x], &groups[y]
-		if la, lb := a.hi-a.lo, b.hi-b.lo; la != lb {
-			return cmp.Compare(la, lb)
-		}
-		if a.lo != b.lo {
-			return cmp.Compare(a.lo, b.lo)
+	order := make([]okey, len(groups))
+	for i := range groups {
+		g := &groups[i]
+		order[i] = okey{uint64(g.hi-g.lo)<<32 | uint64(uint32(g.lo)), int32(i)}
+	}
+	slices.SortFunc(order, func(a, b okey) int {
+		if a.lenLo != b.lenLo {
+			return cmp.Compare(a.lenLo, b.lenLo)
 		}
 		return cmp.Compare(a.idx, b.idx)
 	})
 	var lanes []laneSet
-	for _, gi := range order {
+	for _, o := range order {
+		gi := o.idx
 		g := &groups[gi]
 		lane := -1
 		for li := range lanes {

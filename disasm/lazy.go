@@ -179,6 +179,9 @@ func (x *lineIndex) paintRegions(f *Func) {
 	}
 	x.region = make([]uint8, x.n)
 	ids := map[jit.RegionKind]uint8{}
+	// Regions come in runs of one kind (a body region per instruction).
+	var lastKind jit.RegionKind
+	var lastID uint8
 	lb, prev := x.n, int(^uint(0)>>1)
 	for i := len(rs) - 1; i >= 0; i-- {
 		r := rs[i]
@@ -190,7 +193,10 @@ func (x *lineIndex) paintRegions(f *Func) {
 			lb = sort.Search(x.n, func(k int) bool { return f.Offset(k) >= r.Start })
 		}
 		prev = r.Start
-		id, ok := ids[r.Kind]
+		id, ok := lastID, r.Kind == lastKind && lastID != 0
+		if !ok {
+			id, ok = ids[r.Kind]
+		}
 		if !ok {
 			if len(x.regionKinds) == 255 {
 				// More kinds than a byte holds (never: the JITs
@@ -202,7 +208,14 @@ func (x *lineIndex) paintRegions(f *Func) {
 			id = uint8(len(x.regionKinds))
 			ids[r.Kind] = id
 		}
-		for j := lb; j < x.n && f.Offset(j) < r.End; j++ {
+		lastKind, lastID = r.Kind, id
+		if x.offs == nil {
+			for j := lb; j < x.n && 4*j < r.End; j++ {
+				x.region[j] = id
+			}
+			continue
+		}
+		for j := lb; j < x.n && int(x.offs[j]) < r.End; j++ {
 			x.region[j] = id
 		}
 	}

@@ -372,33 +372,35 @@ func (l *Listing) layoutArrows() {
 	// first, then filled.
 	byKey := make(map[int64]int32, len(arrows)/2)
 	groupOf := make([]int32, len(arrows))
-	var count []int32 // sources per group
+	var first, count []int32 // per group: its first arrow, its sources
 	for i := range arrows {
 		a := &arrows[i]
-		from, to := rowOf(a.From), rowOf(a.To)
-		k := int64(a.Lane)<<32 | int64(uint32(to))
+		k := int64(a.Lane)<<32 | int64(uint32(rowOf(a.To)))
 		gi, ok := byKey[k]
 		if !ok {
-			gi = int32(len(l.Groups))
+			gi = int32(len(first))
 			byKey[k] = gi
-			l.Groups = append(l.Groups, Group{Lane: a.Lane, Lo: to, Hi: to, Target: to, Kind: a.Kind, Label: a.Label, Color: rowColor(to)})
+			first = append(first, int32(i))
 			count = append(count, 0)
 		}
-		g := &l.Groups[gi]
-		g.Lo, g.Hi = min(g.Lo, from), max(g.Hi, from)
 		groupOf[i] = gi
 		count[gi]++
 	}
+	l.Groups = make([]Group, len(first))
 	srcs := make([]int, len(arrows))
 	at := 0
-	for gi := range l.Groups {
-		n := int(count[gi])
-		l.Groups[gi].Sources = srcs[at : at : at+n]
+	for gi, i := range first {
+		a := &arrows[i]
+		to, n := rowOf(a.To), int(count[gi])
+		l.Groups[gi] = Group{Lane: a.Lane, Lo: to, Hi: to, Target: to, Kind: a.Kind, Label: a.Label, Color: rowColor(to),
+			Sources: srcs[at : at : at+n]}
 		at += n
 	}
 	for i := range arrows {
 		g := &l.Groups[groupOf[i]]
-		g.Sources = append(g.Sources, rowOf(arrows[i].From))
+		from := rowOf(arrows[i].From)
+		g.Lo, g.Hi = min(g.Lo, from), max(g.Hi, from)
+		g.Sources = append(g.Sources, from)
 	}
 }
 
