@@ -84,7 +84,8 @@ func BenchmarkOpenFile(b *testing.B) {
 // BenchmarkFrameAt is one frame at 200x50 of the generated 1M-instruction
 // program with the cursor at the top, in the middle and at the end of the
 // focused listing (moving by one row each frame, so that every frame draws
-// different rows).
+// different rows), and jumping far away each frame (at=jump: nothing on
+// screen drawn before).
 func BenchmarkFrameAt(b *testing.B) {
 	n := 1_000_000
 	if testing.Short() {
@@ -102,15 +103,19 @@ func BenchmarkFrameAt(b *testing.B) {
 	for _, at := range []struct {
 		name string
 		row  int
-	}{{"top", 1}, {"middle", rows / 2}, {"end", rows - 2}} {
+	}{{"top", 1}, {"middle", rows / 2}, {"end", rows - 2}, {"jump", -1}} {
 		b.Run(fmt.Sprintf("insns=%d/at=%s", n, at.name), func(b *testing.B) {
-			m.focused().SetCursor(at.row)
+			m.focused().SetCursor(max(at.row, 0))
 			m.sync()
 			m.View()
 			b.ReportAllocs()
 			cpu := benchutil.Start()
 			for i := 0; b.Loop(); i++ {
-				if i%2 == 0 {
+				if at.row < 0 {
+					// Each frame somewhere else, far away: every row
+					// drawn is new (decoded, laid out) in both panes.
+					m.focused().SetCursor((i + 1) * 7_919_993 % rows)
+				} else if i%2 == 0 {
 					m.focused().Move(1)
 				} else {
 					m.focused().Move(-1)
