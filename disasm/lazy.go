@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -35,8 +36,11 @@ type lineIndex struct {
 	// for none.
 	region      []uint8
 	regionKinds []jit.RegionKind
-	flow        []FlowLine       // the lines with control flow, in order
-	notes       map[int][]string // by byte offset
+	flow        []FlowLine // the lines with control flow, in order
+	// The lines with notes, in order, and their notes (few: a search
+	// asks for every line's).
+	noteLines []int32
+	notes     [][]string
 
 	// The texts, once Fill has printed them: line i's is
 	// text[textEnd[i-1]:textEnd[i]].
@@ -92,7 +96,7 @@ func IndexFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) 
 }
 
 func indexFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options, cache *decodeCache) (*Func, error) {
-	x := &lineIndex{arch: arch, opt: opt, notes: lineNotes(fi)}
+	x := &lineIndex{arch: arch, opt: opt}
 	code := fi.Code
 	switch arch {
 	case kernel.ARM64:
@@ -150,6 +154,17 @@ func indexFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options, cache *decodeCa
 		x.bpf[i] = int32(bpf.at(f.Offset(i)))
 	}
 	x.paintRegions(f)
+	// (Notes at an offset where no line starts are not shown, as in List.)
+	notes := lineNotes(fi)
+	for off := range notes {
+		if li := f.LineAt(off); li >= 0 {
+			x.noteLines = append(x.noteLines, int32(li))
+		}
+	}
+	slices.Sort(x.noteLines)
+	for _, li := range x.noteLines {
+		x.notes = append(x.notes, notes[f.Offset(int(li))])
+	}
 	return f, nil
 }
 
@@ -286,10 +301,13 @@ func (f *Func) Region(i int) jit.RegionKind {
 // Notes are the notes under line i.
 func (f *Func) Notes(i int) []string {
 	if x := f.ix; x != nil {
-		if len(x.notes) == 0 {
+		if len(x.noteLines) == 0 {
 			return nil
 		}
-		return x.notes[f.Offset(i)]
+		if k, ok := slices.BinarySearch(x.noteLines, int32(i)); ok {
+			return x.notes[k]
+		}
+		return nil
 	}
 	return f.Lines[i].Notes
 }
