@@ -99,3 +99,38 @@ func TestIndexedListingMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexedConcurrent reads an indexed listing (lines, texts, single
+// matches) while its texts are printed and its run is computed in the
+// background, as the viewer does; run it with -race.
+func TestIndexedConcurrent(t *testing.T) {
+	set, err := gen.Set(gen.Options{Insns: 20_000, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &Target{Name: set.Name, Set: set}
+	whole := FromTarget(tg, Options{IndexAbove: 1 << 40})
+	ix := FromTarget(tg, Options{IndexAbove: 1})
+	for i, l := range ix.Listings {
+		if l.Err != nil || !l.Indexed() {
+			t.Fatalf("%s: %v", l.Arch, l.Err)
+		}
+		done := make(chan *Run)
+		go func() { done <- ix.Run(l) }()
+		filled := l.Filling()
+		for r := 0; r < len(l.Rows); r += 7 {
+			if ln := l.Line(r); ln != nil && ln.Text != l.Funcs[l.Rows[r].Func].Text(int(l.Rows[r].Line)) {
+				t.Fatalf("%s row %d: %q", l.Arch, r, ln.Text)
+			}
+			l.Matches(r, "mov")
+		}
+		<-filled
+		run := <-done
+		if want := whole.Run(whole.Listings[i]); run.Len() != want.Len() || run.Retval != want.Retval {
+			t.Fatalf("%s: run of %d steps, listed whole %d", l.Arch, run.Len(), want.Len())
+		}
+		if a, b := whole.Listings[i].Search("call", 0, 1), l.Search("call", 0, 1); a != b {
+			t.Fatalf("%s: search %d, listed whole %d", l.Arch, b, a)
+		}
+	}
+}
