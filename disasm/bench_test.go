@@ -125,7 +125,14 @@ func BenchmarkDecode(b *testing.B) {
 // their BPF instruction, region and notes. It reports machine instructions
 // per second.
 func BenchmarkList(b *testing.B) {
-	for _, n := range []int{10_000, 100_000, 1_000_000} {
+	benchListing(b, []int{10_000, 100_000, 1_000_000}, disasm.ListOpts, false)
+}
+
+// benchListing measures list on the compiled programs of each size and
+// architecture (then Fill on each, with fill), in machine instructions
+// per second.
+func benchListing(b *testing.B, sizes []int, list func(*jit.Image, disasm.Options) (*disasm.Program, error), fill bool) {
+	for _, n := range sizes {
 		for _, arch := range benchArches {
 			b.Run(fmt.Sprintf("arch=%s/insns=%d", arch, n), func(b *testing.B) {
 				imgs := compiled(b, n, arch)
@@ -134,7 +141,17 @@ func BenchmarkList(b *testing.B) {
 				b.ResetTimer()
 				cpu := benchutil.Start()
 				for b.Loop() {
-					progs = listAll(b, imgs)
+					progs = progs[:0]
+					for _, img := range imgs {
+						p, err := list(img, disasm.Options{})
+						if err == nil && fill {
+							err = p.Fill()
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						progs = append(progs, p)
+					}
 				}
 				cpu.Report(b)
 				b.ReportMetric(float64(lines(progs))*float64(b.N)/b.Elapsed().Seconds(), "minsns/s")
@@ -259,58 +276,12 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p
 // before its first frame (line starts, BPF instructions, regions, control
 // flow; no text). It reports machine instructions per second.
 func BenchmarkIndex(b *testing.B) {
-	for _, n := range []int{100_000, 1_000_000} {
-		for _, arch := range benchArches {
-			b.Run(fmt.Sprintf("arch=%s/insns=%d", arch, n), func(b *testing.B) {
-				imgs := compiled(b, n, arch)
-				var progs []*disasm.Program
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu := benchutil.Start()
-				for b.Loop() {
-					progs = progs[:0]
-					for _, img := range imgs {
-						p, err := disasm.Index(img, disasm.Options{})
-						if err != nil {
-							b.Fatal(err)
-						}
-						progs = append(progs, p)
-					}
-				}
-				cpu.Report(b)
-				b.ReportMetric(float64(lines(progs))*float64(b.N)/b.Elapsed().Seconds(), "minsns/s")
-			})
-		}
-	}
+	benchListing(b, []int{100_000, 1_000_000}, disasm.Index, false)
 }
 
 // BenchmarkIndexFill is disasm.Index and then Program.Fill: every line's
 // text printed into the arena, what a search of an indexed listing needs
 // (Fill's own cost is this less BenchmarkIndex).
 func BenchmarkIndexFill(b *testing.B) {
-	for _, arch := range benchArches {
-		b.Run(fmt.Sprintf("arch=%s/insns=%d", arch, 1_000_000), func(b *testing.B) {
-			imgs := compiled(b, 1_000_000, arch)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := benchutil.Start()
-			n := 0
-			for b.Loop() {
-				var progs []*disasm.Program
-				for _, img := range imgs {
-					p, err := disasm.Index(img, disasm.Options{})
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := p.Fill(); err != nil {
-						b.Fatal(err)
-					}
-					progs = append(progs, p)
-				}
-				n = lines(progs)
-			}
-			cpu.Report(b)
-			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "minsns/s")
-		})
-	}
+	benchListing(b, []int{1_000_000}, disasm.Index, true)
 }

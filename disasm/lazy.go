@@ -67,27 +67,7 @@ type FlowLine struct {
 // cannot be decoded is an error, as in List (x86; an arm64 word is printed
 // only when asked for, and an undecodable one is Fill's error).
 func Index(img *jit.Image, opt Options) (*Program, error) {
-	p := &Program{Image: img, Funcs: make([]*Func, len(img.Funcs))}
-	size := 0
-	for _, fi := range img.Funcs {
-		size += len(fi.Code)
-	}
-	caches := sync.Pool{New: func() any { return newDecodeCache(size) }}
-	err := par.ForEach(len(img.Funcs), func(i int) error {
-		fi := img.Funcs[i]
-		cache := caches.Get().(*decodeCache)
-		defer caches.Put(cache)
-		f, err := indexFunc(img.Arch, fi, opt, cache)
-		if err != nil {
-			return fmt.Errorf("%s/%s: %w", img.Program, fi.Name, err)
-		}
-		p.Funcs[i] = f
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return eachFunc(img, opt, indexFunc)
 }
 
 // IndexFunc is Index for one function image.

@@ -88,8 +88,13 @@ func List(img *jit.Image) (*Program, error) { return ListOpts(img, Options{}) }
 
 // ListOpts is List with printing options.
 func ListOpts(img *jit.Image, opt Options) (*Program, error) {
+	return eachFunc(img, opt, listFuncCached)
+}
+
+// eachFunc makes the Program of img with list, the functions in
+// parallel, each goroutine with its decode cache.
+func eachFunc(img *jit.Image, opt Options, list func(kernel.Arch, *jit.FuncImage, Options, *decodeCache) (*Func, error)) (*Program, error) {
 	p := &Program{Image: img, Funcs: make([]*Func, len(img.Funcs))}
-	// Functions are decoded in parallel, each goroutine with its cache.
 	size := 0
 	for _, fi := range img.Funcs {
 		size += len(fi.Code)
@@ -99,7 +104,7 @@ func ListOpts(img *jit.Image, opt Options) (*Program, error) {
 		fi := img.Funcs[i]
 		cache := caches.Get().(*decodeCache)
 		defer caches.Put(cache)
-		f, err := listFuncCached(img.Arch, fi, opt, cache)
+		f, err := list(img.Arch, fi, opt, cache)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", img.Program, fi.Name, err)
 		}
