@@ -270,18 +270,19 @@ func normTexts(a, b *Listing) ([][]string, [][]string) {
 	oa, _ := ListOptions(a.Profile, a.Syntax)
 	ob, _ := ListOptions(b.Profile, b.Syntax)
 	texts := func(l *Listing, respell bool) [][]string {
+		l.Fill() // an indexed listing's texts (at once for one listed whole)
 		out := make([][]string, len(l.Funcs))
 		ix := newImageIndex(l)
 		for fi, f := range l.Funcs {
-			lines := f.Full().Lines
+			text := f.Text
 			if respell {
-				if g, err := disasm.ListFunc(l.Arch, f.Image); err == nil && len(g.Lines) == len(lines) {
-					lines = g.Lines
+				if g, err := disasm.ListFunc(l.Arch, f.Image); err == nil && g.Len() == f.Len() {
+					text = g.Text
 				}
 			}
-			out[fi] = make([]string, len(lines))
-			for li := range lines {
-				out[fi][li] = ix.norm(&lines[li])
+			out[fi] = make([]string, f.Len())
+			for li := range out[fi] {
+				out[fi][li] = ix.norm(text(li))
 			}
 		}
 		return out
@@ -318,8 +319,7 @@ func (ix *imageIndex) find(addr uint64) (*disasm.Func, bool) {
 }
 
 // norm is NormText with the listing's images known.
-func (ix *imageIndex) norm(ln *disasm.Line) string {
-	s := ln.Text
+func (ix *imageIndex) norm(s string) string {
 	if !strings.Contains(s, "0x") {
 		return s
 	}
@@ -359,4 +359,4 @@ func isHex(c byte) bool {
 // mnemonic and operands, with the addresses inside l's function images
 // (branch and call targets, the images' own addresses as immediates)
 // written as function+offset, so code that only moved compares equal.
-func NormText(l *Listing, ln *disasm.Line) string { return newImageIndex(l).norm(ln) }
+func NormText(l *Listing, ln *disasm.Line) string { return newImageIndex(l).norm(ln.Text) }
