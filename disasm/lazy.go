@@ -133,7 +133,9 @@ func indexFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options, cache *decodeCa
 	for i := range x.bpf {
 		x.bpf[i] = int32(bpf.at(f.Offset(i)))
 	}
-	x.paintRegions(f)
+	if err := x.paintRegions(f); err != nil {
+		return nil, err
+	}
 	// (Notes at an offset where no line starts are not shown, as in List.)
 	notes := lineNotes(fi)
 	for off := range notes {
@@ -166,11 +168,13 @@ func lineNotes(fi *jit.FuncImage) map[int][]string {
 	return notes
 }
 
-// paintRegions is Func.paintRegions for the index.
-func (x *lineIndex) paintRegions(f *Func) {
+// paintRegions is Func.paintRegions for the index. A line's region is
+// one byte: an image with more than 255 kinds of region (the JITs have a
+// dozen) is an error.
+func (x *lineIndex) paintRegions(f *Func) error {
 	rs := f.Image.Regions
 	if len(rs) == 0 {
-		return
+		return nil
 	}
 	x.region = make([]uint8, x.n)
 	ids := map[jit.RegionKind]uint8{}
@@ -194,10 +198,7 @@ func (x *lineIndex) paintRegions(f *Func) {
 		}
 		if !ok {
 			if len(x.regionKinds) == 255 {
-				// More kinds than a byte holds (never: the JITs
-				// have a dozen); keep them as a Line per line
-				// would be wrong, so fall back to the scan.
-				panic("disasm: more than 255 region kinds")
+				return fmt.Errorf("%d kinds of code region in one image; an indexed listing holds 255", len(x.regionKinds)+1)
 			}
 			x.regionKinds = append(x.regionKinds, r.Kind)
 			id = uint8(len(x.regionKinds))
@@ -214,6 +215,7 @@ func (x *lineIndex) paintRegions(f *Func) {
 			x.region[j] = id
 		}
 	}
+	return nil
 }
 
 // Indexed reports whether f is in the compact form (Index).

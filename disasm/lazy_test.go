@@ -174,3 +174,24 @@ func compareFuncs(t *testing.T, name string, f, g *Func, filled bool) {
 		t.Fatalf("%s: MaxText %d, Index %d", name, g.MaxText(), f.MaxText())
 	}
 }
+
+// TestIndexManyRegionKinds: an image with more kinds of region than a
+// line's byte holds is an error of Index (List still lists it).
+func TestIndexManyRegionKinds(t *testing.T) {
+	fi := &jit.FuncImage{Name: "f", Address: 0xffff800008000000, Code: make([]byte, 4*300), TailCallEntry: -1}
+	for i := range 300 {
+		fi.Regions = append(fi.Regions, jit.Region{Start: 4 * i, End: 4*i + 4, Kind: jit.RegionKind(fmt.Sprintf("k%d", i))})
+	}
+	img := &jit.Image{Arch: kernel.ARM64, Program: "p", Funcs: []*jit.FuncImage{fi}}
+	if _, err := Index(img, Options{}); err == nil || !strings.Contains(err.Error(), "256 kinds of code region") {
+		t.Fatalf("Index: %v", err)
+	}
+	fi.Regions = fi.Regions[:255]
+	p, err := Index(img, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Funcs[0].Region(254); got != "k254" {
+		t.Fatalf("line 254's region %q", got)
+	}
+}
