@@ -70,11 +70,6 @@ func Index(img *jit.Image, opt Options) (*Program, error) {
 	return eachFunc(img, opt, indexFunc)
 }
 
-// IndexFunc is Index for one function image.
-func IndexFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options) (*Func, error) {
-	return indexFunc(arch, fi, opt, newDecodeCache(len(fi.Code)))
-}
-
 func indexFunc(arch kernel.Arch, fi *jit.FuncImage, opt Options, cache *decodeCache) (*Func, error) {
 	x := &lineIndex{arch: arch, opt: opt}
 	code := fi.Code
