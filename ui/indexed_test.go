@@ -57,8 +57,9 @@ func TestIndexedListingScreens(t *testing.T) {
 		t.Fatal("not the two forms")
 	}
 	drain(whole, cw)
-	if plain := ansi.Strip(ix.Render()); !strings.Contains(plain, "run: running the program…") || ix.focused().run != nil {
-		t.Fatalf("the indexed viewer waited for its run:\n%s", plain)
+	if plain := ansi.Strip(ix.Render()); !strings.Contains(plain, "run: running the program…") || ix.focused().run != nil ||
+		!strings.Contains(plain, "· printing texts…") {
+		t.Fatalf("the indexed viewer waited for its run, or does not say it prints the texts:\n%s", plain)
 	}
 	drain(ix, ci)
 	if ix.focused().run == nil || !ix.focused().textFilled {

@@ -306,6 +306,11 @@ func (p *Pane) Title() string {
 	if p.diff != nil {
 		t += fmt.Sprintf(" · %d changed", len(p.diff.Changed[p.side]))
 	}
+	if !p.textFilled && l.Err == nil {
+		// A large program's texts, printed in the background after the
+		// first frame: a search waits for them.
+		t += " · printing texts…"
+	}
 	if n := p.folded; n > 0 {
 		t += fmt.Sprintf(" · «%d arrows folded»", n)
 	}
