@@ -5,6 +5,7 @@ package cli
 import (
 	"flag"
 	"io"
+	"math"
 
 	"github.com/jitscope/jitscope/export"
 	"github.com/jitscope/jitscope/kernel"
@@ -77,7 +78,8 @@ func cmdExport(args []string, env Env) error {
 	if *x86 != "" {
 		prof[kernel.X86_64] = *x86
 	}
-	opts := session.Options{Profiles: prof, Syntax: session.Syntax(*syntax)}
+	// Listed whole, however large: an export reads every line.
+	opts := session.Options{Profiles: prof, Syntax: session.Syntax(*syntax), IndexAbove: math.MaxInt}
 	if *format != "html" {
 		opts.Arches = []kernel.Arch{a}
 	}

@@ -15,6 +15,7 @@ package record
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -217,7 +218,10 @@ func newRecorder(w io.Writer, target string, opt Options) (*recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := session.Load(target, session.Options{})
+	// Listed whole, however large: a recording is drawn from what the
+	// model has, and the indexed listing's background work (texts, runs)
+	// comes as commands the recorder does not run.
+	sess, err := session.Load(target, session.Options{IndexAbove: math.MaxInt})
 	if err != nil {
 		return nil, err
 	}
