@@ -186,17 +186,25 @@ func (l *Listing) Filling() <-chan struct{} {
 			l.textW = w
 			close(l.fill)
 		}
-		for _, p := range progs {
-			for _, f := range p.Funcs {
-				if !f.Filled() {
-					go fill()
-					return l.fill
-				}
-			}
+		if l.unprinted() {
+			go fill()
+		} else {
+			fill() // listed whole: nothing to print
 		}
-		fill() // listed whole: nothing to print
 	}
 	return l.fill
+}
+
+// unprinted reports whether some function's texts are not printed yet.
+func (l *Listing) unprinted() bool {
+	for _, p := range l.Programs {
+		for _, f := range p.Funcs {
+			if !f.Filled() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Indexed reports whether the listing is in the compact form
@@ -212,14 +220,8 @@ func (l *Listing) Filled() bool {
 	l.fillMu.Lock()
 	started := l.fill != nil
 	l.fillMu.Unlock()
-	if !started {
-		for _, p := range l.Programs {
-			for _, f := range p.Funcs {
-				if !f.Filled() {
-					return false
-				}
-			}
-		}
+	if !started && l.unprinted() {
+		return false
 	}
 	select {
 	case <-l.Filling():
