@@ -170,6 +170,15 @@ type ctx struct {
 	// jumps[i]: the jump at 1-based slot i, for sizing passes (jumpLen).
 	jumps    []jumpInfo
 	usesTail bool
+	// The sizing passes' items (see itemPass): ends[k] is where item k
+	// ended on the last pass (endsPrev: the one before), tailGap the
+	// static bytes after the last one.
+	items    []item
+	ends     []int32
+	endsPrev []int32
+	tailGap  int
+	passes   int // passes made, for the tests
+	slow     int // sizing passes made the long way after itemPass gave up
 
 	calleeRegs        [4]bool // rbx, r13, r14, r15 (detect_reg_usage)
 	tailCallReachable bool
@@ -338,7 +347,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		// The emitting pass is the last one, unless jit_subprogs' extra
 		// pass follows.
 		c.final = c.emitting && len(l.Funcs) == 1
-		n, err := c.doJIT()
+		n, err := c.pass()
 		if err != nil {
 			return nil, err
 		}
@@ -363,7 +372,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			c.padding = true
 		}
 		c.final = true
-		n, err := c.doJIT()
+		n, err := c.pass()
 		if err != nil {
 			return nil, err
 		}
@@ -496,6 +505,35 @@ func classify(r kernel.BPFInsn, kind kernel.InsnKind) uint8 {
 		}
 	}
 	return 0
+}
+
+// pass is one pass of do_jit: the first and the last in doJIT, the
+// sizing passes between them over the items when nothing needs the long
+// way.
+func (c *ctx) pass() (int, error) {
+	c.passes++
+	if c.items != nil {
+		if !c.final {
+			n, ok, err := c.itemPass()
+			if ok || err != nil {
+				return n, err
+			}
+		}
+		if !c.final {
+			c.slow++
+		}
+		c.itemsToAddrs()
+		n, err := c.doJIT()
+		if err == nil {
+			c.addrsToItems()
+		}
+		return n, err
+	}
+	n, err := c.doJIT()
+	if err == nil && c.memo != nil {
+		c.buildItems()
+	}
+	return n, err
 }
 
 // doJIT is one pass of do_jit: the prologue, then every BPF instruction,
