@@ -255,14 +255,13 @@ func (c *ctx) itemsToAddrs() {
 			c.addrs[j] = int(m) + base
 		}
 	}
-	c.lazy = false
 }
 
 // addrsToItems takes the items' ends from addrs[] after a pass made the
 // long way.
 func (c *ctx) addrsToItems() {
 	for k, it := range c.items {
-		c.ends[k] = int32(c.addrAt(int(it.slot)))
+		c.ends[k] = int32(c.addrs[it.slot])
 	}
 }
 

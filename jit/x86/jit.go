@@ -158,15 +158,8 @@ type ctx struct {
 	// skip counts the bytes a sizing pass accounted for without writing
 	// them (see doJIT): pos() is len(code) + skip.
 	skip int
-	// Sizing passes keep addrs[] of static slots implicit: addrs[j] is
-	// memoEnd[j] + runBase[runOf[j]] while lazy is set (see addrAt).
-	runOf   []int32
-	runBase []int
-	lazy    bool
-	// insnSlot[i] is the slot of f.Insns[i]; cls[i] classifies 1-based
-	// slot i for planMemo.
-	insnSlot []int32
-	cls      []uint8
+	// cls[i] classifies 1-based slot i for planMemo.
+	cls []uint8
 	// jumps[i]: the jump at 1-based slot i, for sizing passes (jumpLen).
 	jumps    []jumpInfo
 	usesTail bool
@@ -257,8 +250,20 @@ func (c *ctx) emit32(v int32) {
 
 func (c *ctx) region(start int, kind jit.RegionKind) {
 	if c.emitting && c.pos() > start {
-		c.regions = append(c.regions, jit.Region{Start: start, End: c.pos(), Kind: kind})
+		c.addRegion(start, c.pos(), kind)
 	}
+}
+
+// addRegion records [start, end) as kind. Body code that continues the
+// last region, when that is body code too, extends it: regions are read
+// byte by byte (RegionAt, the listings), and one per instruction would
+// be a million of them.
+func (c *ctx) addRegion(start, end int, kind jit.RegionKind) {
+	if n := len(c.regions); n > 0 && kind == jit.RegionBody && c.regions[n-1].Kind == kind && c.regions[n-1].End == start {
+		c.regions[n-1].End = end
+		return
+	}
+	c.regions = append(c.regions, jit.Region{Start: start, End: end, Kind: kind})
 }
 
 func (c *ctx) note(at int, format string, args ...any) {
@@ -295,7 +300,6 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	for i := range c.slots {
 		c.slots[i] = -1
 	}
-	c.insnSlot = make([]int32, len(f.Insns))
 	c.cls = make([]uint8, n+2)
 	c.tailCallReachable = f.TailCallReachable
 	// One walk over the instructions (they are large: each walk costs):
@@ -320,7 +324,6 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		r := ci.Raw()
 		s := int(ci.Index) - f.Insns[0].Index
 		c.slots[s] = int32(i)
-		c.insnSlot[i] = int32(s)
 		c.detectRegUsage(r, ci.Kind)
 		c.cls[s+1] = classify(r, ci.Kind)
 	}
@@ -402,8 +405,8 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		TailCallEntry: c.entry,
 	}
 	fi.BPFOffsets = make([]int, len(f.Insns)+1)
-	for i, s := range c.insnSlot {
-		fi.BPFOffsets[i] = c.addrs[s]
+	for i := range cs {
+		fi.BPFOffsets[i] = c.addrs[int(cs[i].Index)-f.Insns[0].Index]
 	}
 	fi.BPFOffsets[len(f.Insns)] = len(c.code)
 	// The poke descriptors, in the model's terms (kernel.PokeSite).
@@ -547,15 +550,9 @@ func (c *ctx) pass() (int, error) {
 // emit_cond_jmp / emit_jmp would choose from addrs[], without writing
 // bytes. Anything unusual (an error to report) goes the long way.
 func (c *ctx) doJIT() (int, error) {
-	if c.final {
-		c.materialize()
-	}
 	c.code = c.code[:0]
 	c.skip = 0
 	c.regions, c.notes, c.relocs, c.edges, c.pokes = nil, nil, nil, nil, nil
-	if c.final {
-		c.regions = make([]jit.Region, 0, len(c.slots)+16)
-	}
 	c.entry = -1
 	if err := c.prologue(); err != nil {
 		return 0, err
@@ -577,7 +574,7 @@ func (c *ctx) doJIT() (int, error) {
 				if c.emitting {
 					for j := i; j < e; j++ {
 						if m := int(c.memoEnd[j]); m >= 0 {
-							if end := m + base; end > c.oldproglen || (c.v.labels && end != c.addrAt(j)) {
+							if end := m + base; end > c.oldproglen || (c.v.labels && end != c.addrs[j]) {
 								in := c.slot(j - 1)
 								if in == nil {
 									in = c.slot(j - 2)
@@ -587,13 +584,9 @@ func (c *ctx) doJIT() (int, error) {
 						}
 					}
 				}
-				// addrs[i..e-1] move together: one base for the run.
-				c.runBase[c.runOf[i]] = base
-				if !c.lazy {
-					for j := i; j < e; j++ {
-						if m := c.memoEnd[j]; m >= 0 {
-							c.addrs[j] = int(m) + base
-						}
+				for j := i; j < e; j++ {
+					if m := c.memoEnd[j]; m >= 0 {
+						c.addrs[j] = int(m) + base
 					}
 				}
 				c.skip += hi - lo
@@ -613,20 +606,21 @@ func (c *ctx) doJIT() (int, error) {
 		}
 		if c.final && !first {
 			if e := int(c.plainEnd[i]); e > i {
-				// The last pass: the bytes are the first pass's, and
-				// each instruction gets its body region.
+				// The last pass: the bytes are the first pass's, in the
+				// body.
 				lo := int(c.memoEnd[i-1])
 				base := proglen - lo
+				start := proglen
 				for j := i; j < e; j++ {
 					end := int(c.memoEnd[j]) + base
 					if end > c.oldproglen || (c.v.labels && end != c.addrs[j]) {
 						return 0, c.errorf(c.slot(j-1), "bpf_jit: fatal error (instruction moved on the final pass)")
 					}
-					if end > proglen {
-						c.regions = append(c.regions, jit.Region{Start: proglen, End: end, Kind: jit.RegionBody})
-					}
 					c.addrs[j] = end
 					proglen = end
+				}
+				if proglen > start {
+					c.addRegion(start, proglen, jit.RegionBody)
 				}
 				c.code = append(c.code, c.memo[lo:int(c.memoEnd[e-1])]...)
 				i = e - 1
@@ -646,10 +640,6 @@ func (c *ctx) doJIT() (int, error) {
 		in := c.slot(i - 1)
 		if in == nil {
 			return 0, c.errorf(nil, "slot %d: the second half of an ld_imm64 without its first", i-1)
-		}
-		if c.lazy && (in.Raw.Class() == kernel.ClassJMP || in.Raw.Class() == kernel.ClassJMP32) &&
-			in.Raw.Op() != kernel.JmpCALL && in.Raw.Op() != kernel.JmpEXIT {
-			c.materialize() // a jump jumpLen leaves to the long way reads addrs[]
 		}
 		start := c.pos()
 		next, err := c.insn(in, i, &seenExit)
@@ -686,8 +676,6 @@ func (c *ctx) doJIT() (int, error) {
 		// Later passes take the static instructions' lengths from here.
 		c.memo = c.code
 		c.code = make([]byte, 0, cap(c.code))
-		clear(c.runBase) // addrs[j] == memoEnd[j] now
-		c.lazy = true
 	}
 	return proglen, nil
 }
@@ -707,7 +695,7 @@ func (c *ctx) jumpLen(i, proglen int, seenExit bool) (int, bool) {
 		}
 		off = c.cleanupAddr - c.addrs[i]
 	case jumpCond:
-		off = c.addrAt(int(jd.target)) - c.addrs[i]
+		off = c.addrs[jd.target] - c.addrs[i]
 		pre := int(jd.pre)
 		switch {
 		case c.isImm8Jmp(int64(off)):
@@ -726,7 +714,7 @@ func (c *ctx) jumpLen(i, proglen int, seenExit bool) (int, bool) {
 	case jumpBack2:
 		off = -2
 	case jumpJA:
-		off = c.addrAt(int(jd.target)) - c.addrs[i]
+		off = c.addrs[jd.target] - c.addrs[i]
 		if off == 0 {
 			if c.padding {
 				n := c.addrs[i] - proglen
@@ -753,33 +741,6 @@ func (c *ctx) jumpLen(i, proglen int, seenExit bool) (int, bool) {
 		return 5, true
 	}
 	return 0, false
-}
-
-// addrAt is addrs[j], which sizing passes keep per run of static slots.
-func (c *ctx) addrAt(j int) int {
-	if c.lazy {
-		if r := c.runOf[j]; r >= 0 {
-			if m := c.memoEnd[j]; m >= 0 {
-				return int(m) + c.runBase[r]
-			}
-		}
-	}
-	return c.addrs[j]
-}
-
-// materialize writes the implicit addrs[] of the static slots.
-func (c *ctx) materialize() {
-	if !c.lazy {
-		return
-	}
-	for j, r := range c.runOf {
-		if r >= 0 {
-			if m := c.memoEnd[j]; m >= 0 {
-				c.addrs[j] = int(m) + c.runBase[r]
-			}
-		}
-	}
-	c.lazy = false
 }
 
 // jumpInfo is what a sizing pass needs of a jump (see jumpLen), noted on
@@ -829,20 +790,6 @@ func (c *ctx) planMemo() {
 			}
 		}
 	}
-	c.runOf = make([]int32, n+1)
-	runs := int32(0)
-	for i := 0; i <= n; i++ {
-		switch {
-		case !static[i]:
-			c.runOf[i] = -1
-		case i > 0 && static[i-1]:
-			c.runOf[i] = c.runOf[i-1]
-		default:
-			c.runOf[i] = runs
-			runs++
-		}
-	}
-	c.runBase = make([]int, runs)
 	c.runEnd[n+1] = int32(n + 1)
 	c.plainEnd[n+1] = int32(n + 1)
 	for i := n; i >= 1; i-- {
