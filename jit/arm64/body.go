@@ -12,9 +12,6 @@ import (
 func (c *ctx) body() error {
 	base := c.f.Insns[0].Index
 	memo := c.emitting && c.memo != nil && c.plain != nil
-	if memo {
-		c.regions = slices.Grow(c.regions, len(c.f.Insns)+8)
-	}
 	for i := 0; i < len(c.f.Insns); i++ {
 		if memo && c.plain[i] {
 			// The same words as on the sizing pass (without touching
@@ -26,13 +23,11 @@ func (c *ctx) body() error {
 			for j < len(c.plain) && c.plain[j] {
 				j++
 			}
-			first := int(c.slotOf[i])
-			for slot := first; slot <= int(c.slotOf[j-1]); slot++ {
-				if s, e := c.offset[slot], c.offset[slot+1]; e > s {
-					c.regions = append(c.regions, jit.Region{Start: 4 * s, End: 4 * e, Kind: jit.RegionBody})
-				}
+			first, last := int(c.slotOf[i]), int(c.slotOf[j-1])
+			if s, e := c.offset[first], c.offset[last+1]; e > s {
+				c.addRegion(4*s, 4*e, jit.RegionBody)
 			}
-			c.appendWords(c.memo[c.offset[first]:c.offset[int(c.slotOf[j-1])+1]])
+			c.appendWords(c.memo[c.offset[first]:c.offset[last+1]])
 			i = j - 1
 			continue
 		}

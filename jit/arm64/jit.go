@@ -215,8 +215,20 @@ func (c *ctx) emitE(w uint32, err error) {
 
 func (c *ctx) region(start int, kind jit.RegionKind) {
 	if c.emitting && c.idx() > start {
-		c.regions = append(c.regions, jit.Region{Start: start * 4, End: c.idx() * 4, Kind: kind})
+		c.addRegion(4*start, 4*c.idx(), kind)
 	}
+}
+
+// addRegion records bytes [start, end) as kind. Body code that continues
+// the last region, when that is body code too, extends it: regions are
+// read byte by byte (RegionAt, the listings), and one per instruction
+// would be a million of them.
+func (c *ctx) addRegion(start, end int, kind jit.RegionKind) {
+	if n := len(c.regions); n > 0 && kind == jit.RegionBody && c.regions[n-1].Kind == kind && c.regions[n-1].End == start {
+		c.regions[n-1].End = end
+		return
+	}
+	c.regions = append(c.regions, jit.Region{Start: start, End: end, Kind: kind})
 }
 
 func (c *ctx) note(at int, format string, args ...any) {

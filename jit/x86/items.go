@@ -57,8 +57,8 @@ func (c *ctx) buildItems() {
 	slots := []int32{0}
 	seenExit := false
 	for i := 1; i <= n; i++ {
-		if int(c.runEnd[i]) != i {
-			continue // static
+		if c.cls[i]&clsStatic != 0 {
+			continue
 		}
 		prev := items[len(items)-1].slot
 		it := item{slot: int32(i), gap: c.memoEnd[i-1] - c.memoEnd[prev], kind: itemSlow}

@@ -149,16 +149,12 @@ type ctx struct {
 	// of such slots, and whether a pass's outputs are the ones kept.
 	memo    []byte
 	memoEnd []int32 // memoEnd[i]: end of 1-based slot i in memo (both halves of an ld_imm64: its end)
-	runEnd  []int32 // runEnd[i]: first slot after the run of static slots from i; i if slot i is not static
-	// plainEnd is runEnd for static instructions that record nothing but
-	// their region (no relocation, no note): the last pass copies those.
-	plainEnd []int32
-	ldFirst  []bool // ldFirst[i]: 1-based slot i is the first half of an ld_imm64
-	final    bool   // the pass whose code, notes and regions are kept
+	final   bool    // the pass whose code, notes and regions are kept
 	// skip counts the bytes a sizing pass accounted for without writing
 	// them (see doJIT): pos() is len(code) + skip.
 	skip int
-	// cls[i] classifies 1-based slot i for planMemo.
+	// cls[i] classifies 1-based slot i (clsStatic...; cls[0] and
+	// cls[n+1] are 0, so that runs end there).
 	cls []uint8
 	// jumps[i]: the jump at 1-based slot i, for sizing passes (jumpLen).
 	jumps    []jumpInfo
@@ -306,6 +302,10 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	// the slots, detect_reg_usage, and what planMemo needs.
 	// The walk reads the compact instructions (kernel.CompactInsn), and
 	// the full one only where rawInsn may correct it.
+	// Branches that depend on the instruction cost a misprediction in
+	// two with generated code: detect_reg_usage is a mask and classify a
+	// table.
+	var used uint8
 	cs := f.CompactInsns()
 	for i := range cs {
 		ci := cs[i]
@@ -321,11 +321,18 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 				ci = kernel.CompactOf(&fixed)
 			}
 		}
-		r := ci.Raw()
 		s := int(ci.Index) - f.Insns[0].Index
 		c.slots[s] = int32(i)
-		c.detectRegUsage(r, ci.Kind)
-		c.cls[s+1] = classify(r, ci.Kind)
+		used |= calleeRegBits[ci.Dst] | calleeRegBits[ci.Src]
+		if ci.Kind == kernel.TailCall {
+			// detect_reg_usage (5.10, 6.1): "tail call's presence in
+			// current prog implies it is reachable"
+			c.tailCallReachable = true
+		}
+		c.cls[s+1] = classify(&ci)
+	}
+	for k := range c.calleeRegs {
+		c.calleeRegs[k] = used&(1<<k) != 0
 	}
 	c.image = f.Address
 	c.isSubprog = f.Index != 0
@@ -461,58 +468,71 @@ func (c *ctx) resolveThunks() error {
 	return nil
 }
 
-// detectRegUsage models detect_reg_usage for one instruction: which
-// callee-saved registers the function touches, and (5.10, 6.1) whether it
-// contains a tail call, which makes it tail-call reachable.
-func (c *ctx) detectRegUsage(r kernel.BPFInsn, kind kernel.InsnKind) {
-	if kind == kernel.TailCall {
-		// "tail call's presence in current prog implies it is reachable"
-		c.tailCallReachable = true
-	}
-	for k, reg := range [4]uint8{r6, r7, r8, r9} {
-		if r.Dst == reg || r.Src == reg {
-			c.calleeRegs[k] = true
-		}
-	}
-}
+// calleeRegBits maps BPF registers to bits of the callee-saved registers
+// detect_reg_usage looks for: r6..r9 (rbx, r13, r14, r15).
+var calleeRegBits = [256]uint8{r6: 1, r7: 2, r8: 4, r9: 8}
 
-// Classes of instructions for planMemo (cls[]).
+// Classes of instructions (cls[]).
 const (
-	clsStatic = 1 << iota // the same length on every pass (and bytes, but for calls)
-	clsPlain              // and records nothing but its region
-	clsLd                 // ld_imm64
+	clsStatic  = 1 << iota // the same length on every pass (and bytes, but for calls)
+	clsPlain               // and records nothing but its region
+	clsLd                  // ld_imm64
+	clsLdFirst             // planMemo: the first half of an ld_imm64 (static, as its second)
+	clsALU                 // clsOfCode only: plain unless off != 0
+	clsCall                // clsOfCode only: static if a helper, kfunc or bpf2bpf call
 )
 
-func classify(r kernel.BPFInsn, kind kernel.InsnKind) uint8 {
-	switch r.Class() {
-	case kernel.ClassJMP:
-		// Helper, kfunc and bpf2bpf calls: the TCC reload (or not) and a
-		// call rel32, the same length on every pass, though not the same
-		// bytes (the displacement follows the position): sizing passes
-		// take their length, the last pass emits them.
-		if r.Op() == kernel.JmpCALL && (kind == kernel.HelperCall || kind == kernel.FuncCall) {
-			return clsStatic
-		}
-	case kernel.ClassALU, kernel.ClassALU64:
-		if r.Off == 0 {
-			return clsStatic | clsPlain
-		}
-		// The per-CPU mov and the other off != 0 forms may note or
-		// relocate.
-		return clsStatic
-	case kernel.ClassLDX, kernel.ClassST, kernel.ClassSTX:
-		return clsStatic | clsPlain
-	case kernel.ClassLD:
-		if r.Code == kernel.CodeLdImm64 {
-			return clsLd
+// clsOfCode classifies opcodes for classify.
+var clsOfCode = func() (t [256]uint8) {
+	for code := range 256 {
+		r := kernel.BPFInsn{Code: uint8(code)}
+		switch r.Class() {
+		case kernel.ClassJMP:
+			// Helper, kfunc and bpf2bpf calls: the TCC reload (or not)
+			// and a call rel32, the same length on every pass, though
+			// not the same bytes (the displacement follows the
+			// position): sizing passes take their length, the last pass
+			// emits them.
+			if r.Op() == kernel.JmpCALL {
+				t[code] = clsCall
+			}
+		case kernel.ClassALU, kernel.ClassALU64:
+			// The per-CPU mov and the other off != 0 forms may note or
+			// relocate: static, not plain.
+			t[code] = clsStatic | clsPlain | clsALU
+		case kernel.ClassLDX, kernel.ClassST, kernel.ClassSTX:
+			t[code] = clsStatic | clsPlain
+		case kernel.ClassLD:
+			if r.Code == kernel.CodeLdImm64 {
+				t[code] = clsLd
+			}
 		}
 	}
-	return 0
+	return t
+}()
+
+// classify returns the class of an instruction, without a branch on its
+// opcode.
+func classify(ci *kernel.CompactInsn) uint8 {
+	k := clsOfCode[ci.Code]
+	var offSet uint8
+	if ci.Off != 0 {
+		offSet = 1
+	}
+	k &^= clsPlain * (k / clsALU & 1 & offSet)
+	if k&clsCall != 0 {
+		if ci.Kind == kernel.HelperCall || ci.Kind == kernel.FuncCall {
+			return clsStatic
+		}
+		return 0
+	}
+	return k &^ clsALU
 }
 
 // pass is one pass of do_jit: the first and the last in doJIT, the
 // sizing passes between them over the items when nothing needs the long
 // way.
+
 func (c *ctx) pass() (int, error) {
 	c.passes++
 	if c.items != nil {
@@ -567,8 +587,12 @@ func (c *ctx) doJIT() (int, error) {
 	useMemo := !first && !c.final
 	for i := 1; i <= len(c.slots); i++ {
 		if useMemo {
-			if e := int(c.runEnd[i]); e > i {
+			if c.cls[i]&clsStatic != 0 {
 				// Slots i..e-1 are the same bytes on every pass.
+				e := i + 1
+				for c.cls[e]&clsStatic != 0 {
+					e++
+				}
 				lo, hi := int(c.memoEnd[i-1]), int(c.memoEnd[e-1])
 				base := proglen - lo
 				if c.emitting {
@@ -605,18 +629,19 @@ func (c *ctx) doJIT() (int, error) {
 			}
 		}
 		if c.final && !first {
-			if e := int(c.plainEnd[i]); e > i {
+			if c.cls[i]&clsPlain != 0 {
 				// The last pass: the bytes are the first pass's, in the
-				// body.
+				// body, for the run of plain slots from i.
 				lo := int(c.memoEnd[i-1])
 				base := proglen - lo
 				start := proglen
-				for j := i; j < e; j++ {
-					end := int(c.memoEnd[j]) + base
-					if end > c.oldproglen || (c.v.labels && end != c.addrs[j]) {
-						return 0, c.errorf(c.slot(j-1), "bpf_jit: fatal error (instruction moved on the final pass)")
+				e := i
+				for ; c.cls[e]&clsPlain != 0; e++ {
+					end := int(c.memoEnd[e]) + base
+					if end > c.oldproglen || (c.v.labels && end != c.addrs[e]) {
+						return 0, c.errorf(c.slot(e-1), "bpf_jit: fatal error (instruction moved on the final pass)")
 					}
-					c.addrs[j] = end
+					c.addrs[e] = end
 					proglen = end
 				}
 				if proglen > start {
@@ -662,17 +687,12 @@ func (c *ctx) doJIT() (int, error) {
 		c.addrs[i] = proglen
 		if first {
 			c.memoEnd[i] = int32(proglen)
-			if c.ldFirst[i-1] {
-				c.memoEnd[i-1] = int32(proglen)
+			if c.cls[i-1]&clsLdFirst != 0 {
+				c.memoEnd[i-1] = -1 // no end of its own (see the static runs above)
 			}
 		}
 	}
 	if first && !noMemo {
-		for i, ld := range c.ldFirst {
-			if ld {
-				c.memoEnd[i] = -1 // see the static runs above
-			}
-		}
 		// Later passes take the static instructions' lengths from here.
 		c.memo = c.code
 		c.code = make([]byte, 0, cap(c.code))
@@ -772,43 +792,11 @@ var noMemo = false
 func (c *ctx) planMemo() {
 	n := len(c.slots)
 	c.memoEnd = make([]int32, n+1)
-	c.runEnd = make([]int32, n+2)
-	c.ldFirst = make([]bool, n+2)
 	c.jumps = make([]jumpInfo, n+2)
-	c.plainEnd = make([]int32, n+2)
-	static := make([]bool, n+2)
-	plain := make([]bool, n+2)
 	for i := 1; i <= n; i++ {
-		switch k := c.cls[i]; {
-		case k&clsStatic != 0:
-			static[i] = true
-			plain[i] = k&clsPlain != 0
-		case k&clsLd != 0:
-			if i < n && c.slots[i] < 0 {
-				static[i], static[i+1] = true, true
-				c.ldFirst[i] = true
-			}
-		}
-	}
-	c.runEnd[n+1] = int32(n + 1)
-	c.plainEnd[n+1] = int32(n + 1)
-	for i := n; i >= 1; i-- {
-		switch {
-		case plain[i] && plain[i+1]:
-			c.plainEnd[i] = c.plainEnd[i+1]
-		case plain[i]:
-			c.plainEnd[i] = int32(i + 1)
-		default:
-			c.plainEnd[i] = int32(i)
-		}
-		if static[i] {
-			if static[i+1] {
-				c.runEnd[i] = c.runEnd[i+1]
-			} else {
-				c.runEnd[i] = int32(i + 1)
-			}
-		} else {
-			c.runEnd[i] = int32(i)
+		if c.cls[i]&clsLd != 0 && i < n && c.slots[i] < 0 {
+			c.cls[i] |= clsStatic | clsLdFirst
+			c.cls[i+1] |= clsStatic
 		}
 	}
 }
