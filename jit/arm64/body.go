@@ -110,7 +110,7 @@ func plainInsn(in *kernel.Insn) bool {
 	if in.Kind != kernel.Plain {
 		return false
 	}
-	r := in.Raw
+	r := &in.Raw
 	switch r.Class() {
 	case kernel.ClassALU, kernel.ClassALU64:
 		return r.Off == 0
@@ -281,7 +281,7 @@ var jmpConds, jmpCondOK = func() (c [16]Cond, ok [16]bool) {
 
 // insn models build_insn for one BPF instruction.
 func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
-	r := in.Raw
+	r := &in.Raw
 	code := r.Code
 	class := r.Class()
 	if r.Dst > regAX || r.Src > regAX {
@@ -478,7 +478,7 @@ func (c *ctx) insn(in *kernel.Insn, slot int, last bool) error {
 }
 
 // alu translates the ALU and ALU64 classes.
-func (c *ctx) alu(r kernel.BPFInsn, is64 bool, dst, src Reg) error {
+func (c *ctx) alu(r *kernel.BPFInsn, is64 bool, dst, src Reg) error {
 	imm := r.Imm
 	signedDiv := false
 	if r.Off != 0 {
@@ -856,7 +856,7 @@ func (c *ctx) tailCallX26(idx0 int) (int, error) {
 }
 
 // lseAtomic models emit_lse_atomic (CPUs with ARMv8.1 LSE atomics).
-func (c *ctx) lseAtomic(r kernel.BPFInsn, dst, src Reg) error {
+func (c *ctx) lseAtomic(r *kernel.BPFInsn, dst, src Reg) error {
 	isdw := r.Size() == kernel.SizeDW
 	reg := c.atomicAddr(dst, r.Off)
 	switch r.Imm {
@@ -889,7 +889,7 @@ func (c *ctx) lseAtomic(r kernel.BPFInsn, dst, src Reg) error {
 }
 
 // llscAtomic models emit_ll_sc_atomic (load-exclusive/store-exclusive loops).
-func (c *ctx) llscAtomic(r kernel.BPFInsn, dst, src Reg) error {
+func (c *ctx) llscAtomic(r *kernel.BPFInsn, dst, src Reg) error {
 	isdw := r.Size() == kernel.SizeDW
 	reg := c.atomicAddr(dst, r.Off)
 	op := func(rd, rn, rm Reg) uint32 {
@@ -973,7 +973,7 @@ func (c *ctx) addImm(is64 bool, rd, rn, tmp Reg, imm int32) {
 // atomicLdSt models emit_atomic_ld_st (6.15): BPF_LOAD_ACQ is
 // "ldar{b,h} dst, [src + off]", BPF_STORE_REL "stlr{b,h} src, [dst + off]",
 // the offset added first with emit_a64_add_i.
-func (c *ctx) atomicLdSt(r kernel.BPFInsn) error {
+func (c *ctx) atomicLdSt(r *kernel.BPFInsn) error {
 	dst, src := bpf2a64[r.Dst], bpf2a64[r.Src]
 	size, _ := lsSize(r.Code)
 	if r.Imm == kernel.AtomicLoadAcq {

@@ -459,8 +459,8 @@ func (c *ctx) plt() {
 func findFPBOffset(f *kernel.LoadedFunc) int {
 	const fpReg = 10
 	offset := 0
-	for _, in := range f.Insns {
-		r := in.Raw
+	for i := range f.Insns {
+		r := &f.Insns[i].Raw
 		class := r.Class()
 		mode := r.Mode()
 		switch class {

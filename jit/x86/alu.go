@@ -22,8 +22,8 @@ func (c *ctx) movPercpuAddr(in *kernel.Insn, dst, src int) error {
 		return c.errorf(in, "per-CPU address: this_cpu_off has no address (name it in the placement's symbols)")
 	}
 	at := c.pos()
-	c.emit(0x65, add1mod(0x48, dst))          // add <dst>, gs:[<off>]
-	c.emit(0x03, add2reg(0x04, 0, dst), 0x25) // ModRM [disp32], SIB no base
+	c.emit2(0x65, add1mod(0x48, dst))          // add <dst>, gs:[<off>]
+	c.emit3(0x03, add2reg(0x04, 0, dst), 0x25) // ModRM [disp32], SIB no base
 	c.emit32(int32(uint32(sym)))
 	c.reloc(jit.Reloc{Offset: at, Field: at + 5, Size: 4, Kind: "disp32", Target: sym, What: "kernel", Name: "this_cpu_off"})
 	c.note(at, "per-CPU address: + this CPU's offset (gs:this_cpu_off)")
@@ -32,7 +32,7 @@ func (c *ctx) movPercpuAddr(in *kernel.Insn, dst, src int) error {
 
 // alu translates the ALU and ALU64 classes.
 func (c *ctx) alu(in *kernel.Insn) error {
-	r := in.Raw
+	r := &in.Raw
 	op := r.Op()
 	is64 := r.Class() == kernel.ClassALU64
 	x := r.SrcX()
@@ -51,7 +51,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 	case kernel.OpADD, kernel.OpSUB, kernel.OpAND, kernel.OpOR, kernel.OpXOR:
 		if x {
 			c.maybeEmitMod(dst, src, is64)
-			c.emit(aluOpcode(op), add2reg(0xC0, dst, src)) // add/sub/and/or/xor dst, src
+			c.emit2(aluOpcode(op), add2reg(0xC0, dst, src)) // add/sub/and/or/xor dst, src
 			return nil
 		}
 		c.maybeEmit1Mod(dst, is64)
@@ -72,12 +72,12 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		switch {
 		case isImm8(int64(imm)):
-			c.emit(0x83, add1reg(b3, dst), byte(imm)) // op dst, imm8
+			c.emit3(0x83, add1reg(b3, dst), byte(imm)) // op dst, imm8
 		case dst == r0:
-			c.emit(b2) // op eax, imm32
+			c.emit1(b2) // op eax, imm32
 			c.emit32(imm)
 		default:
-			c.emit(0x81, add1reg(b3, dst)) // op dst, imm32
+			c.emit2(0x81, add1reg(b3, dst)) // op dst, imm32
 			c.emit32(imm)
 		}
 		return nil
@@ -104,7 +104,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 
 	case kernel.OpNEG:
 		c.maybeEmit1Mod(dst, is64)
-		c.emit(0xF7, add1reg(0xD8, dst)) // neg dst
+		c.emit2(0xF7, add1reg(0xD8, dst)) // neg dst
 		return nil
 
 	case kernel.OpDIV, kernel.OpMOD:
@@ -122,14 +122,14 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		if x {
 			c.maybeEmitMod(src, dst, is64)
-			c.emit(0x0F, 0xAF, add2reg(0xC0, src, dst)) // imul dst, src
+			c.emit3(0x0F, 0xAF, add2reg(0xC0, src, dst)) // imul dst, src
 			return nil
 		}
 		c.maybeEmitMod(dst, dst, is64)
 		if isImm8(int64(imm)) {
-			c.emit(0x6B, add2reg(0xC0, dst, dst), byte(imm)) // imul dst, dst, imm8
+			c.emit3(0x6B, add2reg(0xC0, dst, dst), byte(imm)) // imul dst, dst, imm8
 		} else {
-			c.emit(0x69, add2reg(0xC0, dst, dst)) // imul dst, dst, imm32
+			c.emit2(0x69, add2reg(0xC0, dst, dst)) // imul dst, dst, imm32
 			c.emit32(imm)
 		}
 		return nil
@@ -142,9 +142,9 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		c.maybeEmit1Mod(dst, is64)
 		b3 := aluOpcode(op)
 		if imm == 1 {
-			c.emit(0xD1, add1reg(b3, dst)) // shl/shr/sar dst, 1
+			c.emit2(0xD1, add1reg(b3, dst)) // shl/shr/sar dst, 1
 		} else {
-			c.emit(0xC1, add1reg(b3, dst), byte(imm)) // shl/shr/sar dst, imm8
+			c.emit3(0xC1, add1reg(b3, dst), byte(imm)) // shl/shr/sar dst, imm8
 		}
 		return nil
 
@@ -158,12 +158,12 @@ func (c *ctx) alu(in *kernel.Insn) error {
 // the destination, the divisor in its own register or r11, and (cpuv4)
 // cdq/cqo + idiv for the signed forms.
 func (c *ctx) div(in *kernel.Insn, is64 bool, dst, src int, x bool) {
-	r := in.Raw
+	r := &in.Raw
 	if dst != r0 {
-		c.emit(0x50) // push rax
+		c.emit1(0x50) // push rax
 	}
 	if dst != r3 {
-		c.emit(0x52) // push rdx
+		c.emit1(0x52) // push rdx
 	}
 	if x {
 		if src == r0 || src == r3 {
@@ -171,7 +171,7 @@ func (c *ctx) div(in *kernel.Insn, is64 bool, dst, src int, x bool) {
 			src = auxReg
 		}
 	} else {
-		c.emit(0x49, 0xC7, 0xC3) // mov r11, imm32
+		c.emit3(0x49, 0xC7, 0xC3) // mov r11, imm32
 		c.emit32(r.Imm)
 		src = auxReg
 	}
@@ -179,17 +179,17 @@ func (c *ctx) div(in *kernel.Insn, is64 bool, dst, src int, x bool) {
 		c.emitMovReg(is64, r0, dst) // mov rax, dst_reg
 	}
 	if r.Off == 0 {
-		c.emit(0x31, 0xd2) // xor edx, edx
+		c.emit2(0x31, 0xd2) // xor edx, edx
 		c.maybeEmit1Mod(src, is64)
-		c.emit(0xF7, add1reg(0xF0, src)) // div src_reg
+		c.emit2(0xF7, add1reg(0xF0, src)) // div src_reg
 	} else {
 		if is64 {
-			c.emit(0x48, 0x99) // cqo
+			c.emit2(0x48, 0x99) // cqo
 		} else {
-			c.emit(0x99) // cdq
+			c.emit1(0x99) // cdq
 		}
 		c.maybeEmit1Mod(src, is64)
-		c.emit(0xF7, add1reg(0xF8, src)) // idiv src_reg
+		c.emit2(0xF7, add1reg(0xF8, src)) // idiv src_reg
 	}
 	if r.Op() == kernel.OpMOD && dst != r3 {
 		c.emitMovReg(is64, dst, r3) // mov dst_reg, rdx
@@ -197,47 +197,47 @@ func (c *ctx) div(in *kernel.Insn, is64 bool, dst, src int, x bool) {
 		c.emitMovReg(is64, dst, r0) // mov dst_reg, rax
 	}
 	if dst != r3 {
-		c.emit(0x5A) // pop rdx
+		c.emit1(0x5A) // pop rdx
 	}
 	if dst != r0 {
-		c.emit(0x58) // pop rax
+		c.emit1(0x58) // pop rax
 	}
 }
 
 // div510 emits BPF_DIV/BPF_MOD as 5.10 does: everything through r11.
 func (c *ctx) div510(in *kernel.Insn, is64 bool, dst, src int, x bool) {
-	c.emit(0x50) // push rax
-	c.emit(0x52) // push rdx
+	c.emit1(0x50) // push rax
+	c.emit1(0x52) // push rdx
 	if x {
 		c.emitMov(auxReg, src) // mov r11, src_reg
 	} else {
-		c.emit(0x49, 0xC7, 0xC3) // mov r11, imm32
+		c.emit3(0x49, 0xC7, 0xC3) // mov r11, imm32
 		c.emit32(in.Raw.Imm)
 	}
-	c.emitMov(r0, dst) // mov rax, dst_reg
-	c.emit(0x31, 0xd2) // xor edx, edx
+	c.emitMov(r0, dst)  // mov rax, dst_reg
+	c.emit2(0x31, 0xd2) // xor edx, edx
 	if is64 {
-		c.emit(0x49, 0xF7, 0xF3) // div r11
+		c.emit3(0x49, 0xF7, 0xF3) // div r11
 	} else {
-		c.emit(0x41, 0xF7, 0xF3) // div r11d
+		c.emit3(0x41, 0xF7, 0xF3) // div r11d
 	}
 	if in.Raw.Op() == kernel.OpMOD {
-		c.emit(0x49, 0x89, 0xD3) // mov r11, rdx
+		c.emit3(0x49, 0x89, 0xD3) // mov r11, rdx
 	} else {
-		c.emit(0x49, 0x89, 0xC3) // mov r11, rax
+		c.emit3(0x49, 0x89, 0xC3) // mov r11, rax
 	}
-	c.emit(0x5A)           // pop rdx
-	c.emit(0x58)           // pop rax
+	c.emit1(0x5A)          // pop rdx
+	c.emit1(0x58)          // pop rax
 	c.emitMov(dst, auxReg) // mov dst_reg, r11
 }
 
 // mul510 emits BPF_MUL as 5.10 does: mul r11 with rax/rdx saved.
 func (c *ctx) mul510(is64 bool, dst, src int, x bool, imm int32) {
 	if dst != r0 {
-		c.emit(0x50) // push rax
+		c.emit1(0x50) // push rax
 	}
 	if dst != r3 {
-		c.emit(0x52) // push rdx
+		c.emit1(0x52) // push rdx
 	}
 	c.emitMov(auxReg, dst) // mov r11, dst_reg
 	if x {
@@ -246,17 +246,17 @@ func (c *ctx) mul510(is64 bool, dst, src int, x bool, imm int32) {
 		c.emitMovImm32(is64, r0, uint32(imm)) // mov rax, imm32
 	}
 	if is64 {
-		c.emit(add1mod(0x48, auxReg))
+		c.emit1(add1mod(0x48, auxReg))
 	} else if isEreg(auxReg) {
-		c.emit(add1mod(0x40, auxReg))
+		c.emit1(add1mod(0x40, auxReg))
 	}
-	c.emit(0xF7, add1reg(0xE0, auxReg)) // mul(q) r11
+	c.emit2(0xF7, add1reg(0xE0, auxReg)) // mul(q) r11
 	if dst != r3 {
-		c.emit(0x5A) // pop rdx
+		c.emit1(0x5A) // pop rdx
 	}
 	if dst != r0 {
 		c.emitMov(dst, r0) // mov dst_reg, rax
-		c.emit(0x58)       // pop rax
+		c.emit1(0x58)      // pop rax
 	}
 }
 
@@ -285,17 +285,17 @@ func (c *ctx) shiftX(in *kernel.Insn, is64 bool, dst, src int) {
 				c.emitMov(auxReg, dst) // mov r11, dst_reg
 				dst = auxReg
 			} else {
-				c.emit(0x51) // push rcx
+				c.emit1(0x51) // push rcx
 			}
 			c.emitMov(r4, src) // mov rcx, src_reg
 		}
 		c.maybeEmit1Mod(dst, is64)
-		c.emit(0xD3, add1reg(b3, dst)) // shl/shr/sar dst, cl
+		c.emit2(0xD3, add1reg(b3, dst)) // shl/shr/sar dst, cl
 		if src != r4 {
 			if int(in.Raw.Dst) == r4 {
 				c.emitMov(r4, auxReg) // mov dst_reg, r11
 			} else {
-				c.emit(0x59) // pop rcx
+				c.emit1(0x59) // pop rcx
 			}
 		}
 		return
@@ -306,13 +306,13 @@ func (c *ctx) shiftX(in *kernel.Insn, is64 bool, dst, src int) {
 		dst = auxReg
 	}
 	if src != r4 {
-		c.emit(0x51)       // push rcx
+		c.emit1(0x51)      // push rcx
 		c.emitMov(r4, src) // mov rcx, src_reg
 	}
 	c.maybeEmit1Mod(dst, is64)
-	c.emit(0xD3, add1reg(b3, dst)) // shl/shr/sar dst, cl
+	c.emit2(0xD3, add1reg(b3, dst)) // shl/shr/sar dst, cl
 	if src != r4 {
-		c.emit(0x59) // pop rcx
+		c.emit1(0x59) // pop rcx
 	}
 	if int(in.Raw.Dst) == r4 {
 		c.emitMov(r4, auxReg) // mov dst_reg, r11
@@ -342,14 +342,14 @@ func (c *ctx) emitShiftx(dst, src int, is64 bool, pp byte) {
 	}
 	b2 |= (^vvvv & 0xf) << 3
 	b2 |= pp
-	c.emit(0xc4, b1, b2)                  // 3-byte VEX prefix
-	c.emit(0xf7, add2reg(0xC0, dst, dst)) // shlx/shrx/sarx
+	c.emit3(0xc4, b1, b2)                  // 3-byte VEX prefix
+	c.emit2(0xf7, add2reg(0xC0, dst, dst)) // shlx/shrx/sarx
 }
 
 // end translates BPF_END: byte swaps (to_be, and the cpuv4 unconditional
 // bswap) and the zero-extending to_le.
 func (c *ctx) end(in *kernel.Insn, dst int, imm int32) error {
-	r := in.Raw
+	r := &in.Raw
 	swap := r.Class() == kernel.ClassALU && r.SrcX()
 	switch {
 	case swap:
@@ -366,26 +366,26 @@ func (c *ctx) end(in *kernel.Insn, dst int, imm int32) error {
 		switch imm {
 		case 16:
 			// ror %ax, 8 swaps the lower 2 bytes, movzwl zero-extends.
-			c.emit(0x66)
+			c.emit1(0x66)
 			if isEreg(dst) {
-				c.emit(0x41)
+				c.emit1(0x41)
 			}
-			c.emit(0xC1, add1reg(0xC8, dst), 8) // ror dst16, 8
+			c.emit3(0xC1, add1reg(0xC8, dst), 8) // ror dst16, 8
 			if isEreg(dst) {
-				c.emit(0x45, 0x0F, 0xB7)
+				c.emit3(0x45, 0x0F, 0xB7)
 			} else {
-				c.emit(0x0F, 0xB7)
+				c.emit2(0x0F, 0xB7)
 			}
-			c.emit(add2reg(0xC0, dst, dst)) // movzwl dst, dst16
+			c.emit1(add2reg(0xC0, dst, dst)) // movzwl dst, dst16
 		case 32:
 			if isEreg(dst) {
-				c.emit(0x41, 0x0F)
+				c.emit2(0x41, 0x0F)
 			} else {
-				c.emit(0x0F)
+				c.emit1(0x0F)
 			}
-			c.emit(add1reg(0xC8, dst)) // bswap eax
+			c.emit1(add1reg(0xC8, dst)) // bswap eax
 		case 64:
-			c.emit(add1mod(0x48, dst), 0x0F, add1reg(0xC8, dst)) // bswap rax
+			c.emit3(add1mod(0x48, dst), 0x0F, add1reg(0xC8, dst)) // bswap rax
 		default:
 			return c.errorf(in, "invalid byte swap width %d", imm)
 		}
@@ -394,16 +394,16 @@ func (c *ctx) end(in *kernel.Insn, dst int, imm int32) error {
 	switch imm {
 	case 16:
 		if isEreg(dst) {
-			c.emit(0x45, 0x0F, 0xB7)
+			c.emit3(0x45, 0x0F, 0xB7)
 		} else {
-			c.emit(0x0F, 0xB7)
+			c.emit2(0x0F, 0xB7)
 		}
-		c.emit(add2reg(0xC0, dst, dst)) // movzwl eax, ax
+		c.emit1(add2reg(0xC0, dst, dst)) // movzwl eax, ax
 	case 32:
 		if isEreg(dst) {
-			c.emit(0x45)
+			c.emit1(0x45)
 		}
-		c.emit(0x89, add2reg(0xC0, dst, dst)) // mov eax, eax
+		c.emit2(0x89, add2reg(0xC0, dst, dst)) // mov eax, eax
 	case 64:
 		// nop
 	default:

@@ -18,7 +18,7 @@ func (c *ctx) unknown(in *kernel.Insn, why string) error {
 // insn translates the instruction at 1-based slot i (the loop body of
 // do_jit) and returns the slot it ended on: ld_imm64 takes two.
 func (c *ctx) insn(in *kernel.Insn, i int, seenExit *bool) (int, error) {
-	r := in.Raw
+	r := &in.Raw
 	if r.Dst > regAX || r.Src > regAX {
 		return i, c.errorf(in, "invalid register r%d/r%d", r.Dst, r.Src)
 	}
@@ -71,25 +71,25 @@ func (c *ctx) fillRegion(start int, kind jit.RegionKind) {
 // register needs one (maybe_emit_mod).
 func (c *ctx) maybeEmitMod(dst, src int, is64 bool) {
 	if is64 {
-		c.emit(add2mod(0x48, dst, src))
+		c.emit1(add2mod(0x48, dst, src))
 	} else if isEreg(dst) || isEreg(src) {
-		c.emit(add2mod(0x40, dst, src))
+		c.emit1(add2mod(0x40, dst, src))
 	}
 }
 
 // maybeEmit1Mod is maybeEmitMod for one register (maybe_emit_1mod).
 func (c *ctx) maybeEmit1Mod(reg int, is64 bool) {
 	if is64 {
-		c.emit(add1mod(0x48, reg))
+		c.emit1(add1mod(0x48, reg))
 	} else if isEreg(reg) {
-		c.emit(add1mod(0x40, reg))
+		c.emit1(add1mod(0x40, reg))
 	}
 }
 
 // emitMov is EMIT_mov: a 64-bit register move, nothing when dst == src.
 func (c *ctx) emitMov(dst, src int) {
 	if dst != src {
-		c.emit(add2mod(0x48, dst, src), 0x89, add2reg(0xC0, dst, src)) // mov dst, src
+		c.emit3(add2mod(0x48, dst, src), 0x89, add2reg(0xC0, dst, src)) // mov dst, src
 	}
 }
 
@@ -100,9 +100,9 @@ func (c *ctx) emitMovReg(is64 bool, dst, src int) {
 		return
 	}
 	if isEreg(dst) || isEreg(src) {
-		c.emit(add2mod(0x40, dst, src))
+		c.emit1(add2mod(0x40, dst, src))
 	}
-	c.emit(0x89, add2reg(0xC0, dst, src)) // mov32 dst, src
+	c.emit2(0x89, add2reg(0xC0, dst, src)) // mov32 dst, src
 }
 
 // emitMovsxReg models emit_movsx_reg (cpuv4 movsx).
@@ -110,22 +110,22 @@ func (c *ctx) emitMovsxReg(bits int, is64 bool, dst, src int) {
 	if is64 {
 		switch bits {
 		case 8:
-			c.emit(add2mod(0x48, src, dst), 0x0f, 0xbe, add2reg(0xC0, src, dst)) // movsbq dst, src
+			c.emit4(add2mod(0x48, src, dst), 0x0f, 0xbe, add2reg(0xC0, src, dst)) // movsbq dst, src
 		case 16:
-			c.emit(add2mod(0x48, src, dst), 0x0f, 0xbf, add2reg(0xC0, src, dst)) // movswq dst, src
+			c.emit4(add2mod(0x48, src, dst), 0x0f, 0xbf, add2reg(0xC0, src, dst)) // movswq dst, src
 		case 32:
-			c.emit(add2mod(0x48, src, dst), 0x63, add2reg(0xC0, src, dst)) // movslq dst, src
+			c.emit3(add2mod(0x48, src, dst), 0x63, add2reg(0xC0, src, dst)) // movslq dst, src
 		}
 		return
 	}
 	switch bits {
 	case 8:
-		c.emit(add2mod(0x40, src, dst), 0x0f, 0xbe, add2reg(0xC0, src, dst)) // movsbl dst, src
+		c.emit4(add2mod(0x40, src, dst), 0x0f, 0xbe, add2reg(0xC0, src, dst)) // movsbl dst, src
 	case 16:
 		if isEreg(dst) || isEreg(src) {
-			c.emit(add2mod(0x40, src, dst))
+			c.emit1(add2mod(0x40, src, dst))
 		}
-		c.emit(add2mod(0x0f, src, dst), 0xbf, add2reg(0xC0, src, dst)) // movswl dst, src
+		c.emit3(add2mod(0x0f, src, dst), 0xbf, add2reg(0xC0, src, dst)) // movswl dst, src
 	}
 }
 
@@ -134,20 +134,20 @@ func (c *ctx) emitMovImm32(signPropagate bool, dst int, imm uint32) {
 	switch {
 	case signPropagate && int32(imm) < 0:
 		// 'mov %rax, imm32' sign extends imm32
-		c.emit(add1mod(0x48, dst), 0xC7, add1reg(0xC0, dst))
+		c.emit3(add1mod(0x48, dst), 0xC7, add1reg(0xC0, dst))
 		c.emit32(int32(imm))
 	case imm == 0:
 		// 'xor %eax, %eax' saves 3 bytes
 		if isEreg(dst) {
-			c.emit(add2mod(0x40, dst, dst))
+			c.emit1(add2mod(0x40, dst, dst))
 		}
-		c.emit(0x31, add2reg(0xC0, dst, dst))
+		c.emit2(0x31, add2reg(0xC0, dst, dst))
 	default:
 		// mov %eax, imm32
 		if isEreg(dst) {
-			c.emit(add1mod(0x40, dst))
+			c.emit1(add1mod(0x40, dst))
 		}
-		c.emit(add1reg(0xB8, dst))
+		c.emit1(add1reg(0xB8, dst))
 		c.emit32(int32(imm))
 	}
 }
@@ -160,7 +160,7 @@ func (c *ctx) emitMovImm64(dst int, imm64 uint64) bool {
 	case c.v.movImm64Simm32 && isSimm32(int64(imm64)):
 		c.emitMovImm32(true, dst, uint32(imm64))
 	default:
-		c.emit(add1mod(0x48, dst), add1reg(0xB8, dst)) // movabsq rax, imm64
+		c.emit2(add1mod(0x48, dst), add1reg(0xB8, dst)) // movabsq rax, imm64
 		c.emit32(int32(uint32(imm64)))
 		c.emit32(int32(uint32(imm64 >> 32)))
 		return true
@@ -172,9 +172,9 @@ func (c *ctx) emitMovImm64(dst int, imm64 uint64) bool {
 // for *(ptr + off) and val.
 func (c *ctx) emitInsnSuffix(ptr, val int, off int32) {
 	if isImm8(int64(off)) {
-		c.emit(add2reg(0x40, ptr, val), byte(off))
+		c.emit2(add2reg(0x40, ptr, val), byte(off))
 	} else {
-		c.emit(add2reg(0x80, ptr, val))
+		c.emit1(add2reg(0x80, ptr, val))
 		c.emit32(off)
 	}
 }
@@ -183,17 +183,17 @@ func (c *ctx) emitInsnSuffix(ptr, val int, off int32) {
 func (c *ctx) emitLdx(size uint8, dst, src int, off int32) {
 	switch size {
 	case kernel.SizeB:
-		c.emit(add2mod(0x48, src, dst), 0x0F, 0xB6) // movzx rax, byte ptr [rax + off]
+		c.emit3(add2mod(0x48, src, dst), 0x0F, 0xB6) // movzx rax, byte ptr [rax + off]
 	case kernel.SizeH:
-		c.emit(add2mod(0x48, src, dst), 0x0F, 0xB7) // movzx rax, word ptr [rax + off]
+		c.emit3(add2mod(0x48, src, dst), 0x0F, 0xB7) // movzx rax, word ptr [rax + off]
 	case kernel.SizeW:
 		if isEreg(dst) || isEreg(src) { // mov eax, dword ptr [rax + off]
-			c.emit(add2mod(0x40, src, dst), 0x8B)
+			c.emit2(add2mod(0x40, src, dst), 0x8B)
 		} else {
-			c.emit(0x8B)
+			c.emit1(0x8B)
 		}
 	case kernel.SizeDW:
-		c.emit(add2mod(0x48, src, dst), 0x8B) // mov rax, qword ptr [rax + off]
+		c.emit2(add2mod(0x48, src, dst), 0x8B) // mov rax, qword ptr [rax + off]
 	}
 	c.emitInsnSuffix(src, dst, off)
 }
@@ -202,11 +202,11 @@ func (c *ctx) emitLdx(size uint8, dst, src int, off int32) {
 func (c *ctx) emitLdsx(size uint8, dst, src int, off int32) {
 	switch size {
 	case kernel.SizeB:
-		c.emit(add2mod(0x48, src, dst), 0x0F, 0xBE) // movsx rax, byte ptr [rax + off]
+		c.emit3(add2mod(0x48, src, dst), 0x0F, 0xBE) // movsx rax, byte ptr [rax + off]
 	case kernel.SizeH:
-		c.emit(add2mod(0x48, src, dst), 0x0F, 0xBF) // movsx rax, word ptr [rax + off]
+		c.emit3(add2mod(0x48, src, dst), 0x0F, 0xBF) // movsx rax, word ptr [rax + off]
 	case kernel.SizeW:
-		c.emit(add2mod(0x48, src, dst), 0x63) // movsx rax, dword ptr [rax + off]
+		c.emit2(add2mod(0x48, src, dst), 0x63) // movsx rax, dword ptr [rax + off]
 	}
 	c.emitInsnSuffix(src, dst, off)
 }
@@ -216,24 +216,24 @@ func (c *ctx) emitStx(size uint8, dst, src int, off int32) {
 	switch size {
 	case kernel.SizeB:
 		if isEreg(dst) || isEreg8l(src) { // mov byte ptr [rax + off], al
-			c.emit(add2mod(0x40, dst, src), 0x88)
+			c.emit2(add2mod(0x40, dst, src), 0x88)
 		} else {
-			c.emit(0x88)
+			c.emit1(0x88)
 		}
 	case kernel.SizeH:
 		if isEreg(dst) || isEreg(src) { // mov word ptr [rax + off], ax
-			c.emit(0x66, add2mod(0x40, dst, src), 0x89)
+			c.emit3(0x66, add2mod(0x40, dst, src), 0x89)
 		} else {
-			c.emit(0x66, 0x89)
+			c.emit2(0x66, 0x89)
 		}
 	case kernel.SizeW:
 		if isEreg(dst) || isEreg(src) { // mov dword ptr [rax + off], eax
-			c.emit(add2mod(0x40, dst, src), 0x89)
+			c.emit2(add2mod(0x40, dst, src), 0x89)
 		} else {
-			c.emit(0x89)
+			c.emit1(0x89)
 		}
 	case kernel.SizeDW:
-		c.emit(add2mod(0x48, dst, src), 0x89) // mov qword ptr [rax + off], rax
+		c.emit2(add2mod(0x48, dst, src), 0x89) // mov qword ptr [rax + off], rax
 	}
 	c.emitInsnSuffix(dst, src, off)
 }

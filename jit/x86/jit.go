@@ -229,6 +229,48 @@ func (c *ctx) emit(b ...byte) {
 	copy(c.code[n:], b)
 }
 
+// emit1 to emit4 append one to four bytes: emit would build them into an
+// array on the stack and copy it with loads wider than the stores that
+// built it, which wait for those stores to retire.
+func (c *ctx) emit1(b0 byte) {
+	n := len(c.code)
+	if n+1 > cap(c.code) {
+		c.grow(1)
+	}
+	c.code = c.code[:n+1]
+	c.code[n] = b0
+}
+
+func (c *ctx) emit2(b0, b1 byte) {
+	n := len(c.code)
+	if n+2 > cap(c.code) {
+		c.grow(2)
+	}
+	c.code = c.code[:n+2]
+	code := c.code[n : n+2]
+	code[0], code[1] = b0, b1
+}
+
+func (c *ctx) emit3(b0, b1, b2 byte) {
+	n := len(c.code)
+	if n+3 > cap(c.code) {
+		c.grow(3)
+	}
+	c.code = c.code[:n+3]
+	code := c.code[n : n+3]
+	code[0], code[1], code[2] = b0, b1, b2
+}
+
+func (c *ctx) emit4(b0, b1, b2, b3 byte) {
+	n := len(c.code)
+	if n+4 > cap(c.code) {
+		c.grow(4)
+	}
+	c.code = c.code[:n+4]
+	code := c.code[n : n+4]
+	code[0], code[1], code[2], code[3] = b0, b1, b2, b3
+}
+
 // grow makes room for n more bytes of code.
 func (c *ctx) grow(n int) {
 	c.code = append(c.code[:len(c.code):len(c.code)], make([]byte, n)...)[:len(c.code)]
@@ -830,10 +872,10 @@ func (c *ctx) finalJump(i int) (int, bool) {
 			}
 			c.emit(c.memo[lo : lo+pre]...)
 			c.emitNops(n)
-			c.emit(jd.cc, byte(off)) // jcc rel8
+			c.emit2(jd.cc, byte(off)) // jcc rel8
 		case isSimm32(off):
 			c.emit(c.memo[lo : lo+pre]...)
-			c.emit(0x0F, jd.cc+0x10) // jcc rel32
+			c.emit2(0x0F, jd.cc+0x10) // jcc rel32
 			c.emit32(int32(off))
 		default:
 			return 0, false
@@ -868,9 +910,9 @@ func (c *ctx) finalJump(i int) (int, bool) {
 			}
 			c.emitNops(n)
 		}
-		c.emit(0xEB, byte(off)) // jmp rel8
+		c.emit2(0xEB, byte(off)) // jmp rel8
 	case isSimm32(off):
-		c.emit(0xE9) // jmp rel32
+		c.emit1(0xE9) // jmp rel32
 		c.emit32(int32(off))
 	default:
 		return 0, false

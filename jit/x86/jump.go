@@ -54,7 +54,7 @@ func (c *ctx) target(in *kernel.Insn, i, off int) (int, error) {
 
 // jmp translates the JMP and JMP32 classes.
 func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
-	r := in.Raw
+	r := &in.Raw
 	op := r.Op()
 	jmp64 := r.Class() == kernel.ClassJMP
 	dst, src := int(r.Dst), int(r.Src)
@@ -139,23 +139,23 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 	switch {
 	case r.SrcX() && op == kernel.JmpJSET:
 		c.maybeEmitMod(dst, src, jmp64)
-		c.emit(0x85, add2reg(0xC0, dst, src)) // test dst_reg, src_reg
+		c.emit2(0x85, add2reg(0xC0, dst, src)) // test dst_reg, src_reg
 	case r.SrcX():
 		c.maybeEmitMod(dst, src, jmp64)
-		c.emit(0x39, add2reg(0xC0, dst, src)) // cmp dst_reg, src_reg
+		c.emit2(0x39, add2reg(0xC0, dst, src)) // cmp dst_reg, src_reg
 	case op == kernel.JmpJSET:
 		c.maybeEmit1Mod(dst, jmp64)
-		c.emit(0xF7, add1reg(0xC0, dst)) // test dst_reg, imm32
+		c.emit2(0xF7, add1reg(0xC0, dst)) // test dst_reg, imm32
 		c.emit32(r.Imm)
 	case r.Imm == 0:
 		c.maybeEmitMod(dst, dst, jmp64)
-		c.emit(0x85, add2reg(0xC0, dst, dst)) // test dst_reg, dst_reg: one byte less
+		c.emit2(0x85, add2reg(0xC0, dst, dst)) // test dst_reg, dst_reg: one byte less
 	default:
 		c.maybeEmit1Mod(dst, jmp64)
 		if isImm8(int64(r.Imm)) {
-			c.emit(0x83, add1reg(0xF8, dst), byte(r.Imm)) // cmp dst_reg, imm8
+			c.emit3(0x83, add1reg(0xF8, dst), byte(r.Imm)) // cmp dst_reg, imm8
 		} else {
-			c.emit(0x81, add1reg(0xF8, dst)) // cmp dst_reg, imm32
+			c.emit2(0x81, add1reg(0xF8, dst)) // cmp dst_reg, imm32
 			c.emit32(r.Imm)
 		}
 	}
@@ -178,9 +178,9 @@ func (c *ctx) jmp(in *kernel.Insn, i, start int, seenExit *bool) error {
 			}
 			c.emitNops(n)
 		}
-		c.emit(cond, byte(off)) // jcc rel8
+		c.emit2(cond, byte(off)) // jcc rel8
 	case isSimm32(off):
-		c.emit(0x0F, cond+0x10) // jcc rel32
+		c.emit2(0x0F, cond+0x10) // jcc rel32
 		c.emit32(int32(off))
 	default:
 		return c.errorf(in, "cond_jmp gen bug %x", off)
@@ -201,9 +201,9 @@ func (c *ctx) emitJmp(in *kernel.Insn, i, start int, off int64) error {
 			}
 			c.emitNops(n)
 		}
-		c.emit(0xEB, byte(off)) // jmp rel8
+		c.emit2(0xEB, byte(off)) // jmp rel8
 	case isSimm32(off):
-		c.emit(0xE9) // jmp rel32
+		c.emit1(0xE9) // jmp rel32
 		c.emit32(int32(off))
 	default:
 		return c.errorf(in, "jmp gen bug %x", off)
@@ -253,7 +253,7 @@ func (c *ctx) call(in *kernel.Insn) error {
 			off = int32(-(sd + 8)) // 5.10: -(stack_depth + 8), not rounded
 			c.note(at, "rax = the TCC slot [rbp - (stack_depth + 8)], for the callee")
 		}
-		c.emit(0x48, 0x8B, 0x85) // mov rax, qword ptr [rbp - off]
+		c.emit3(0x48, 0x8B, 0x85) // mov rax, qword ptr [rbp - off]
 		c.emit32(off)
 	}
 	at := c.pos()

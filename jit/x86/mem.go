@@ -34,7 +34,7 @@ func (c *ctx) ldImm64(in *kernel.Insn) {
 // ldx translates BPF_LDX: plain and sign-extending loads, and
 // BPF_PROBE_MEM loads with the address check of the version.
 func (c *ctx) ldx(in *kernel.Insn) error {
-	r := in.Raw
+	r := &in.Raw
 	dst, src := int(r.Dst), int(r.Src)
 	mode, size := r.Mode(), r.Size()
 	switch mode {
@@ -85,21 +85,21 @@ func (c *ctx) probeMemCheck(in *kernel.Insn, dst, src int) int {
 			abs = -abs
 		}
 		limit := c.taskSizeMax() + pageSize + uint64(abs)
-		c.emit(add1mod(0x48, auxReg), add1reg(0xB8, auxReg)) // movabsq r11, limit
+		c.emit2(add1mod(0x48, auxReg), add1reg(0xB8, auxReg)) // movabsq r11, limit
 		c.emit32(int32(uint32(limit)))
 		c.emit32(int32(uint32(limit >> 32)))
 		c.maybeEmitMod(src, auxReg, true)
-		c.emit(0x39, add2reg(0xC0, src, auxReg)) // cmp src_reg, r11
-		c.emit(jB, 0)                            // if unsigned '<' goto end_of_jmp2
+		c.emit2(0x39, add2reg(0xC0, src, auxReg)) // cmp src_reg, r11
+		c.emit2(jB, 0)                            // if unsigned '<' goto end_of_jmp2
 		endOfJmp1 := c.pos()
 		c.emitMovReg(true, auxReg, src) // mov r11, src_reg
 		c.maybeEmit1Mod(auxReg, true)
-		c.emit(0x81, add1reg(0xC0, auxReg)) // add r11, insn->off
+		c.emit2(0x81, add1reg(0xC0, auxReg)) // add r11, insn->off
 		c.emit32(int32(off))
-		c.emit(0x73, 0) // jnc start_of_ldx
+		c.emit2(0x73, 0) // jnc start_of_ldx
 		endOfJmp2 := c.pos()
 		c.emitMovImm32(false, dst, 0) // xor dst_reg, dst_reg
-		c.emit(0xEB, 0)               // jmp byte_after_ldx
+		c.emit2(0xEB, 0)              // jmp byte_after_ldx
 		c.code[endOfJmp1-1-c.skip] = byte(endOfJmp2 - endOfJmp1)
 		c.code[endOfJmp2-1-c.skip] = byte(c.pos() - endOfJmp2)
 		return c.pos()
@@ -110,18 +110,18 @@ func (c *ctx) probeMemCheck(in *kernel.Insn, dst, src int) int {
 		c.emitMov(auxReg, src)              // mov r11, src_reg
 		if off != 0 {
 			c.maybeEmit1Mod(auxReg, true)
-			c.emit(0x81, add1reg(0xC0, auxReg)) // add r11, insn->off
+			c.emit2(0x81, add1reg(0xC0, auxReg)) // add r11, insn->off
 			c.emit32(int32(off))
 		}
 		c.maybeEmitMod(auxReg, regAX, true)
-		c.emit(0x29, add2reg(0xC0, auxReg, regAX)) // sub r11, r10
-		c.emitMovImm64(regAX, limit)               // movabsq r10, limit
+		c.emit2(0x29, add2reg(0xC0, auxReg, regAX)) // sub r11, r10
+		c.emitMovImm64(regAX, limit)                // movabsq r10, limit
 		c.maybeEmitMod(auxReg, regAX, true)
-		c.emit(0x39, add2reg(0xC0, auxReg, regAX)) // cmp r10, r11
-		c.emit(jA, 0)                              // if unsigned '>', goto load
+		c.emit2(0x39, add2reg(0xC0, auxReg, regAX)) // cmp r10, r11
+		c.emit2(jA, 0)                              // if unsigned '>', goto load
 		endOfJmp := c.pos()
 		c.emitMovImm32(false, dst, 0) // xor dst_reg, dst_reg
-		c.emit(0xEB, 0)               // jmp byte_after_ldx
+		c.emit2(0xEB, 0)              // jmp byte_after_ldx
 		c.code[endOfJmp-1-c.skip] = byte(c.pos() - endOfJmp)
 		return c.pos()
 	}
@@ -145,13 +145,13 @@ func (c *ctx) taskSizeMax() uint64 {
 // st translates BPF_ST: stores of an immediate, and the speculation
 // barrier.
 func (c *ctx) st(in *kernel.Insn) error {
-	r := in.Raw
+	r := &in.Raw
 	dst := int(r.Dst)
 	if r.Code == kernel.CodeNOSPEC {
 		if !c.v.nospec {
 			return c.unknown(in, "BPF_NOSPEC is not in this kernel's JIT")
 		}
-		c.emit(0x0F, 0xAE, 0xE8) // lfence
+		c.emit3(0x0F, 0xAE, 0xE8) // lfence
 		return nil
 	}
 	switch r.Mode() {
@@ -168,46 +168,46 @@ func (c *ctx) st(in *kernel.Insn) error {
 	switch r.Size() {
 	case kernel.SizeB:
 		if isEreg(dst) {
-			c.emit(0x41, 0xC6)
+			c.emit2(0x41, 0xC6)
 		} else {
-			c.emit(0xC6)
+			c.emit1(0xC6)
 		}
 		immBytes = 1
 	case kernel.SizeH:
 		if isEreg(dst) {
-			c.emit(0x66, 0x41, 0xC7)
+			c.emit3(0x66, 0x41, 0xC7)
 		} else {
-			c.emit(0x66, 0xC7)
+			c.emit2(0x66, 0xC7)
 		}
 		immBytes = 2
 	case kernel.SizeW:
 		if isEreg(dst) {
-			c.emit(0x41, 0xC7)
+			c.emit2(0x41, 0xC7)
 		} else {
-			c.emit(0xC7)
+			c.emit1(0xC7)
 		}
 		immBytes = 4
 	case kernel.SizeDW:
-		c.emit(add1mod(0x48, dst), 0xC7)
+		c.emit2(add1mod(0x48, dst), 0xC7)
 		immBytes = 4 // imm32, sign-extended
 	}
 	// mov size ptr [dst + off], imm
 	if isImm8(int64(r.Off)) {
-		c.emit(add1reg(0x40, dst), byte(r.Off))
+		c.emit2(add1reg(0x40, dst), byte(r.Off))
 	} else {
-		c.emit(add1reg(0x80, dst))
+		c.emit1(add1reg(0x80, dst))
 		c.emit32(int32(r.Off))
 	}
 	u := uint32(r.Imm)
 	for k := 0; k < immBytes; k++ {
-		c.emit(byte(u >> (8 * k)))
+		c.emit1(byte(u >> (8 * k)))
 	}
 	return nil
 }
 
 // stx translates BPF_STX: stores of a register and the atomics.
 func (c *ctx) stx(in *kernel.Insn) error {
-	r := in.Raw
+	r := &in.Raw
 	dst, src := int(r.Dst), int(r.Src)
 	switch r.Mode() {
 	case kernel.ModeMem:
@@ -227,7 +227,7 @@ func (c *ctx) stx(in *kernel.Insn) error {
 // read-modify-write atomics (a cmpxchg loop for and/or/xor with fetch);
 // 6.15's load-acquire and store-release.
 func (c *ctx) atomic(in *kernel.Insn) error {
-	r := in.Raw
+	r := &in.Raw
 	dst, src := int(r.Dst), int(r.Src)
 	size := r.Size()
 	off := int32(r.Off)
@@ -264,13 +264,13 @@ func (c *ctx) atomic(in *kernel.Insn) error {
 		c.emitLdx(size, r0, realDst, off) // load the old value
 		c.emitMovReg(is64, auxReg, r0)    // the operation, in r11
 		c.maybeEmitMod(auxReg, realSrc, is64)
-		c.emit(aluOpcode(uint8(op&0xf0)), add2reg(0xC0, auxReg, realSrc))
+		c.emit2(aluOpcode(uint8(op&0xf0)), add2reg(0xC0, auxReg, realSrc))
 		if err := c.emitAtomic(in, kernel.AtomicCmpXchg, realDst, auxReg, off, size); err != nil {
 			return err
 		}
-		c.emit(jNE, byte(-(c.pos()-branchTarget)-2)) // jne: lost the race, retry
-		c.emitMovReg(is64, realSrc, r0)              // the pre-modification value
-		c.emitMovReg(true, r0, regAX)                // restore R0
+		c.emit2(jNE, byte(-(c.pos()-branchTarget)-2)) // jne: lost the race, retry
+		c.emitMovReg(is64, realSrc, r0)               // the pre-modification value
+		c.emitMovReg(true, r0, regAX)                 // restore R0
 		return nil
 	case loadStore:
 		if op == kernel.AtomicLoadAcq {
@@ -286,17 +286,17 @@ func (c *ctx) atomic(in *kernel.Insn) error {
 // emitAtomic models emit_atomic (emit_atomic_rmw): lock-prefixed
 // read-modify-write of *(dst + off).
 func (c *ctx) emitAtomic(in *kernel.Insn, op int32, dst, src int, off int32, size uint8) error {
-	c.emit(0xF0) // lock prefix
+	c.emit1(0xF0) // lock prefix
 	c.maybeEmitMod(dst, src, size == kernel.SizeDW)
 	switch op {
 	case kernel.OpADD, kernel.OpAND, kernel.OpOR, kernel.OpXOR:
-		c.emit(aluOpcode(uint8(op))) // lock *(u32/u64*)(dst_reg + off) <op>= src_reg
+		c.emit1(aluOpcode(uint8(op))) // lock *(u32/u64*)(dst_reg + off) <op>= src_reg
 	case kernel.OpADD | kernel.AtomicFetch:
-		c.emit(0x0F, 0xC1) // src_reg = atomic_fetch_add(dst_reg + off, src_reg)
+		c.emit2(0x0F, 0xC1) // src_reg = atomic_fetch_add(dst_reg + off, src_reg)
 	case kernel.AtomicXchg:
-		c.emit(0x87) // src_reg = atomic_xchg(dst_reg + off, src_reg)
+		c.emit1(0x87) // src_reg = atomic_xchg(dst_reg + off, src_reg)
 	case kernel.AtomicCmpXchg:
-		c.emit(0x0F, 0xB1) // r0 = atomic_cmpxchg(dst_reg + off, r0, src_reg)
+		c.emit2(0x0F, 0xB1) // r0 = atomic_cmpxchg(dst_reg + off, r0, src_reg)
 	default:
 		return c.errorf(in, "unknown atomic opcode %02x", op)
 	}

@@ -35,11 +35,11 @@ func (c *ctx) prologue() error {
 	mainTCC := c.tailCallReachable && !c.isSubprog
 	switch {
 	case mainTCC && v.tccPtr:
-		c.emit(0x48, 0x31, 0xC0) // xor rax, rax
+		c.emit3(0x48, 0x31, 0xC0) // xor rax, rax
 		c.region(at, jit.RegionTCCInit)
 		c.note(at, "init TCC (main program): rax = 0, the entry of the whole tail call context")
 	case mainTCC:
-		c.emit(0x31, 0xC0) // xor eax, eax
+		c.emit2(0x31, 0xC0) // xor eax, eax
 		c.region(at, jit.RegionTCCInit)
 		c.note(at, "init TCC (main program): eax = 0")
 	case v.tccPtr:
@@ -51,7 +51,7 @@ func (c *ctx) prologue() error {
 			c.note(at, "nop3: keeps the layout X86_TAIL_CALL_OFFSET counts on")
 		}
 	default:
-		c.emit(0x66, 0x90) // nop2
+		c.emit2(0x66, 0x90) // nop2
 		c.region(at, jit.RegionPrologue)
 		if c.isSubprog && c.tailCallReachable {
 			c.note(at, "nop2: no TCC init in a subprogram, eax brings the caller's TCC")
@@ -60,8 +60,8 @@ func (c *ctx) prologue() error {
 		}
 	}
 	at = c.pos()
-	c.emit(0x55)             // push rbp
-	c.emit(0x48, 0x89, 0xE5) // mov rbp, rsp
+	c.emit1(0x55)             // push rbp
+	c.emit3(0x48, 0x89, 0xE5) // mov rbp, rsp
 	c.region(at, jit.RegionPrologue)
 
 	// X86_TAIL_CALL_OFFSET is here.
@@ -80,7 +80,7 @@ func (c *ctx) prologue() error {
 
 	at = c.pos()
 	if sd := c.f.StackDepth; sd != 0 || c.v.stackAlways {
-		c.emit(0x48, 0x81, 0xEC) // sub rsp, rounded_stack_depth
+		c.emit3(0x48, 0x81, 0xEC) // sub rsp, rounded_stack_depth
 		c.emit32(int32(roundUp8(sd)))
 		c.note(at, "BPF stack: %d bytes (round_up(%d, 8))", roundUp8(sd), sd)
 	}
@@ -91,7 +91,7 @@ func (c *ctx) prologue() error {
 		if v.tccPtr {
 			c.prologueTailCall()
 		} else {
-			c.emit(0x50) // push rax
+			c.emit1(0x50) // push rax
 			c.note(at, "push rax: tail call counter slot (the count is its upper half, [rbp - %d])", roundUp8(c.f.StackDepth)+4)
 		}
 		c.region(at, jit.RegionTCCInit)
@@ -109,59 +109,59 @@ func (c *ctx) prologueTailCall() {
 	maxCnt := byte(c.p.MaxTailCallCnt)
 	if c.isSubprog {
 		at := c.pos()
-		c.emit(0x50) // push rax
-		c.emit(0x50) // push rax
+		c.emit1(0x50) // push rax
+		c.emit1(0x50) // push rax
 		c.note(at, "push rax twice: rax is the caller's tcc_ptr, kept at [rbp - %d]", roundUp8(c.f.StackDepth)+16)
 		return
 	}
 	at := c.pos()
-	c.emit(0x48, 0x83, 0xF8, maxCnt) // cmp rax, MAX_TAIL_CALL_CNT
-	c.emit(jA, 6)                    // ja 6
+	c.emit4(0x48, 0x83, 0xF8, maxCnt) // cmp rax, MAX_TAIL_CALL_CNT
+	c.emit2(jA, 6)                    // ja 6
 	c.note(at, "rax > MAX_TAIL_CALL_CNT (%d)? then it is a tcc_ptr (tail callee of a subprogram)", c.p.MaxTailCallCnt)
 	at = c.pos()
-	c.emit(0x50) // push rax
+	c.emit1(0x50) // push rax
 	c.note(at, "push rax: tail_call_cnt, on the main program's stack")
 	at = c.pos()
-	c.emit(0x48, 0x89, 0xE0) // mov rax, rsp
+	c.emit3(0x48, 0x89, 0xE0) // mov rax, rsp
 	c.note(at, "rax = tcc_ptr, the counter's address")
-	c.emit(0xEB, 1) // jmp 1
+	c.emit2(0xEB, 1) // jmp 1
 	at = c.pos()
-	c.emit(0x50) // push rax
+	c.emit1(0x50) // push rax
 	c.note(at, "push rax: the tcc_ptr a subprogram's tail call brought")
 	at = c.pos()
-	c.emit(0x50) // push rax
+	c.emit1(0x50) // push rax
 	c.note(at, "push rax: tcc_ptr slot [rbp - %d]", roundUp8(c.f.StackDepth)+16)
 }
 
 // pushCalleeRegs models push_callee_regs.
 func (c *ctx) pushCalleeRegs() {
 	if c.calleeRegs[0] {
-		c.emit(0x53) // push rbx
+		c.emit1(0x53) // push rbx
 	}
 	if c.calleeRegs[1] {
-		c.emit(0x41, 0x55) // push r13
+		c.emit2(0x41, 0x55) // push r13
 	}
 	if c.calleeRegs[2] {
-		c.emit(0x41, 0x56) // push r14
+		c.emit2(0x41, 0x56) // push r14
 	}
 	if c.calleeRegs[3] {
-		c.emit(0x41, 0x57) // push r15
+		c.emit2(0x41, 0x57) // push r15
 	}
 }
 
 // popCalleeRegs models pop_callee_regs.
 func (c *ctx) popCalleeRegs() {
 	if c.calleeRegs[3] {
-		c.emit(0x41, 0x5F) // pop r15
+		c.emit2(0x41, 0x5F) // pop r15
 	}
 	if c.calleeRegs[2] {
-		c.emit(0x41, 0x5E) // pop r14
+		c.emit2(0x41, 0x5E) // pop r14
 	}
 	if c.calleeRegs[1] {
-		c.emit(0x41, 0x5D) // pop r13
+		c.emit2(0x41, 0x5D) // pop r13
 	}
 	if c.calleeRegs[0] {
-		c.emit(0x5B) // pop rbx
+		c.emit1(0x5B) // pop rbx
 	}
 }
 
@@ -185,7 +185,7 @@ func (c *ctx) epilogue() {
 	at := c.pos()
 	c.cleanupAddr = at
 	c.popCalleeRegs()
-	c.emit(0xC9) // leave
+	c.emit1(0xC9) // leave
 	c.note(at, "epilogue (cleanup_addr): other exits jump here")
 	c.emitReturn()
 	c.region(at, jit.RegionEpilogue)
@@ -201,9 +201,9 @@ func (c *ctx) emitReturn() {
 		c.note(at, "return through %s", c.cfg.ReturnThunk)
 		return
 	}
-	c.emit(0xC3) // ret
+	c.emit1(0xC3) // ret
 	if c.cfg.SLS {
-		c.emit(0xCC) // int3
+		c.emit1(0xCC) // int3
 	}
 }
 

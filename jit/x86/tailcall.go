@@ -73,30 +73,30 @@ func (c *ctx) tccCheck(outRel func(after int) int) {
 	maxCnt := byte(c.p.MaxTailCallCnt)
 	at := c.pos()
 	if c.v.tccPtr {
-		c.emit(0x48, 0x8B, 0x85) // mov rax, qword ptr [rbp - tcc_ptr_off]
+		c.emit3(0x48, 0x8B, 0x85) // mov rax, qword ptr [rbp - tcc_ptr_off]
 		c.emit32(c.tccOff())
 		c.note(at, "rax = tcc_ptr")
 		at = c.pos()
-		c.emit(0x48, 0x83, 0x38, maxCnt) // cmp qword ptr [rax], MAX_TAIL_CALL_CNT
+		c.emit4(0x48, 0x83, 0x38, maxCnt) // cmp qword ptr [rax], MAX_TAIL_CALL_CNT
 	} else {
-		c.emit(0x8B, 0x85) // mov eax, dword ptr [rbp - tcc_off]
+		c.emit2(0x8B, 0x85) // mov eax, dword ptr [rbp - tcc_off]
 		c.emit32(c.tccOff())
 		c.note(at, "eax = TCC")
 		at = c.pos()
-		c.emit(0x83, 0xF8, maxCnt) // cmp eax, MAX_TAIL_CALL_CNT
+		c.emit3(0x83, 0xF8, maxCnt) // cmp eax, MAX_TAIL_CALL_CNT
 	}
 	if c.p.TailCallCountGT {
 		c.note(at, "TCC > MAX_TAIL_CALL_CNT (%d)?", c.p.MaxTailCallCnt)
-		c.emit(jA, byte(outRel(c.pos()+2))) // ja out
+		c.emit2(jA, byte(outRel(c.pos()+2))) // ja out
 	} else {
 		c.note(at, "TCC >= MAX_TAIL_CALL_CNT (%d)?", c.p.MaxTailCallCnt)
-		c.emit(jAE, byte(outRel(c.pos()+2))) // jae out
+		c.emit2(jAE, byte(outRel(c.pos()+2))) // jae out
 	}
 	if !c.v.tccPtr {
 		at = c.pos()
-		c.emit(0x83, 0xC0, 0x01) // add eax, 1
+		c.emit3(0x83, 0xC0, 0x01) // add eax, 1
 		c.note(at, "TCC++")
-		c.emit(0x89, 0x85) // mov dword ptr [rbp - tcc_off], eax
+		c.emit2(0x89, 0x85) // mov dword ptr [rbp - tcc_off], eax
 		c.emit32(c.tccOff())
 	}
 }
@@ -106,7 +106,7 @@ func (c *ctx) tccCheck(outRel func(after int) int) {
 func (c *ctx) tccInc() {
 	if c.v.tccPtr {
 		at := c.pos()
-		c.emit(0x48, 0x83, 0x00, 0x01) // add qword ptr [rax], 1
+		c.emit4(0x48, 0x83, 0x00, 0x01) // add qword ptr [rax], 1
 		c.note(at, "TCC++ (the slot is populated)")
 	}
 }
@@ -118,16 +118,16 @@ func (c *ctx) unwind() {
 	c.popCalleeRegs()
 	at := c.pos()
 	if c.v.tccPtr {
-		c.emit(0x58) // pop rax: tail_call_cnt_ptr
-		c.emit(0x58) // pop rax: tail_call_cnt (main) or tail_call_cnt_ptr (subprog)
+		c.emit1(0x58) // pop rax: tail_call_cnt_ptr
+		c.emit1(0x58) // pop rax: tail_call_cnt (main) or tail_call_cnt_ptr (subprog)
 		c.note(at, "pop rax twice: rax = what the prologue saw, the count or the tcc_ptr")
 	} else {
-		c.emit(0x58) // pop rax
+		c.emit1(0x58) // pop rax
 		c.note(at, "pop rax: the TCC goes to the target in rax")
 	}
 	if sd := c.f.StackDepth; sd != 0 || c.v.stackAlways {
 		at = c.pos()
-		c.emit(0x48, 0x81, 0xC4) // add rsp, sd
+		c.emit3(0x48, 0x81, 0xC4) // add rsp, sd
 		c.emit32(int32(roundUp8(sd)))
 		c.note(at, "drop this program's BPF stack")
 	}
@@ -230,27 +230,27 @@ func (c *ctx) tailCallIndirect(in *kernel.Insn, s slot) {
 		outRel = func(int) int { jumps++; return offs[jumps-1] }
 	}
 	at := c.pos()
-	c.emit(0x89, 0xD2)                                 // mov edx, edx
-	c.emit(0x39, 0x56, byte(c.layout.ArrayMaxEntries)) // cmp dword ptr [rsi + 16], edx
+	c.emit2(0x89, 0xD2)                                 // mov edx, edx
+	c.emit3(0x39, 0x56, byte(c.layout.ArrayMaxEntries)) // cmp dword ptr [rsi + 16], edx
 	c.note(at, "index >= array->map.max_entries?")
-	c.emit(jBE, byte(outRel(c.pos()+2))) // jbe out
+	c.emit2(jBE, byte(outRel(c.pos()+2))) // jbe out
 
 	c.tccCheck(outRel)
 
 	at = c.pos()
-	c.emit(0x48, 0x8B, 0x8C, 0xD6) // mov rcx, [rsi + rdx * 8 + offsetof(ptrs)]
+	c.emit4(0x48, 0x8B, 0x8C, 0xD6) // mov rcx, [rsi + rdx * 8 + offsetof(ptrs)]
 	c.emit32(int32(c.layout.ArrayPtrs))
 	c.note(at, "rcx = array->ptrs[index]")
 	at = c.pos()
-	c.emit(0x48, 0x85, 0xC9) // test rcx, rcx
+	c.emit3(0x48, 0x85, 0xC9) // test rcx, rcx
 	c.note(at, "prog == NULL?")
-	c.emit(jE, byte(outRel(c.pos()+2))) // je out
+	c.emit2(jE, byte(outRel(c.pos()+2))) // je out
 
 	c.tccInc()
 	c.unwind()
 	at = c.pos()
-	c.emit(0x48, 0x8B, 0x49, byte(c.layout.ProgBPFFunc)) // mov rcx, qword ptr [rcx + bpf_func]
-	c.emit(0x48, 0x83, 0xC1, byte(c.tcOffset))           // add rcx, X86_TAIL_CALL_OFFSET
+	c.emit4(0x48, 0x8B, 0x49, byte(c.layout.ProgBPFFunc)) // mov rcx, qword ptr [rcx + bpf_func]
+	c.emit4(0x48, 0x83, 0xC1, byte(c.tcOffset))           // add rcx, X86_TAIL_CALL_OFFSET
 	c.note(at, "rcx = prog->bpf_func + X86_TAIL_CALL_OFFSET (%d)", c.tcOffset)
 	jmpAt := c.pos()
 	c.emitIndirectJump()
@@ -278,19 +278,19 @@ func (c *ctx) retpolineSize() int {
 func (c *ctx) emitIndirectJump() {
 	switch c.cfg.IndirectThunk {
 	case inlineRetpoline:
-		c.emit(0xE8, 7, 0, 0, 0)       // call do_rop
-		c.emit(0xF3, 0x90)             // spec_trap: pause
-		c.emit(0x0F, 0xAE, 0xE8)       // lfence
-		c.emit(0xEB, 0xF9)             // jmp spec_trap
-		c.emit(0x48, 0x89, 0x0C, 0x24) // do_rop: mov %rcx, (%rsp)
-		c.emit(0xC3)                   // retq
+		c.emit(0xE8, 7, 0, 0, 0)        // call do_rop
+		c.emit2(0xF3, 0x90)             // spec_trap: pause
+		c.emit3(0x0F, 0xAE, 0xE8)       // lfence
+		c.emit2(0xEB, 0xF9)             // jmp spec_trap
+		c.emit4(0x48, 0x89, 0x0C, 0x24) // do_rop: mov %rcx, (%rsp)
+		c.emit1(0xC3)                   // retq
 	case lfenceJump:
-		c.emit(0x0F, 0xAE, 0xE8) // lfence
-		c.emit(0xFF, 0xE1)       // jmp *%rcx
+		c.emit3(0x0F, 0xAE, 0xE8) // lfence
+		c.emit2(0xFF, 0xE1)       // jmp *%rcx
 	case "":
-		c.emit(0xFF, 0xE1) // jmp *%rcx
+		c.emit2(0xFF, 0xE1) // jmp *%rcx
 		if c.v.emitReturn && (c.cfg.Retpoline || c.cfg.SLS) {
-			c.emit(0xCC) // int3
+			c.emit1(0xCC) // int3
 		}
 	default:
 		c.jumpTo(c.indirectThunk, "jmp_rel32", "kernel", c.cfg.IndirectThunk) // jmp __x86_indirect_thunk_rcx
@@ -339,9 +339,9 @@ func (c *ctx) tailCallDirectPushAfter(in *kernel.Insn, s slot) {
 	c.region(tgt, jit.RegionPokeTarget)
 	c.note(tgt, "poke site: tailcall_target (no bypass in this layout)")
 	re := c.pos()
-	c.emit(0x48, 0x81, 0xEC) // sub rsp, rounded_stack_depth
+	c.emit3(0x48, 0x81, 0xEC) // sub rsp, rounded_stack_depth
 	c.emit32(int32(roundUp8(c.f.StackDepth)))
-	c.emit(0x50) // push rax
+	c.emit1(0x50) // push rax
 	c.pushCalleeRegs()
 	c.region(re, jit.RegionTailCall)
 	c.note(re, "BROKEN: rebuilds the frame with the registers the pops above restored to the caller's values")

@@ -210,17 +210,17 @@ func (c *tctx) build(t *jit.Trampoline) error {
 		return fmt.Errorf("%s: emit_cfi for an INDIRECT (struct_ops) trampoline with kCFI or IBT is not modelled", t.Version.Name)
 	}
 	at := c.pos()
-	c.emit(0x55)             // push rbp
-	c.emit(0x48, 0x89, 0xE5) // mov rbp, rsp
+	c.emit1(0x55)             // push rbp
+	c.emit3(0x48, 0x89, 0xE5) // mov rbp, rsp
 	if !isImm8(int64(stackSize)) {
-		c.emit(0x48, 0x81, 0xEC) // sub rsp, stack_size
+		c.emit3(0x48, 0x81, 0xEC) // sub rsp, stack_size
 		c.emit32(int32(stackSize))
 	} else {
-		c.emit(0x48, 0x83, 0xEC, byte(stackSize)) // sub rsp, stack_size
+		c.emit4(0x48, 0x83, 0xEC, byte(stackSize)) // sub rsp, stack_size
 	}
 	c.note(at, "frame: %d bytes below rbp", stackSize)
 	if c.pre66 {
-		c.emit(0x53) // push rbx
+		c.emit1(0x53) // push rbx
 	} else {
 		c.emitStx(kernel.SizeDW, fp, r6, int32(-rbxOff)) // mov QWORD PTR [rbp - rbx_off], rbx
 	}
@@ -311,13 +311,13 @@ func (c *tctx) build(t *jit.Trampoline) error {
 		c.emitLdx(kernel.SizeDW, r0, fp, -8) // mov rax, QWORD PTR [rbp - 8]
 	}
 	if c.pre66 {
-		c.emit(0x5B) // pop rbx
+		c.emit1(0x5B) // pop rbx
 	} else {
 		c.emitLdx(kernel.SizeDW, r6, fp, int32(-rbxOff)) // mov rbx, QWORD PTR [rbp - rbx_off]
 	}
-	c.emit(0xC9) // leave
+	c.emit1(0xC9) // leave
 	if flags&jit.TrampSkipFrame != 0 {
-		c.emit(0x48, 0x83, 0xC4, 8) // add rsp, 8
+		c.emit4(0x48, 0x83, 0xC4, 8) // add rsp, 8
 		c.note(c.pos()-4, "SKIP_FRAME: return to the traced function's caller")
 	}
 	if c.cfg.ReturnThunk != "" && req.Addrs.ReturnThunk == 0 {
@@ -399,10 +399,10 @@ func (c *tctx) saveArgs(t *jit.Trampoline, stackSize int, forCallOrigin bool) {
 		off := -(firstOff - 4)
 		l := c.pos()
 		if !isImm8(int64(off)) {
-			c.emit(0xC7, 0x85) // mov DWORD PTR [rbp + off], 0
+			c.emit2(0xC7, 0x85) // mov DWORD PTR [rbp + off], 0
 			c.emit32(int32(off))
 		} else {
-			c.emit(0xC7, 0x45, byte(off))
+			c.emit3(0xC7, 0x45, byte(off))
 		}
 		c.emit32(0)
 		c.note(l, "clean_stack_garbage: zero the upper half of the one stack slot")
@@ -466,10 +466,10 @@ func (c *tctx) restoreRegs(stackSize int) {
 // reg<<3 for disp8, 0x85 | reg<<3 for disp32).
 func (c *tctx) lea(modrm8 byte, off int) {
 	if !isImm8(int64(-off)) {
-		c.emit(0x48, 0x8D, modrm8+0x40)
+		c.emit3(0x48, 0x8D, modrm8+0x40)
 		c.emit32(int32(-off))
 	} else {
-		c.emit(0x48, 0x8D, modrm8, byte(-off))
+		c.emit4(0x48, 0x8D, modrm8, byte(-off))
 	}
 }
 
@@ -496,7 +496,7 @@ func (c *tctx) invokeProg(stackSize, runCtxOff int, saveRet bool, kind string) {
 	c.note(at, "%s program %d: run_ctx.bpf_cookie = %#x", kind, i, cookie)
 	c.call(req.Addrs.Enter, "__bpf_prog_enter_recur")
 	c.emitMovReg(true, r6, r0) // mov rbx, rax
-	c.emit(0x48, 0x85, 0xC0)   // test rax, rax
+	c.emit3(0x48, 0x85, 0xC0)  // test rax, rax
 	je := c.pos()
 	c.emitNops(2)
 	l := c.pos()
