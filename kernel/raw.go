@@ -33,19 +33,19 @@ const (
 )
 
 // Class returns BPF_CLASS(code).
-func (b BPFInsn) Class() uint8 { return b.Code & 0x07 }
+func (b *BPFInsn) Class() uint8 { return b.Code & 0x07 }
 
 // Op returns BPF_OP(code) for ALU and JMP classes.
-func (b BPFInsn) Op() uint8 { return b.Code & 0xf0 }
+func (b *BPFInsn) Op() uint8 { return b.Code & 0xf0 }
 
 // Mode returns BPF_MODE(code) for load/store classes.
-func (b BPFInsn) Mode() uint8 { return b.Code & 0xe0 }
+func (b *BPFInsn) Mode() uint8 { return b.Code & 0xe0 }
 
 // Size returns BPF_SIZE(code) for load/store classes.
-func (b BPFInsn) Size() uint8 { return b.Code & 0x18 }
+func (b *BPFInsn) Size() uint8 { return b.Code & 0x18 }
 
 // SrcX reports BPF_SRC(code) == BPF_X.
-func (b BPFInsn) SrcX() bool { return b.Code&0x08 != 0 }
+func (b *BPFInsn) SrcX() bool { return b.Code&0x08 != 0 }
 
 type sliceWriter struct{ b []byte }
 
