@@ -10,7 +10,6 @@ import (
 
 // body models build_body: ctx->offset[i] is where BPF slot i starts.
 func (c *ctx) body() error {
-	base := c.f.Insns[0].Index
 	memo := c.emitting && c.memo != nil && c.plain != nil
 	for i := 0; i < len(c.f.Insns); i++ {
 		if memo && c.plain[i] {
@@ -32,7 +31,7 @@ func (c *ctx) body() error {
 			continue
 		}
 		in := &c.f.Insns[i]
-		slot := in.Index - base
+		slot := int(c.slotOf[i])
 		if !c.emitting {
 			c.offset[slot] = c.idx()
 			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
