@@ -717,7 +717,7 @@ func (c *ctx) call(in *kernel.Insn) error {
 			c.edges = append(c.edges, jit.Edge{From: 4 * blr, To: target, Kind: jit.EdgeCall, Target: name, Detail: "bpf2bpf call"})
 			c.note(blr, "bpf2bpf call")
 		} else if name != "" {
-			c.note(blr, "call %s", name)
+			c.noteText(blr, "call "+name)
 		}
 	}
 	return nil

@@ -306,7 +306,18 @@ func (c *ctx) addRegion(start, end int, kind jit.RegionKind) {
 
 func (c *ctx) note(at int, format string, args ...any) {
 	if c.emitting {
-		c.notes = append(c.notes, jit.Note{Offset: at, Text: fmt.Sprintf(format, args...)})
+		text := format // without arguments (none of those has a %), the text
+		if len(args) > 0 {
+			text = fmt.Sprintf(format, args...)
+		}
+		c.noteText(at, text)
+	}
+}
+
+// noteText is note with the text as it is.
+func (c *ctx) noteText(at int, text string) {
+	if c.emitting {
+		c.notes = append(c.notes, jit.Note{Offset: at, Text: text})
 	}
 }
 

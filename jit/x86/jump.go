@@ -268,7 +268,7 @@ func (c *ctx) call(in *kernel.Insn) error {
 			c.edges = append(c.edges, jit.Edge{From: at, To: target, Kind: jit.EdgeCall, Target: name, Detail: "bpf2bpf call"})
 		}
 	case name != "":
-		c.note(at, "call %s", name)
+		c.noteText(at, "call "+name)
 	default:
 		c.note(at, "call %s", fmt.Sprintf("__bpf_call_base%+#x", in.Raw.Imm))
 	}
