@@ -2,11 +2,7 @@
 
 package x86
 
-import (
-	"sort"
-
-	"github.com/jitscope/jitscope/kernel"
-)
+import "github.com/jitscope/jitscope/kernel"
 
 // Sizing passes over the instructions whose length can change.
 //
@@ -54,12 +50,15 @@ func (c *ctx) buildItems() {
 	items := make([]item, 1, 64)
 	// items[0] stands for the prologue: its end is addrs[0].
 	items[0] = item{kind: itemSlow}
-	slots := []int32{0}
+	// lastItem[j]: the last item at or before slot j (slot 0: the prologue).
+	lastItem := make([]int32, n+1)
 	seenExit := false
 	for i := 1; i <= n; i++ {
 		if c.cls[i]&clsStatic != 0 {
+			lastItem[i] = int32(len(items) - 1)
 			continue
 		}
+		lastItem[i] = int32(len(items))
 		prev := items[len(items)-1].slot
 		it := item{slot: int32(i), gap: c.memoEnd[i-1] - c.memoEnd[prev], kind: itemSlow}
 		if c.memoEnd[i-1] < 0 {
@@ -85,7 +84,6 @@ func (c *ctx) buildItems() {
 			}
 		}
 		items = append(items, it)
-		slots = append(slots, int32(i))
 	}
 	// Targets: the last item at or before the target slot, and the static
 	// bytes from its end to the target's.
@@ -99,9 +97,9 @@ func (c *ctx) buildItems() {
 			it.kind = itemSlow // addrs[] of an ld_imm64's first half: the long way
 			continue
 		}
-		ti := sort.Search(len(slots), func(x int) bool { return int(slots[x]) > t }) - 1
-		it.tItem = int32(ti)
-		it.tDelta = c.memoEnd[t] - c.memoEnd[slots[ti]]
+		ti := lastItem[t]
+		it.tItem = ti
+		it.tDelta = c.memoEnd[t] - c.memoEnd[items[ti].slot]
 	}
 	c.items = items
 	c.tailGap = int(c.memoEnd[n]) - int(c.memoEnd[items[len(items)-1].slot])
