@@ -58,13 +58,11 @@ var RegNames = map[int]string{
 
 // isEreg reports whether BPF register r maps to r8..r15, which need a REX
 // extension bit (is_ereg).
-func isEreg(r int) bool {
-	switch r {
-	case 5, r7, r8, r9, auxReg, regR9, regR12, regAX:
-		return true
-	}
-	return false
-}
+func isEreg(r int) bool { return eregBit[uint8(r)] != 0 }
+
+// eregBit is 1 for the registers is_ereg picks out (a table: which
+// register an instruction names is data, and a branch on it mispredicts).
+var eregBit = [256]uint8{5: 1, r7: 1, r8: 1, r9: 1, auxReg: 1, regR9: 1, regR12: 1, regAX: 1}
 
 // isEreg8l reports whether the low byte of r needs a REX prefix
 // (dil, sil, bpl, r8b..r15b): is_ereg_8l.
@@ -73,23 +71,10 @@ func isEreg8l(r int) bool {
 }
 
 // add1mod sets REX.B for r (add_1mod).
-func add1mod(b byte, r int) byte {
-	if isEreg(r) {
-		b |= 1
-	}
-	return b
-}
+func add1mod(b byte, r int) byte { return b | eregBit[uint8(r)] }
 
 // add2mod sets REX.B for r1 and REX.R for r2 (add_2mod).
-func add2mod(b byte, r1, r2 int) byte {
-	if isEreg(r1) {
-		b |= 1
-	}
-	if isEreg(r2) {
-		b |= 4
-	}
-	return b
-}
+func add2mod(b byte, r1, r2 int) byte { return b | eregBit[uint8(r1)] | eregBit[uint8(r2)]<<2 }
 
 // add3mod sets REX.B for r1, REX.X for index and REX.R for r2 (add_3mod).
 func add3mod(b byte, r1, r2, index int) byte {

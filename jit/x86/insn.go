@@ -3,6 +3,8 @@
 package x86
 
 import (
+	"encoding/binary"
+
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
 )
@@ -70,19 +72,34 @@ func (c *ctx) fillRegion(start int, kind jit.RegionKind) {
 // maybeEmitMod emits a REX prefix when the operation is 64-bit or a
 // register needs one (maybe_emit_mod).
 func (c *ctx) maybeEmitMod(dst, src int, is64 bool) {
+	b := add2mod(0x40, dst, src)
 	if is64 {
-		c.emit1(add2mod(0x48, dst, src))
-	} else if isEreg(dst) || isEreg(src) {
-		c.emit1(add2mod(0x40, dst, src))
+		b |= 0x08
 	}
+	c.emit1If(b, b != 0x40)
 }
 
 // maybeEmit1Mod is maybeEmitMod for one register (maybe_emit_1mod).
 func (c *ctx) maybeEmit1Mod(reg int, is64 bool) {
+	b := add1mod(0x40, reg)
 	if is64 {
-		c.emit1(add1mod(0x48, reg))
-	} else if isEreg(reg) {
-		c.emit1(add1mod(0x40, reg))
+		b |= 0x08
+	}
+	c.emit1If(b, b != 0x40)
+}
+
+// emit1If appends b when cond holds. It writes b either way and keeps it
+// or not: whether an instruction needs a REX prefix is data, and a branch
+// on it mispredicts.
+func (c *ctx) emit1If(b byte, cond bool) {
+	n := len(c.code)
+	if n+1 > cap(c.code) {
+		c.grow(1)
+	}
+	c.code = c.code[:n+1]
+	c.code[n] = b
+	if !cond {
+		c.code = c.code[:n]
 	}
 }
 
@@ -171,12 +188,20 @@ func (c *ctx) emitMovImm64(dst int, imm64 uint64) bool {
 // emitInsnSuffix models emit_insn_suffix: ModRM with a disp8 or disp32
 // for *(ptr + off) and val.
 func (c *ctx) emitInsnSuffix(ptr, val int, off int32) {
+	// [ptr + disp8] (ModRM 0x40) or [ptr + disp32] (0x80): both written,
+	// the length chosen after, without a branch on the offset.
+	modrm, n := add2reg(0x80, ptr, val), 5
 	if isImm8(int64(off)) {
-		c.emit2(add2reg(0x40, ptr, val), byte(off))
-	} else {
-		c.emit1(add2reg(0x80, ptr, val))
-		c.emit32(off)
+		modrm, n = modrm^0xC0, 2
 	}
+	m := len(c.code)
+	if m+5 > cap(c.code) {
+		c.grow(5)
+	}
+	code := c.code[m : m+5]
+	code[0] = modrm
+	binary.LittleEndian.PutUint32(code[1:], uint32(off))
+	c.code = c.code[:m+n]
 }
 
 // emitLdx models emit_ldx: dst = *(size *)(src + off), zero-extended.
