@@ -47,8 +47,8 @@ func (c *ctx) alu(in *kernel.Insn) error {
 			return c.unknown(in, fmt.Sprintf("off=%d is reserved for this operation", r.Off))
 		}
 	}
-	switch op {
-	case kernel.OpADD, kernel.OpSUB, kernel.OpAND, kernel.OpOR, kernel.OpXOR:
+	switch op >> 4 { // dense: a jump table, not a search over op
+	case kernel.OpADD >> 4, kernel.OpSUB >> 4, kernel.OpAND >> 4, kernel.OpOR >> 4, kernel.OpXOR >> 4:
 		if x {
 			c.maybeEmitMod(dst, src, is64)
 			c.emit2(aluOpcode(op), add2reg(0xC0, dst, src)) // add/sub/and/or/xor dst, src
@@ -82,7 +82,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		return nil
 
-	case kernel.OpMOV:
+	case kernel.OpMOV >> 4:
 		if !x {
 			c.emitMovImm32(is64, dst, uint32(imm))
 			return nil
@@ -102,12 +102,12 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		return nil
 
-	case kernel.OpNEG:
+	case kernel.OpNEG >> 4:
 		c.maybeEmit1Mod(dst, is64)
 		c.emit2(0xF7, add1reg(0xD8, dst)) // neg dst
 		return nil
 
-	case kernel.OpDIV, kernel.OpMOD:
+	case kernel.OpDIV >> 4, kernel.OpMOD >> 4:
 		if !c.v.divNoAux {
 			c.div510(in, is64, dst, src, x)
 			return nil
@@ -115,7 +115,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		c.div(in, is64, dst, src, x)
 		return nil
 
-	case kernel.OpMUL:
+	case kernel.OpMUL >> 4:
 		if !c.v.imul {
 			c.mul510(is64, dst, src, x, imm)
 			return nil
@@ -134,7 +134,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		return nil
 
-	case kernel.OpLSH, kernel.OpRSH, kernel.OpARSH:
+	case kernel.OpLSH >> 4, kernel.OpRSH >> 4, kernel.OpARSH >> 4:
 		if x {
 			c.shiftX(in, is64, dst, src)
 			return nil
@@ -148,7 +148,7 @@ func (c *ctx) alu(in *kernel.Insn) error {
 		}
 		return nil
 
-	case kernel.OpEND:
+	case kernel.OpEND >> 4:
 		return c.end(in, dst, imm)
 	}
 	return c.unknown(in, "")
