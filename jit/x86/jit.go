@@ -3,10 +3,11 @@
 package x86
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"github.com/jitscope/jitscope/internal/par"
-	"sort"
+	"slices"
 
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -174,6 +175,8 @@ type ctx struct {
 	isSubprog         bool
 
 	code []byte
+	// What the last pass records, as the set-up walk counted it.
+	relocHint, noteHint int
 
 	regions []jit.Region
 	notes   []jit.Note
@@ -383,7 +386,18 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			c.tailCallReachable = true
 		}
 		c.cls[s+1] = classify(&ci)
+		switch {
+		case ci.Kind == kernel.HelperCall || ci.Kind == kernel.FuncCall:
+			c.relocHint++
+			c.noteHint++
+		case ci.Code == kernel.CodeLdImm64:
+			c.relocHint++
+		case ci.Code == kernel.ClassJMP|kernel.JmpEXIT:
+			c.noteHint++
+		}
 	}
+	c.relocHint += 16
+	c.noteHint += 64
 	for k := range c.calleeRegs {
 		c.calleeRegs[k] = used&(1<<k) != 0
 	}
@@ -444,9 +458,11 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		}
 	}
 	c.fixupTailCalls()
-	sort.SliceStable(c.relocs, func(a, b int) bool { return c.relocs[a].Offset < c.relocs[b].Offset })
-	sort.SliceStable(c.notes, func(a, b int) bool { return c.notes[a].Offset < c.notes[b].Offset })
-	sort.SliceStable(c.edges, func(a, b int) bool { return c.edges[a].From < c.edges[b].From })
+	// In code order (they are, but for what a sequence records out of
+	// order, such as the tail call's pokes).
+	sortStable(c.relocs, func(a, b jit.Reloc) int { return cmp.Compare(a.Offset, b.Offset) })
+	sortStable(c.notes, func(a, b jit.Note) int { return cmp.Compare(a.Offset, b.Offset) })
+	sortStable(c.edges, func(a, b jit.Edge) int { return cmp.Compare(a.From, b.From) })
 
 	fi := &jit.FuncImage{
 		Name:          f.Name,
@@ -626,6 +642,13 @@ func (c *ctx) doJIT() (int, error) {
 	c.code = c.code[:0]
 	c.skip = 0
 	c.regions, c.notes, c.relocs, c.edges, c.pokes = nil, nil, nil, nil, nil
+	if c.final {
+		// Room for what the walk counted (a relocation per call and
+		// ld_imm64, a note per call and exit), so that appending does not
+		// copy them over and over.
+		c.relocs = make([]jit.Reloc, 0, c.relocHint)
+		c.notes = make([]jit.Note, 0, c.noteHint)
+	}
 	c.entry = -1
 	if err := c.prologue(); err != nil {
 		return 0, err
@@ -930,4 +953,11 @@ func (c *ctx) finalJump(i int) (int, bool) {
 	}
 	c.fillRegion(start, jit.RegionBody)
 	return c.pos() - start, true
+}
+
+// sortStable sorts s stably by cmp unless it is sorted already.
+func sortStable[T any](s []T, cmp func(a, b T) int) {
+	if !slices.IsSortedFunc(s, cmp) {
+		slices.SortStableFunc(s, cmp)
+	}
 }
