@@ -363,8 +363,12 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	// table.
 	var used uint8
 	cs := f.CompactInsns()
+	base := 0
+	if len(f.Insns) > 0 {
+		base = f.Insns[0].Index
+	}
 	for i := range cs {
-		ci := cs[i]
+		ci := &cs[i]
 		if ci.OffDiffers {
 			in := &f.Insns[i]
 			if r := rawInsn(in); r != in.Raw {
@@ -374,10 +378,11 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 					c.fixed = map[int32]*kernel.Insn{}
 				}
 				c.fixed[int32(i)] = &fixed
-				ci = kernel.CompactOf(&fixed)
+				fci := kernel.CompactOf(&fixed)
+				ci = &fci
 			}
 		}
-		s := int(ci.Index) - f.Insns[0].Index
+		s := int(ci.Index) - base
 		c.slots[s] = int32(i)
 		used |= calleeRegBits[ci.Dst] | calleeRegBits[ci.Src]
 		if ci.Kind == kernel.TailCall {
@@ -385,7 +390,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			// current prog implies it is reachable"
 			c.tailCallReachable = true
 		}
-		c.cls[s+1] = classify(&ci)
+		c.cls[s+1] = classify(ci)
 		switch {
 		case ci.Kind == kernel.HelperCall || ci.Kind == kernel.FuncCall:
 			c.relocHint++
@@ -482,7 +487,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	}
 	fi.BPFOffsets = make([]int, len(f.Insns)+1)
 	for i := range cs {
-		fi.BPFOffsets[i] = c.addrs[int(cs[i].Index)-f.Insns[0].Index]
+		fi.BPFOffsets[i] = c.addrs[int(cs[i].Index)-base]
 	}
 	fi.BPFOffsets[len(f.Insns)] = len(c.code)
 	// The poke descriptors, in the model's terms (kernel.PokeSite).
