@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"github.com/jitscope/jitscope/internal/par"
+	"unsafe"
 
 	"github.com/jitscope/jitscope/jit"
 	"github.com/jitscope/jitscope/kernel"
@@ -293,10 +294,7 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	if c.idx() != size {
 		return nil, &jit.Error{Prog: l.Name, Func: f.Name, Insn: -1, Msg: fmt.Sprintf("JIT bug: image size changed between passes (%d != %d)", c.idx(), size)}
 	}
-	code := make([]byte, 4*len(c.code))
-	for i, w := range c.code {
-		binary.LittleEndian.PutUint32(code[4*i:], w)
-	}
+	code := wordBytes(c.code)
 	fi := &jit.FuncImage{
 		Name:          f.Name,
 		Ksym:          f.Ksym,
@@ -503,4 +501,22 @@ func findFPBOffset(f *kernel.LoadedFunc) int {
 		offset &^= 7
 	}
 	return offset
+}
+
+// littleEndian is true on hosts that store a uint32 as arm64 does.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// wordBytes returns the A64 instruction words w as the image's bytes
+// (little-endian): on a little-endian host the words' own memory (the
+// real pass's buffer is the image's size, and nothing writes it after),
+// else a copy.
+func wordBytes(w []uint32) []byte {
+	if littleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), 4*len(w))
+	}
+	code := make([]byte, 4*len(w))
+	for i, x := range w {
+		binary.LittleEndian.PutUint32(code[4*i:], x)
+	}
+	return code
 }

@@ -47,7 +47,11 @@ type item struct {
 // lengths (memoEnd) and what it noted of each jump (jumps).
 func (c *ctx) buildItems() {
 	n := len(c.slots)
-	items := make([]item, 1, 64)
+	count := 1
+	for _, k := range c.cls[1 : n+1] {
+		count += int(^k & clsStatic)
+	}
+	items := make([]item, 1, count)
 	// items[0] stands for the prologue: its end is addrs[0].
 	items[0] = item{kind: itemSlow}
 	// lastItem[j]: the last item at or before slot j (slot 0: the prologue).

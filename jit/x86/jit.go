@@ -647,6 +647,9 @@ func (c *ctx) doJIT() (int, error) {
 	c.code = c.code[:0]
 	c.skip = 0
 	c.regions, c.notes, c.relocs, c.edges, c.pokes = nil, nil, nil, nil, nil
+	if c.final && cap(c.code) < c.oldproglen {
+		c.code = make([]byte, 0, c.oldproglen)
+	}
 	if c.final {
 		// Room for what the walk counted (a relocation per call and
 		// ld_imm64, a note per call and exit), so that appending does not
@@ -776,7 +779,10 @@ func (c *ctx) doJIT() (int, error) {
 	if first && !noMemo {
 		// Later passes take the static instructions' lengths from here.
 		c.memo = c.code
-		c.code = make([]byte, 0, cap(c.code))
+		// Sizing passes write only what they emit the long way (the
+		// prologue, tail calls); the last pass gets a buffer of the
+		// image's size.
+		c.code = make([]byte, 0, 4096)
 	}
 	return proglen, nil
 }
