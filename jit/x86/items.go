@@ -51,11 +51,17 @@ func (c *ctx) buildItems() {
 	for _, k := range c.cls[1 : n+1] {
 		count += int(^k & clsStatic)
 	}
-	items := make([]item, 1, count)
+	items := c.sc.items[:0]
+	if cap(items) < count {
+		items = make([]item, 0, count)
+	}
+	items = items[:1]
 	// items[0] stands for the prologue: its end is addrs[0].
 	items[0] = item{kind: itemSlow}
 	// lastItem[j]: the last item at or before slot j (slot 0: the prologue).
-	lastItem := make([]int32, n+1)
+	lastItem := sized(c.sc.lastItem, n+1)
+	lastItem[0] = 0
+	c.lastItem = lastItem
 	seenExit := false
 	for i := 1; i <= n; i++ {
 		if c.cls[i]&clsStatic != 0 {
@@ -107,11 +113,11 @@ func (c *ctx) buildItems() {
 	}
 	c.items = items
 	c.tailGap = int(c.memoEnd[n]) - int(c.memoEnd[items[len(items)-1].slot])
-	c.ends = make([]int32, len(items))
+	c.ends = sized(c.sc.ends, len(items))
 	for k, it := range items {
 		c.ends[k] = c.memoEnd[it.slot]
 	}
-	c.endsPrev = make([]int32, len(items))
+	c.endsPrev = sized(c.sc.endsPrev, len(items))
 }
 
 // itemPass is one sizing pass (doJIT after the first, not the last) over

@@ -160,6 +160,10 @@ type ctx struct {
 	// jumps[i]: the jump at 1-based slot i, for sizing passes (jumpLen).
 	jumps    []jumpInfo
 	usesTail bool
+	// sc holds the arrays above between compiles (see scratch);
+	// lastItem is buildItems'.
+	sc       *scratch
+	lastItem []int32
 	// The sizing passes' items (see itemPass): ends[k] is where item k
 	// ended on the last pass (endsPrev: the one before), tailGap the
 	// static bytes after the last one.
@@ -340,6 +344,8 @@ func (c *ctx) addr(off int) uint64 { return c.image + uint64(off) }
 // function has an address.
 func (c *ctx) compile() (*jit.FuncImage, error) {
 	l, f := c.l, c.f
+	c.takeScratch()
+	defer c.releaseScratch()
 	n := 0
 	if len(f.Insns) > 0 {
 		last := f.Insns[len(f.Insns)-1]
@@ -348,11 +354,12 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			n++
 		}
 	}
-	c.slots = make([]int32, n)
+	c.slots = sized(c.sc.slots, n)
 	for i := range c.slots {
 		c.slots[i] = -1
 	}
-	c.cls = make([]uint8, n+2)
+	c.cls = sized(c.sc.cls, n+2)
+	clear(c.cls)
 	c.tailCallReachable = f.TailCallReachable
 	// One walk over the instructions (they are large: each walk costs):
 	// the slots, detect_reg_usage, and what planMemo needs.
@@ -413,7 +420,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		return nil, err
 	}
 
-	c.addrs = make([]int, n+1)
+	c.addrs = sized(c.sc.addrs, n+1)
 	proglen := 0
 	for i := range c.addrs {
 		proglen += 64
@@ -421,7 +428,10 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	}
 	c.cleanupAddr = proglen
 	c.planMemo()
-	c.code = make([]byte, 0, 6*n+512) // JITed x86 averages under 5 bytes a slot
+	c.code, c.sc.code = c.sc.code[:0], nil // the image's own, unless memo takes it
+	if cap(c.code) < 6*n+512 {
+		c.code = make([]byte, 0, 6*n+512) // JITed x86 averages under 5 bytes a slot
+	}
 	for pass := 0; pass < maxPasses || c.emitting; pass++ {
 		if c.v.padding && !c.padding && pass >= paddingPasses {
 			c.padding = true
@@ -878,8 +888,9 @@ var noMemo = false
 // reads only the instruction and the function's configuration.
 func (c *ctx) planMemo() {
 	n := len(c.slots)
-	c.memoEnd = make([]int32, n+1)
-	c.jumps = make([]jumpInfo, n+2)
+	c.memoEnd = sized(c.sc.memoEnd, n+1)
+	c.jumps = sized(c.sc.jumps, n+2)
+	clear(c.jumps) // jumpNone but where the first pass notes a jump
 	for i := 1; i <= n; i++ {
 		if c.cls[i]&clsLd != 0 && i < n && c.slots[i] < 0 {
 			c.cls[i] |= clsStatic | clsLdFirst
