@@ -91,6 +91,15 @@ func (c *ctx) scan() int {
 		ci := &cs[i]
 		c.slotOf[i] = ci.Index - base
 		used |= regBits[ci.Dst] | regBits[ci.Src]
+		if ci.Kind != kernel.Plain {
+			switch ci.Kind {
+			case kernel.HelperCall, kernel.FuncCall:
+				c.calls++
+				c.refs++
+			case kernel.MapPtr, kernel.MapValue, kernel.FuncPtr:
+				c.refs++
+			}
+		}
 	}
 	return int(used)
 }

@@ -178,8 +178,11 @@ type ctx struct {
 	// relocation or note, no encoding error): the real pass copies it.
 	memo    []uint32
 	plain   []bool
-	sizeErr bool    // emitE saw an encoding error (counted only when emitting)
-	slotOf  []int32 // slotOf[i]: the function-local slot of Insns[i]
+	sizeErr bool // emitE saw an encoding error (counted only when emitting)
+	// The calls, and the calls and ld_imm64 with an address (the scan
+	// counts them).
+	calls, refs int
+	slotOf      []int32 // slotOf[i]: the function-local slot of Insns[i]
 
 	regions []jit.Region
 	notes   []jit.Note
@@ -258,7 +261,19 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 			slots++
 		}
 	}
-	c := &ctx{p: p, v: v, l: l, f: f, layout: layout, offset: make([]int, slots+1), outOffset: -1, entry: -1}
+	sc := scratchPool.Get().(*scratch)
+	defer func() {
+		// The sizing pass's code goes back with the rest; the real
+		// pass's is the image.
+		sc.code = sc.code[:0]
+		scratchPool.Put(sc)
+	}()
+	c := &ctx{p: p, v: v, l: l, f: f, layout: layout, outOffset: -1, entry: -1}
+	// ctx->offset[] starts at zero (kcalloc): the sizing pass reads the
+	// offsets of forward targets before it has set them.
+	sc.offset = sized(sc.offset, slots+1)
+	clear(sc.offset)
+	c.offset = sc.offset
 	if privSP {
 		c.privSP = true
 		c.privStackPtr = privStackPtr(l, f)
@@ -268,15 +283,20 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	}
 	// One walk over the instructions for what the passes need of them
 	// before reading them (they are large: each walk costs).
-	c.slotOf = make([]int32, len(f.Insns))
+	sc.slotOf = sized(sc.slotOf, len(f.Insns))
+	c.slotOf = sc.slotOf
 	used := c.scan()
 	if p.UsedCalleeRegs {
 		c.findUsedCalleeRegs(used)
 	}
 	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
-	c.code = make([]uint32, 0, 2*slots+64) // about 1.5 A64 instructions a slot
+	if c.code = sc.code[:0]; cap(c.code) < 2*slots+64 {
+		c.code = make([]uint32, 0, 2*slots+64) // about 1.5 A64 instructions a slot
+	}
 	if !noMemo {
-		c.plain = make([]bool, len(f.Insns))
+		sc.plain = sized(sc.plain, len(f.Insns))
+		clear(sc.plain)
+		c.plain = sc.plain
 	}
 	if err := c.build(); err != nil {
 		return nil, err
@@ -285,6 +305,7 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	// 2. The real pass, with every offset known.
 	c.emitting = true
 	c.memo, c.code = c.code, make([]uint32, 0, size)
+	sc.code = c.memo
 	if err := c.build(); err != nil {
 		return nil, err
 	}
@@ -323,6 +344,13 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 func (c *ctx) build() error {
 	c.code = c.code[:0]
 	c.regions, c.notes, c.relocs, c.edges = nil, nil, nil, nil
+	if c.emitting {
+		// Room for what the scan counted (a relocation per call and
+		// ld_imm64, a note per call), so that appending does not copy
+		// them over and over.
+		c.relocs = make([]jit.Reloc, 0, c.refs+16)
+		c.notes = make([]jit.Note, 0, c.calls+64)
+	}
 	if err := c.prologue(); err != nil {
 		return err
 	}

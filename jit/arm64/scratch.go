@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+package arm64
+
+import "sync"
+
+// scratch holds the arrays a function's compile needs only while it runs
+// (per slot: ctx->offset[]; per instruction: its slot and whether the real
+// pass copies it; the sizing pass's code), kept for the next compile. At a
+// million instructions they come to about 20 MB, and making them anew
+// every time costs their clearing, the page faults of fresh memory and the
+// collections that much allocation brings.
+type scratch struct {
+	offset []int
+	slotOf []int32
+	plain  []bool
+	code   []uint32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// sized returns s with length n: its own array when large enough (the
+// contents are what they were), else a new one.
+func sized[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
