@@ -32,6 +32,16 @@ func (c *ctx) body() error {
 		}
 		in := &c.f.Insns[i]
 		slot := int(c.slotOf[i])
+		if memo && in.Raw.Code == kernel.ClassLD|kernel.SizeDW {
+			// An ld_imm64 is the same words on both passes (a mov of
+			// its constant or address): copied, with the relocation
+			// ldReloc records.
+			at := c.idx()
+			c.appendWords(c.memo[c.offset[slot]:c.offset[slot+1]])
+			c.ldReloc(in, at)
+			c.region(at, jit.RegionBody)
+			continue
+		}
 		if !c.emitting {
 			c.offset[slot] = c.idx()
 			if in.Raw.Code == kernel.ClassLD|kernel.SizeDW {

@@ -169,6 +169,10 @@ func (c *ctx) emitMovImm32(signPropagate bool, dst int, imm uint32) {
 	}
 }
 
+// movabsLen is the length of "movabs reg, imm64" (REX.W, B8+r, imm64);
+// emit_mov_imm64's other forms are shorter.
+const movabsLen = 10
+
 // emitMovImm64 models emit_mov_imm64 and reports whether it emitted movabs.
 func (c *ctx) emitMovImm64(dst int, imm64 uint64) bool {
 	switch {

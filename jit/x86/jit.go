@@ -746,6 +746,24 @@ func (c *ctx) doJIT() (int, error) {
 				continue
 			}
 		}
+		if c.final && !first && c.cls[i]&clsLdFirst != 0 {
+			// An ld_imm64 is the same bytes on every pass (a mov of its
+			// constant): copied from the first pass's code, with the
+			// relocation ldImm64 records.
+			lo, hi := int(c.memoEnd[i-1]), int(c.memoEnd[i+1])
+			end := proglen + hi - lo
+			if lo >= 0 && end <= c.oldproglen && (!c.v.labels || end == c.addrs[i+1]) {
+				in := c.slot(i - 1)
+				at := c.pos()
+				c.code = append(c.code, c.memo[lo:hi]...)
+				c.ldImm64Reloc(in, at, hi-lo == movabsLen)
+				c.fillRegion(at, jit.RegionBody)
+				proglen = end
+				c.addrs[i+1] = proglen
+				i++
+				continue
+			}
+		}
 		if c.final && !first && !noMemo {
 			if ilen, ok := c.finalJump(i); ok {
 				if proglen+ilen > c.oldproglen || (c.v.labels && proglen+ilen != c.addrs[i]) {

@@ -14,6 +14,12 @@ import (
 func (c *ctx) ldImm64(in *kernel.Insn) {
 	at := c.pos()
 	movabs := c.emitMovImm64(int(in.Raw.Dst), in.Raw.Imm64)
+	c.ldImm64Reloc(in, at, movabs)
+}
+
+// ldImm64Reloc records the address an ld_imm64 at at loads, when it is one
+// and the mov carries all 64 bits (movabs).
+func (c *ctx) ldImm64Reloc(in *kernel.Insn, at int, movabs bool) {
 	if !movabs || !c.emitting {
 		return
 	}
