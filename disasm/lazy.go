@@ -173,7 +173,8 @@ func (x *lineIndex) paintRegions(f *Func) error {
 	}
 	x.region = make([]uint8, x.n)
 	ids := map[jit.RegionKind]uint8{}
-	// Regions come in runs of one kind (a body region per instruction).
+	// Consecutive regions are often of one kind (the body, between the
+	// regions of calls and tail calls).
 	var lastKind jit.RegionKind
 	var lastID uint8
 	lb, prev := x.n, int(^uint(0)>>1)
