@@ -128,6 +128,18 @@ type Poke struct {
 	AdjOff int // poke->adj_off: X86_TAIL_CALL_OFFSET
 }
 
+// AppendRegion appends r to rs. Body code that continues the last region,
+// when that is body code too, extends it instead: regions are read byte by
+// byte (RegionAt, the listings), and one per BPF instruction would be a
+// million of them.
+func AppendRegion(rs []Region, r Region) []Region {
+	if n := len(rs); n > 0 && r.Kind == RegionBody && rs[n-1].Kind == r.Kind && rs[n-1].End == r.Start {
+		rs[n-1].End = r.End
+		return rs
+	}
+	return append(rs, r)
+}
+
 // RegionAt returns the kind of the region containing byte offset off.
 func (f *FuncImage) RegionAt(off int) RegionKind {
 	for _, r := range f.Regions {

@@ -299,16 +299,10 @@ func (c *ctx) region(start int, kind jit.RegionKind) {
 	}
 }
 
-// addRegion records [start, end) as kind. Body code that continues the
-// last region, when that is body code too, extends it: regions are read
-// byte by byte (RegionAt, the listings), and one per instruction would
-// be a million of them.
+// addRegion records bytes [start, end) as kind (jit.AppendRegion: body
+// code that continues the body extends its region).
 func (c *ctx) addRegion(start, end int, kind jit.RegionKind) {
-	if n := len(c.regions); n > 0 && kind == jit.RegionBody && c.regions[n-1].Kind == kind && c.regions[n-1].End == start {
-		c.regions[n-1].End = end
-		return
-	}
-	c.regions = append(c.regions, jit.Region{Start: start, End: end, Kind: kind})
+	c.regions = jit.AppendRegion(c.regions, jit.Region{Start: start, End: end, Kind: kind})
 }
 
 func (c *ctx) note(at int, format string, args ...any) {
