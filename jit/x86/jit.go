@@ -146,10 +146,10 @@ type ctx struct {
 	tcIndirectLabel int
 
 	// The code of instructions that is the same on every pass (see
-	// doJIT): the first pass's code, where each slot ended in it, the runs
-	// of such slots, and whether a pass's outputs are the ones kept.
+	// doJIT): the first pass's code, where each slot ended in it, and
+	// whether a pass's outputs are the ones kept.
 	memo    []byte
-	memoEnd []int32 // memoEnd[i]: end of 1-based slot i in memo (both halves of an ld_imm64: its end)
+	memoEnd []int32 // memoEnd[i]: end of 1-based slot i in memo (-1 for an ld_imm64's first half)
 	final   bool    // the pass whose code, notes and regions are kept
 	// skip counts the bytes a sizing pass accounted for without writing
 	// them (see doJIT): pos() is len(code) + skip.
@@ -641,12 +641,14 @@ func (c *ctx) pass() (int, error) {
 // addrs[i] recording where slot i ends. It returns proglen.
 //
 // Only the last pass's code is kept; the passes before it compute
-// addrs[]. After the first pass, those sizing passes skip the work whose
-// outcome cannot change: instructions other than jumps take the length they
-// had on the first pass (their encoding reads only the instruction), and
-// conditional and unconditional jumps take the length the kernel's
-// emit_cond_jmp / emit_jmp would choose from addrs[], without writing
-// bytes. Anything unusual (an error to report) goes the long way.
+// addrs[]. The sizing passes after the first are itemPass's unless it
+// gives up on one; made here, they skip the work whose outcome cannot
+// change: instructions other than jumps take the length they had on the
+// first pass (their encoding reads only the instruction), and conditional
+// and unconditional jumps take the length the kernel's emit_cond_jmp /
+// emit_jmp would choose from addrs[], without writing bytes. Anything
+// unusual (an error to report) goes the long way. The last pass copies
+// the first pass's code for plain instructions and ld_imm64.
 func (c *ctx) doJIT() (int, error) {
 	c.code = c.code[:0]
 	c.skip = 0
