@@ -10,6 +10,8 @@
 package jit
 
 import (
+	"fmt"
+
 	"github.com/jitscope/jitscope/kernel"
 )
 
@@ -126,6 +128,16 @@ type Poke struct {
 	Map    string // the prog array
 	Key    uint32
 	AdjOff int // poke->adj_off: X86_TAIL_CALL_OFFSET
+}
+
+// NoteText is the text of a note: format as it is without arguments (the
+// backends' notes without arguments have no %; fmt costs on every call),
+// else fmt.Sprintf(format, args...).
+func NoteText(format string, args ...any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
 }
 
 // AppendRegion appends r to rs. Body code that continues the last region,

@@ -37,3 +37,14 @@ func TestAppendRegion(t *testing.T) {
 		}
 	}
 }
+
+// TestNoteText: a note without arguments is its format as it is, with
+// arguments the format applied.
+func TestNoteText(t *testing.T) {
+	if got := NoteText("epilogue (cleanup_addr)"); got != "epilogue (cleanup_addr)" {
+		t.Errorf("no arguments: %q", got)
+	}
+	if got := NoteText("TCC > MAX_TAIL_CALL_CNT (%d)?", 33); got != "TCC > MAX_TAIL_CALL_CNT (33)?" {
+		t.Errorf("with arguments: %q", got)
+	}
+}

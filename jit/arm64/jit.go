@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"github.com/jitscope/jitscope/internal/par"
+	"slices"
 	"unsafe"
 
 	"github.com/jitscope/jitscope/jit"
@@ -231,11 +232,7 @@ func (c *ctx) addRegion(start, end int, kind jit.RegionKind) {
 
 func (c *ctx) note(at int, format string, args ...any) {
 	if c.emitting {
-		text := format // without arguments (none of those has a %), the text
-		if len(args) > 0 {
-			text = fmt.Sprintf(format, args...)
-		}
-		c.noteText(at, text)
+		c.noteText(at, jit.NoteText(format, args...))
 	}
 }
 
@@ -265,7 +262,7 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	c := &ctx{p: p, v: v, l: l, f: f, layout: layout, outOffset: -1, entry: -1}
 	// ctx->offset[] starts at zero (kcalloc): the sizing pass reads the
 	// offsets of forward targets before it has set them.
-	sc.offset = sized(sc.offset, slots+1)
+	sc.offset = slices.Grow(sc.offset[:0], slots+1)[:slots+1]
 	clear(sc.offset)
 	c.offset = sc.offset
 	if privSP {
@@ -277,18 +274,16 @@ func compileFunc(l *kernel.Loaded, f *kernel.LoadedFunc, p *jit.Profile, v versi
 	}
 	// One walk over the instructions for what the passes need of them
 	// before reading them (they are large: each walk costs).
-	sc.slotOf = sized(sc.slotOf, len(f.Insns))
+	sc.slotOf = slices.Grow(sc.slotOf[:0], len(f.Insns))[:len(f.Insns)]
 	c.slotOf = sc.slotOf
 	used := c.scan()
 	if p.UsedCalleeRegs {
 		c.findUsedCalleeRegs(used)
 	}
 	// 1. Sizing pass: compute ctx->offset[] and the epilogue offset.
-	if c.code = sc.code[:0]; cap(c.code) < 2*slots+64 {
-		c.code = make([]uint32, 0, 2*slots+64) // about 1.5 A64 instructions a slot
-	}
+	c.code = slices.Grow(sc.code[:0], 2*slots+64) // about 1.5 A64 instructions a slot
 	if !noMemo {
-		sc.plain = sized(sc.plain, len(f.Insns))
+		sc.plain = slices.Grow(sc.plain[:0], len(f.Insns))[:len(f.Insns)]
 		clear(sc.plain)
 		c.plain = sc.plain
 	}

@@ -17,13 +17,6 @@ type scratch struct {
 	code   []uint32
 }
 
+// The arrays are reused as slices.Grow(s[:0], n)[:n]: their own memory
+// when large enough, its contents as they were.
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
-
-// sized returns s with length n: its own array when large enough (the
-// contents are what they were), else a new one.
-func sized[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
-}

@@ -2,7 +2,11 @@
 
 package x86
 
-import "github.com/jitscope/jitscope/kernel"
+import (
+	"slices"
+
+	"github.com/jitscope/jitscope/kernel"
+)
 
 // Sizing passes over the instructions whose length can change.
 //
@@ -51,15 +55,11 @@ func (c *ctx) buildItems() {
 	for _, k := range c.cls[1 : n+1] {
 		count += int(^k & clsStatic)
 	}
-	items := c.sc.items[:0]
-	if cap(items) < count {
-		items = make([]item, 0, count)
-	}
-	items = items[:1]
+	items := slices.Grow(c.sc.items[:0], count)[:1]
 	// items[0] stands for the prologue: its end is addrs[0].
 	items[0] = item{kind: itemSlow}
 	// lastItem[j]: the last item at or before slot j (slot 0: the prologue).
-	lastItem := sized(c.sc.lastItem, n+1)
+	lastItem := slices.Grow(c.sc.lastItem[:0], n+1)[:n+1]
 	lastItem[0] = 0
 	c.lastItem = lastItem
 	seenExit := false
@@ -113,11 +113,11 @@ func (c *ctx) buildItems() {
 	}
 	c.items = items
 	c.tailGap = int(c.memoEnd[n]) - int(c.memoEnd[items[len(items)-1].slot])
-	c.ends = sized(c.sc.ends, len(items))
+	c.ends = slices.Grow(c.sc.ends[:0], len(items))[:len(items)]
 	for k, it := range items {
 		c.ends[k] = c.memoEnd[it.slot]
 	}
-	c.endsPrev = sized(c.sc.endsPrev, len(items))
+	c.endsPrev = slices.Grow(c.sc.endsPrev[:0], len(items))[:len(items)]
 }
 
 // itemPass is one sizing pass (doJIT after the first, not the last) over

@@ -307,11 +307,7 @@ func (c *ctx) addRegion(start, end int, kind jit.RegionKind) {
 
 func (c *ctx) note(at int, format string, args ...any) {
 	if c.emitting {
-		text := format // without arguments (none of those has a %), the text
-		if len(args) > 0 {
-			text = fmt.Sprintf(format, args...)
-		}
-		c.noteText(at, text)
+		c.noteText(at, jit.NoteText(format, args...))
 	}
 }
 
@@ -348,11 +344,11 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 			n++
 		}
 	}
-	c.slots = sized(c.sc.slots, n)
+	c.slots = slices.Grow(c.sc.slots[:0], n)[:n]
 	for i := range c.slots {
 		c.slots[i] = -1
 	}
-	c.cls = sized(c.sc.cls, n+2)
+	c.cls = slices.Grow(c.sc.cls[:0], n+2)[:n+2]
 	clear(c.cls)
 	c.tailCallReachable = f.TailCallReachable
 	// One walk over the instructions (they are large: each walk costs):
@@ -414,7 +410,7 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 		return nil, err
 	}
 
-	c.addrs = sized(c.sc.addrs, n+1)
+	c.addrs = slices.Grow(c.sc.addrs[:0], n+1)[:n+1]
 	proglen := 0
 	for i := range c.addrs {
 		proglen += 64
@@ -422,10 +418,9 @@ func (c *ctx) compile() (*jit.FuncImage, error) {
 	}
 	c.cleanupAddr = proglen
 	c.planMemo()
-	c.code, c.sc.code = c.sc.code[:0], nil // the image's own, unless memo takes it
-	if cap(c.code) < 6*n+512 {
-		c.code = make([]byte, 0, 6*n+512) // JITed x86 averages under 5 bytes a slot
-	}
+	// JITed x86 averages under 5 bytes a slot. The buffer is the image's
+	// own unless memo takes it (see releaseScratch).
+	c.code, c.sc.code = slices.Grow(c.sc.code[:0], 6*n+512), nil
 	for pass := 0; pass < maxPasses || c.emitting; pass++ {
 		if c.v.padding && !c.padding && pass >= paddingPasses {
 			c.padding = true
@@ -902,8 +897,8 @@ var noMemo = false
 // reads only the instruction and the function's configuration.
 func (c *ctx) planMemo() {
 	n := len(c.slots)
-	c.memoEnd = sized(c.sc.memoEnd, n+1)
-	c.jumps = sized(c.sc.jumps, n+2)
+	c.memoEnd = slices.Grow(c.sc.memoEnd[:0], n+1)[:n+1]
+	c.jumps = slices.Grow(c.sc.jumps[:0], n+2)[:n+2]
 	clear(c.jumps) // jumpNone but where the first pass notes a jump
 	for i := 1; i <= n; i++ {
 		if c.cls[i]&clsLd != 0 && i < n && c.slots[i] < 0 {
